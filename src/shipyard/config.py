@@ -1,0 +1,80 @@
+"""The keys shipyard understands: the root table, each unit's table, each environment."""
+
+from __future__ import annotations
+
+from shipyard.schema import Field
+
+KINDS = ("service", "static", "lib")
+TARGETS = ("local", "ecs", "static")
+
+ENVIRONMENT_FIELDS: dict[str, Field] = {
+    "targets": Field(
+        "str-table", {}, doc="deploy target per unit kind, e.g. {service = \"ecs\"}"
+    ),
+    "registry": Field("str", "", doc="image registry host[/prefix]; ECR when it is *.amazonaws.com"),
+    "region": Field("str", "", doc="AWS region"),
+    "profile": Field("str", "", doc="AWS profile name"),
+    "account-id": Field("str", "", doc="refuse to act when the caller's AWS account differs"),
+    "cluster": Field("str", "", doc="ECS cluster name"),
+    "protected": Field("bool", False, doc="deploys ask for confirmation (or --yes)"),
+    "state-bucket": Field("str", "", doc="S3 bucket for the deploy lock and release ledger"),
+    "state-prefix": Field("str", "shipyard", doc="key prefix inside state-bucket"),
+    "promote-from": Field("str", "", doc="only deploy digests verified in this environment"),
+    "slack-webhook": Field("str", "", doc="setting key holding a Slack incoming-webhook URL"),
+    "static-bucket": Field("str", "", doc="S3 bucket for static sites"),
+    "distribution-id": Field("str", "", doc="CloudFront distribution of the static site"),
+    "subnets": Field("str-list", [], doc="ECS awsvpc subnets"),
+    "security-groups": Field("str-list", [], doc="ECS awsvpc security groups"),
+    "execution-role-arn": Field("str", "", doc="ECS task execution role"),
+    "task-role-arn": Field("str", "", doc="ECS task role"),
+    "urls": Field("str-table", {}, doc="health/smoke-check base URL per service"),
+    "ecr-lifecycle-keep": Field("int", 30, doc="ECR lifecycle policy: images to keep"),
+    "deploy-timeout": Field("int", 900, doc="seconds to wait for a roll-out"),
+}
+
+CACHE_FIELDS: dict[str, Field] = {
+    "dir": Field("str", ".shipyard/cache", doc="local result cache"),
+    "s3-bucket": Field("str", "", doc="shared result cache bucket"),
+    "s3-prefix": Field("str", "shipyard-cache", doc="key prefix in s3-bucket"),
+    "s3-mode": Field("str", "read-write", choices=("read-write", "read-only", "off")),
+}
+
+IMAGE_FIELDS: dict[str, Field] = {
+    "base-image": Field("str", "python:3.11-slim", doc="FROM image passed as BASE_IMAGE"),
+    "platform": Field("str", "linux/amd64", doc="platform wheels and images are built for"),
+    "cache-from": Field("str", "", doc="BuildKit registry cache to read"),
+    "cache-to": Field("str", "", doc="BuildKit registry cache to write"),
+}
+
+ROOT_FIELDS: dict[str, Field] = {
+    "services": Field("str-list", ["services/*"], doc="globs of service directories"),
+    "libs": Field("str-list", ["libs/*"], doc="globs of library directories"),
+    "python": Field("str-list", ["3.10", "3.11", "3.12", "3.13"], doc="Python versions to test"),
+    "strict-python": Field("bool", False, doc="a missing interpreter is an error"),
+    "default-environment": Field("str", "local"),
+    "jobs": Field("int", 0, doc="parallel jobs; 0 means the core count"),
+    "cache": Field("table", {}, fields=CACHE_FIELDS),
+    "image": Field("table", {}, fields=IMAGE_FIELDS),
+    "environments": Field("table", {}, each=ENVIRONMENT_FIELDS),
+}
+
+UNIT_FIELDS: dict[str, Field] = {
+    "kind": Field("str", "service", choices=KINDS),
+    "name": Field("str", "", doc="defaults to the directory name"),
+    "depends-on": Field("str-list", [], doc="libs this unit uses"),
+    "port": Field("int", 0, doc="port the service listens on"),
+    "health-path": Field("str", "", doc="HTTP health endpoint"),
+    "dockerfile": Field("str", "Dockerfile"),
+    "python": Field("str", "3.11", doc="Python version inside the image"),
+    "migrations": Field("str", "", doc="alembic.ini of the service's migrations"),
+    "required-env": Field("str-list", [], doc="settings that must be set to deploy"),
+    "secret-env": Field("str-list", [], doc="settings that are secret"),
+    "env": Field("str-table", {}, doc="default settings"),
+    "cpu": Field("int", 256),
+    "memory": Field("int", 512),
+    "command": Field("str-list", [], doc="container command"),
+    "build": Field("str-list", [], doc="build command of a non-Python unit"),
+    "output": Field("str", "dist", doc="build output directory of a static unit"),
+    "test": Field("str-list", [], doc="test command of a non-Python unit"),
+    "lint": Field("str-list", [], doc="lint command of a non-Python unit"),
+}

@@ -1,0 +1,40 @@
+"""``invoke services``: what discovery found, as rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shipyard import pythons
+from shipyard.project import Project, Unit
+
+
+def describe(project: Project, unit: Unit) -> dict[str, Any]:
+    return {
+        "name": unit.name,
+        "kind": unit.kind,
+        "path": unit.path,
+        "depends_on": list(unit.depends_on),
+        "python": pythons.allowed(unit, project.settings["python"]),
+        "image": unit.name if unit.has_image else None,
+        "target": _target(project, unit),
+    }
+
+
+def _target(project: Project, unit: Unit) -> str | None:
+    if unit.is_lib:
+        return None
+    default = project.settings["default-environment"]
+    env = project.settings["environments"].get(default, {})
+    fallback = "static" if unit.kind == "static" else "local"
+    return env.get("targets", {}).get(unit.kind, fallback)
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    head = ("name", "kind", "path", "depends on", "python", "target")
+    body = [
+        (r["name"], r["kind"], r["path"], ",".join(r["depends_on"]) or "-", " ".join(r["python"]) or "-", r["target"] or "-")
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in (head, *body)) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in (head, *body))

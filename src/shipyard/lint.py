@@ -1,0 +1,45 @@
+"""Lint: ruff check + ruff format --check for Python units, a unit's own command otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import metadata
+
+from shipyard.proc import Command, command
+from shipyard.project import Project, Unit
+from shipyard.workflow import Job
+
+
+def ruff_version() -> str:
+    return metadata.version("ruff")
+
+
+def ruff_args(paths: Sequence[str], *, fix: bool) -> list[tuple[str, ...]]:
+    """The ruff invocations (without the executable) that lint ``paths``."""
+    if fix:
+        return [("check", "--fix", *paths), ("format", *paths)]
+    return [("check", *paths), ("format", "--check", *paths)]
+
+
+def _ruff_bin() -> str:
+    from ruff.__main__ import find_ruff_bin
+
+    return str(find_ruff_bin())
+
+
+def lint_commands(project: Project, unit: Unit, *, fix: bool) -> list[Command]:
+    """The commands that lint one unit; empty when it has nothing to lint."""
+    if unit.is_python:
+        ruff = _ruff_bin()
+        return [command(ruff, *args, cwd=project.root) for args in ruff_args([unit.path], fix=fix)]
+    if unit.settings["lint"]:
+        return [command(*unit.settings["lint"], cwd=project.root / unit.path)]
+    return []
+
+
+def lint_jobs(project: Project, units: Sequence[Unit], *, fix: bool = False) -> list[Job]:
+    jobs = []
+    for unit in units:
+        commands = tuple(lint_commands(project, unit, fix=fix))
+        jobs.append(Job(unit.name, "lint", "", commands, skip="" if commands else "nothing to lint"))
+    return jobs

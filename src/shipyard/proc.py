@@ -1,0 +1,93 @@
+"""Commands are data: a frozen argv value, executed by one runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shipyard.errors import ShipyardError
+
+
+@dataclass(frozen=True)
+class Command:
+    """One process to run: argv, working directory and extra environment."""
+
+    argv: tuple[str, ...]
+    cwd: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    stdin: str | None = field(default=None, repr=False)  # may hold a secret: never printed
+
+    def __str__(self) -> str:
+        return " ".join(self.argv)
+
+
+def command(
+    *argv: str, cwd: Path | str = "", env: Mapping[str, str] | None = None
+) -> Command:
+    return Command(tuple(argv), str(cwd), tuple(sorted((env or {}).items())))
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a command did: exit status, combined output and wall time."""
+
+    command: Command
+    returncode: int
+    output: str
+    duration: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def _environ(extra: Sequence[tuple[str, str]]) -> dict[str, str] | None:
+    if not extra:
+        return None
+    env = dict(os.environ)
+    env.update(extra)
+    return env
+
+
+def run(cmd: Command, *, stream: bool = False) -> Completed:
+    """Run ``cmd``; capture stdout+stderr (and echo them when ``stream``)."""
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            cmd.argv,
+            cwd=cmd.cwd or None,
+            env=_environ(cmd.env),
+            stdin=subprocess.PIPE if cmd.stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+    except FileNotFoundError:
+        raise ShipyardError(
+            f"command not found: {cmd.argv[0]}",
+            hint=f"install {cmd.argv[0]} or put it on PATH",
+        ) from None
+    output = _collect(proc, cmd.stdin, stream)
+    return Completed(cmd, proc.wait(), output, time.monotonic() - start)
+
+
+def _collect(proc: subprocess.Popen[str], stdin: str | None, stream: bool) -> str:
+    if not stream:
+        out, _ = proc.communicate(stdin)
+        return out
+    if stdin is not None and proc.stdin is not None:
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        lines.append(line)
+    return "".join(lines)

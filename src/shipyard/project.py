@@ -1,0 +1,189 @@
+"""Discovery: the root configuration and every service and lib it points at."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.config import ROOT_FIELDS, UNIT_FIELDS
+from shipyard.errors import ConfigError, ShipyardError, unknown_name
+from shipyard.schema import validate
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A service or lib: where it lives and its validated settings."""
+
+    name: str
+    kind: str
+    path: str  # relative to the project root, posix
+    source: str  # the file its settings came from, relative to the root
+    settings: dict[str, Any]
+    requires_python: str  # "" for non-Python units
+    is_python: bool
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        return tuple(self.settings["depends-on"])
+
+    @property
+    def is_lib(self) -> bool:
+        return self.kind == "lib"
+
+    @property
+    def has_image(self) -> bool:
+        return self.kind == "service"
+
+
+@dataclass(frozen=True)
+class Project:
+    """The validated root configuration and its units, keyed by name."""
+
+    root: Path
+    settings: dict[str, Any]
+    units: dict[str, Unit]
+
+    @property
+    def services(self) -> list[Unit]:
+        return [u for u in self.units.values() if not u.is_lib]
+
+    @property
+    def libs(self) -> list[Unit]:
+        return [u for u in self.units.values() if u.is_lib]
+
+    def unit(self, name: str) -> Unit:
+        if name not in self.units:
+            raise unknown_name("service", name, self.units)
+        return self.units[name]
+
+    def select(self, names: Sequence[str] | None, *, libs: bool = True) -> list[Unit]:
+        """The named units (all when ``names`` is empty), validated, in a stable order."""
+        if names:
+            chosen = [self.unit(n) for n in dict.fromkeys(names)]
+        else:
+            chosen = list(self.units.values())
+        return [u for u in chosen if libs or not u.is_lib]
+
+    def environment(self, name: str) -> dict[str, Any]:
+        envs: dict[str, dict[str, Any]] = self.settings["environments"]
+        if name not in envs:
+            raise unknown_name("environment", name, envs)
+        return envs[name]
+
+
+def read_toml(path: Path, root: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{_rel(path, root)}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{_rel(path, root)}: cannot read: {exc.strerror}") from None
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` whose pyproject.toml has [tool.shipyard]."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "shipyard" in read_toml(candidate, folder).get("tool", {}):
+            return folder
+    raise ShipyardError(
+        f"no pyproject.toml with a [tool.shipyard] table at or above {start}",
+        hint="run shipyard from inside a monorepo, or add [tool.shipyard] to its pyproject.toml",
+    )
+
+
+def load_project(root: Path) -> Project:
+    """Read and validate the root table and every unit; raise ConfigError on the first problem."""
+    data = read_toml(root / "pyproject.toml", root)
+    settings = validate(data["tool"]["shipyard"], ROOT_FIELDS, "pyproject.toml", "tool.shipyard")
+    units: dict[str, Unit] = {}
+    for kind, globs in (("service", settings["services"]), ("lib", settings["libs"])):
+        for folder in _matches(root, globs, f"tool.shipyard.{kind}s"):
+            unit = _load_unit(root, folder, kind)
+            if unit is None:
+                continue
+            if unit.name in units:
+                raise ConfigError(
+                    f"duplicate service name {unit.name!r}: {units[unit.name].path} and {unit.path}",
+                    hint="set a distinct `name` in one of their [tool.shipyard] tables",
+                )
+            units[unit.name] = unit
+    _check_dependencies(units)
+    return Project(root, settings, dict(sorted(units.items())))
+
+
+def _matches(root: Path, globs: Iterable[str], key: str) -> list[Path]:
+    found: list[Path] = []
+    for pattern in globs:
+        hits = sorted(p for p in root.glob(pattern) if p.is_dir() and not p.name.startswith((".", "_")))
+        if not hits and not any(ch in pattern for ch in "*?["):
+            raise ConfigError(
+                f"pyproject.toml: {key}: directory {pattern!r} does not exist",
+                hint="create it or remove it from the list",
+            )
+        found.extend(hits)
+    return found
+
+
+def _load_unit(root: Path, folder: Path, default_kind: str) -> Unit | None:
+    rel = folder.relative_to(root).as_posix()
+    pyproject, standalone = folder / "pyproject.toml", folder / "shipyard.toml"
+    if pyproject.is_file():
+        data = read_toml(pyproject, root)
+        table = data.get("tool", {}).get("shipyard")
+        if table is None:
+            raise ConfigError(
+                f"{rel}/pyproject.toml: no [tool.shipyard] table",
+                hint=f'add `[tool.shipyard]` with kind = "{default_kind}" to declare the unit',
+            )
+        source, prefix = f"{rel}/pyproject.toml", "tool.shipyard"
+        requires = data.get("project", {}).get("requires-python", "")
+        is_python = True
+    elif standalone.is_file():
+        table = read_toml(standalone, root)
+        source, prefix, requires, is_python = f"{rel}/shipyard.toml", "", "", False
+    else:
+        return None  # e.g. a deleted service's leftover directory
+    settings = validate(table, UNIT_FIELDS, source, prefix)
+    if "kind" not in table:
+        settings["kind"] = default_kind
+    name = settings["name"] or folder.name
+    if not _NAME.match(name):
+        raise ConfigError(
+            f"{source}: service name {name!r} must be lowercase letters, digits and dashes",
+            hint="rename the directory or set `name` in its [tool.shipyard] table",
+        )
+    if not isinstance(requires, str):
+        raise ConfigError(f"{source}: project.requires-python: expected a string")
+    return Unit(name, settings["kind"], rel, source, settings, requires, is_python)
+
+
+def _check_dependencies(units: dict[str, Unit]) -> None:
+    for unit in units.values():
+        for dep in unit.depends_on:
+            if dep not in units:
+                raise ConfigError(
+                    f"{unit.source}: depends-on: unknown lib {dep!r}",
+                    hint="libs: " + (", ".join(u.name for u in units.values() if u.is_lib) or "none"),
+                )
+            if not units[dep].is_lib:
+                raise ConfigError(f"{unit.source}: depends-on: {dep!r} is a {units[dep].kind}, not a lib")
