@@ -1,0 +1,3 @@
+"""HTTP JSON API of the example system."""
+
+__version__ = "0.1.0"
