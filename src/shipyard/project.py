@@ -100,15 +100,24 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def find_root(start: Path) -> Path:
-    """The nearest directory at or above ``start`` whose pyproject.toml has [tool.shipyard]."""
+    """The monorepo root around ``start``.
+
+    Units carry a [tool.shipyard] table too, so the root is the outermost directory
+    with one, looking no further up than the enclosing git repository.
+    """
+    found: Path | None = None
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
         if candidate.is_file() and "shipyard" in read_toml(candidate, folder).get("tool", {}):
-            return folder
-    raise ShipyardError(
-        f"no pyproject.toml with a [tool.shipyard] table at or above {start}",
-        hint="run shipyard from inside a monorepo, or add [tool.shipyard] to its pyproject.toml",
-    )
+            found = folder
+        if (folder / ".git").exists():
+            break
+    if found is None:
+        raise ShipyardError(
+            f"no pyproject.toml with a [tool.shipyard] table at or above {start}",
+            hint="run shipyard from inside a monorepo, or add [tool.shipyard] to its pyproject.toml",
+        )
+    return found
 
 
 def load_project(root: Path) -> Project:

@@ -19,7 +19,13 @@ STRICT_ENV = "SHIPYARD_STRICT_PYTHON"
 
 def venv_backend() -> str:
     """uv when it is installed (much faster venvs), virtualenv otherwise."""
-    return "uv" if shutil.which("uv") else "virtualenv"
+    try:
+        from uv import find_uv_bin  # the uv wheel, installed but maybe not on PATH
+
+        find_uv_bin()
+        return "uv"
+    except (ImportError, FileNotFoundError):
+        return "uv" if shutil.which("uv") else "virtualenv"
 
 
 def install_args(project: Project, unit: Unit) -> list[str]:

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shipyard.proc import Command, run
 from shipyard.results import FAILED, PASSED, SKIPPED, Result
@@ -22,6 +22,8 @@ class Job:
     python: str
     commands: tuple[Command, ...]
     skip: str = ""
+    # A job whose work is Python code (an image build, a push) rather than commands.
+    action: Callable[[], Result] | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -38,6 +40,8 @@ def _print(line: str) -> None:
 def run_job(job: Job, *, verbose: bool = False) -> Result:
     if job.skip:
         return Result(job.unit, job.task, SKIPPED, reason=job.skip, python=job.python)
+    if job.action is not None:
+        return job.action()
     start, outputs = time.monotonic(), []
     for cmd in job.commands:
         done = run(cmd, stream=verbose)

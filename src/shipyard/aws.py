@@ -1,0 +1,85 @@
+"""The one AWS boundary: lazily created boto3 clients, and errors that name the fix.
+
+boto3 is imported here, inside functions, so that listing tasks never pays for it.
+The endpoint comes from boto3's own AWS_ENDPOINT_URL support (moto, LocalStack).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from shipyard.errors import ShipyardError
+
+_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
+            "UnrecognizedClientException"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+
+
+@functools.lru_cache(maxsize=None)
+def _session(profile: str, region: str) -> Any:
+    import boto3
+
+    with aws_errors("open an AWS session"):
+        return boto3.session.Session(profile_name=profile or None, region_name=region or None)
+
+
+@functools.lru_cache(maxsize=None)
+def client(service: str, profile: str = "", region: str = "") -> Any:
+    """A cached boto3 client for ``service`` with the environment's profile and region."""
+    with aws_errors(f"create an AWS {service} client"):
+        return _session(profile, region).client(service)
+
+
+def env_client(service: str, environment: Mapping[str, Any]) -> Any:
+    """The client for ``service`` configured by an environment table (profile, region)."""
+    return client(service, environment.get("profile", ""), environment.get("region", ""))
+
+
+def error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def aws_errors(action: str, profile: str = "") -> Iterator[None]:
+    """Translate boto3/botocore failures while doing ``action`` into ShipyardError."""
+    from botocore import exceptions as bx
+
+    login = f"aws sso login --profile {profile}" if profile else "aws sso login (or export AWS_ACCESS_KEY_ID/..)"
+    try:
+        yield
+    except bx.ProfileNotFound as exc:
+        raise ShipyardError(f"cannot {action}: {exc}", hint="check `profile` in the environment or ~/.aws/config") from None
+    except (bx.NoCredentialsError, bx.PartialCredentialsError):
+        raise ShipyardError(f"cannot {action}: no AWS credentials found", hint=f"run `{login}`") from None
+    except bx.NoRegionError:
+        raise ShipyardError(f"cannot {action}: no AWS region", hint="set `region` in the environment or AWS_REGION") from None
+    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError) as exc:
+        raise ShipyardError(f"cannot {action}: AWS is unreachable ({exc})", hint="check the network or AWS_ENDPOINT_URL") from None
+    except bx.TokenRetrievalError:
+        raise ShipyardError(f"cannot {action}: the AWS SSO session has expired", hint=f"run `{login}`") from None
+    except bx.ClientError as exc:
+        code = error_code(exc)
+        message = exc.response.get("Error", {}).get("Message", "") or code
+        if code in _EXPIRED:
+            raise ShipyardError(f"cannot {action}: AWS credentials are expired or invalid", hint=f"run `{login}`") from None
+        if code in _DENIED:
+            raise ShipyardError(f"cannot {action}: access denied ({message})",
+                                hint="the role needs the permission named above") from None
+        raise ShipyardError(f"cannot {action}: {code}: {message}") from None
+
+
+def check_account(environment: Mapping[str, Any], name: str) -> str:
+    """The caller's account id; refuse when the environment expects another account."""
+    with aws_errors("identify the AWS caller", environment.get("profile", "")):
+        account = str(env_client("sts", environment).get_caller_identity()["Account"])
+    expected = environment.get("account-id", "")
+    if expected and account != expected:
+        raise ShipyardError(
+            f"environment {name!r} expects AWS account {expected}, but the credentials are for {account}",
+            hint="switch profile/credentials to the right account",
+        )
+    return account

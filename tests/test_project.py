@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from shipyard.errors import ConfigError, ShipyardError
+from shipyard.graph import dependents, lib_closure
+from shipyard.project import find_root, load_project
+from tests.helpers import python_unit, write
+
+
+def message(root: Path) -> str:
+    with pytest.raises(ShipyardError) as info:
+        load_project(root)
+    return info.value.message
+
+
+def test_discovers_services_and_libs(repo: Path) -> None:
+    project = load_project(repo)
+    assert list(project.units) == ["a", "b", "core"]
+    assert [u.name for u in project.services] == ["a", "b"]
+    assert project.units["a"].depends_on == ("core",)
+    assert project.units["core"].kind == "lib"
+    assert project.units["a"].source == "services/a/pyproject.toml"
+
+
+def test_find_root_walks_up(repo: Path) -> None:
+    assert find_root(repo / "services" / "a" / "src") == repo
+
+
+def test_find_root_outside_a_monorepo(tmp_path: Path) -> None:
+    with pytest.raises(ShipyardError) as info:
+        find_root(tmp_path)
+    assert "no pyproject.toml with a [tool.shipyard] table" in info.value.message
+
+
+def test_standalone_shipyard_toml(repo: Path) -> None:
+    write(repo / "services" / "site" / "shipyard.toml", 'kind = "static"\ntest = ["true"]\n')
+    unit = load_project(repo).units["site"]
+    assert (unit.kind, unit.is_python, unit.source) == ("static", False, "services/site/shipyard.toml")
+
+
+def test_wrong_type_in_a_unit(repo: Path) -> None:
+    python_unit(repo, "services/b", "b", extra_table='port = "80a"')
+    assert message(repo) == 'services/b/pyproject.toml: tool.shipyard.port: expected an integer, got "80a"'
+
+
+def test_unknown_key_in_root(repo: Path) -> None:
+    text = (repo / "pyproject.toml").read_text().replace('libs = ["libs/*"]', 'libs = ["libs/*"]\nservics = []')
+    (repo / "pyproject.toml").write_text(text)
+    assert message(repo) == "pyproject.toml: tool.shipyard.servics: unknown key (did you mean 'services'?)"
+
+
+def test_duplicate_names(repo: Path) -> None:
+    python_unit(repo, "services/c", "c", extra_table='name = "b"')
+    assert message(repo) == "duplicate service name 'b': services/b and services/c"
+
+
+def test_missing_literal_directory(repo: Path) -> None:
+    text = (repo / "pyproject.toml").read_text().replace('libs = ["libs/*"]', 'libs = ["libs/*", "vendor/x"]')
+    (repo / "pyproject.toml").write_text(text)
+    assert message(repo) == "pyproject.toml: tool.shipyard.libs: directory 'vendor/x' does not exist"
+
+
+def test_unknown_dependency(repo: Path) -> None:
+    python_unit(repo, "services/b", "b", depends_on=["cor"])
+    assert message(repo) == "services/b/pyproject.toml: depends-on: unknown lib 'cor'"
+
+
+def test_depending_on_a_service(repo: Path) -> None:
+    python_unit(repo, "services/b", "b", depends_on=["a"])
+    assert message(repo) == "services/b/pyproject.toml: depends-on: 'a' is a service, not a lib"
+
+
+def test_invalid_toml(repo: Path) -> None:
+    (repo / "services" / "b" / "pyproject.toml").write_text("[tool.shipyard\n")
+    assert message(repo).startswith("services/b/pyproject.toml: invalid TOML:")
+
+
+def test_pyproject_without_table(repo: Path) -> None:
+    (repo / "services" / "b" / "pyproject.toml").write_text('[project]\nname = "b"\n')
+    assert message(repo) == "services/b/pyproject.toml: no [tool.shipyard] table"
+
+
+def test_bad_service_name(repo: Path) -> None:
+    python_unit(repo, "services/Bad_Name", "bad")
+    assert "service name 'Bad_Name' must be lowercase" in message(repo)
+
+
+def test_leftover_directory_of_a_deleted_service_is_ignored(repo: Path) -> None:
+    shutil.rmtree(repo / "services" / "b")
+    (repo / "services" / "b" / "__pycache__").mkdir(parents=True)
+    assert list(load_project(repo).units) == ["a", "core"]
+
+
+def test_unknown_service_suggests(repo: Path) -> None:
+    with pytest.raises(ShipyardError) as info:
+        load_project(repo).select(["aa"])
+    assert info.value.message == "unknown service 'aa' (did you mean 'a'?)"
+    assert info.value.hint == "known services: a, b, core"
+
+
+def test_unknown_environment_suggests(repo: Path) -> None:
+    with pytest.raises(ShipyardError) as info:
+        load_project(repo).environment("locl")
+    assert info.value.message == "unknown environment 'locl' (did you mean 'local'?)"
+
+
+def test_lib_closure_and_dependents(repo: Path) -> None:
+    python_unit(repo, "libs/base", "base", kind="lib")
+    python_unit(repo, "libs/core", "core", kind="lib", depends_on=["base"])
+    project = load_project(repo)
+    assert [u.name for u in lib_closure(project, project.units["a"])] == ["base", "core"]
+    assert [u.name for u in dependents(project, "base")] == ["a", "core"]
+
+
+def test_dependency_cycle(repo: Path) -> None:
+    python_unit(repo, "libs/base", "base", kind="lib", depends_on=["core"])
+    python_unit(repo, "libs/core", "core", kind="lib", depends_on=["base"])
+    project = load_project(repo)
+    with pytest.raises(ConfigError) as info:
+        lib_closure(project, project.units["a"])
+    assert info.value.message == "dependency cycle: a -> core -> base -> core"

@@ -1,0 +1,80 @@
+"""The invoke layer: namespaces, per-service binding, and the error boundary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from invoke import Config, MockContext
+
+from shipyard.errors import ShipyardError
+from shipyard.tasks import common
+from tests.helpers import run_invoke, write
+
+
+def context(service: str | None = None) -> MockContext:
+    return MockContext(config=Config(overrides={"shipyard": {"service": service}} if service else {}))
+
+
+def test_selected_defaults_to_everything(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    common._load.cache_clear()
+    assert [u.name for u in common.selected(context(), None)] == ["a", "b", "core"]
+    assert [u.name for u in common.selected(context(), ["b", "a", "b"])] == ["b", "a"]
+
+
+def test_per_service_namespace_is_bound(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    common._load.cache_clear()
+    assert [u.name for u in common.selected(context("a"), None)] == ["a"]
+    with pytest.raises(ShipyardError) as info:
+        common.selected(context("a"), ["b"])
+    assert info.value.message == "`a.*` tasks act on a only"
+
+
+def test_list_shows_top_level_and_service_namespaces(repo: Path) -> None:
+    write(repo / "services" / "a" / "tasks.py", """\
+        from invoke import task
+
+        @task
+        def seed(c):
+            \"\"\"Load demo data.\"\"\"
+            print("seeded")
+        """)
+    out = run_invoke(repo, "--list")
+    assert out.returncode == 0, out.stderr
+    names = {line.split()[0] for line in out.stdout.splitlines()[2:] if line.strip()}
+    assert {"ci", "lint", "test", "services", "a.test", "a.lint", "b.ci", "core.test", "a.seed"} <= names
+    seeded = run_invoke(repo, "a.seed")
+    assert seeded.stdout.strip() == "seeded"
+
+
+def test_services_json(repo: Path) -> None:
+    out = run_invoke(repo, "services", "--json")
+    rows = json.loads(out.stdout)
+    assert [(r["name"], r["kind"], r["depends_on"]) for r in rows] == [
+        ("a", "service", ["core"]), ("b", "service", []), ("core", "lib", [])
+    ]
+
+
+def test_unknown_service_is_one_line_and_a_hint(repo: Path) -> None:
+    out = run_invoke(repo, "lint", "-s", "bb")
+    assert out.returncode == 1
+    assert out.stderr == "error: unknown service 'bb' (did you mean 'b'?)\nhint: known services: a, b, core\n"
+
+
+def test_config_error_at_load_time(repo: Path) -> None:
+    path = repo / "services" / "b" / "pyproject.toml"
+    path.write_text(path.read_text().replace('kind = "service"', 'kind = "service"\nport = "80a"'))
+    out = run_invoke(repo, "--list")
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert 'error: services/b/pyproject.toml: tool.shipyard.port: expected an integer, got "80a"' in out.stderr
+
+
+def test_broken_service_tasks_file(repo: Path) -> None:
+    write(repo / "services" / "a" / "tasks.py", "import nonexistent_module\n")
+    out = run_invoke(repo, "--list")
+    assert out.returncode == 1
+    assert "error: services/a/tasks.py: ModuleNotFoundError: No module named 'nonexistent_module'" in out.stderr
