@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_monorepo  # noqa: F401  (re-exported for tests)
+from tests.helpers import make_monorepo
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -39,9 +39,7 @@ def _port_open(host: str, port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
-    ok = shutil.which("docker") is not None and subprocess.run(
-        ["docker", "info"], capture_output=True
-    ).returncode == 0
+    ok = shutil.which("docker") is not None and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
     require(ok, "a Docker engine")
 
 
@@ -56,8 +54,10 @@ def registry() -> str:
 @pytest.fixture(scope="session")
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
-    require(bool(url) and _port_open(os.environ.get("PGHOST", "127.0.0.1"), int(os.environ.get("PGPORT", "5432"))),
-            "PostgreSQL (DATABASE_URL)")
+    require(
+        bool(url) and _port_open(os.environ.get("PGHOST", "127.0.0.1"), int(os.environ.get("PGPORT", "5432"))),
+        "PostgreSQL (DATABASE_URL)",
+    )
     return url
 
 

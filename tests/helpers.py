@@ -26,9 +26,7 @@ line-length = 100
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ("git", *args), cwd=repo, check=True, capture_output=True, text=True
-    ).stdout
+    return subprocess.run(("git", *args), cwd=repo, check=True, capture_output=True, text=True).stdout
 
 
 def write(path: Path, text: str) -> Path:
@@ -38,14 +36,22 @@ def write(path: Path, text: str) -> Path:
 
 
 def python_unit(
-    root: Path, folder: str, name: str, *, kind: str = "service", depends_on: Sequence[str] = (),
-    test_body: str = "assert True", extra_table: str = "",
+    root: Path,
+    folder: str,
+    name: str,
+    *,
+    kind: str = "service",
+    depends_on: Sequence[str] = (),
+    test_body: str = "assert True",
+    extra_table: str = "",
 ) -> Path:
     """A minimal Python unit: a package, one test, and its [tool.shipyard] table."""
     unit = root / folder
     pkg = name.replace("-", "_")
     deps = ", ".join(f'"{d}"' for d in depends_on)
-    write(unit / "pyproject.toml", f"""\
+    write(
+        unit / "pyproject.toml",
+        f"""\
         [build-system]
         requires = ["setuptools>=68"]
         build-backend = "setuptools.build_meta"
@@ -62,15 +68,14 @@ def python_unit(
         kind = "{kind}"
         depends-on = [{deps}]
         {extra_table}
-        """)
+        """,
+    )
     write(unit / "src" / pkg / "__init__.py", "VALUE = 1\n")
     write(unit / "tests" / f"test_{pkg}.py", f"def test_it():\n    {test_body}\n")
     return unit
 
 
-def make_monorepo(
-    root: Path, *, files: Mapping[str, str] | None = None, commit: bool = True
-) -> Path:
+def make_monorepo(root: Path, *, files: Mapping[str, str] | None = None, commit: bool = True) -> Path:
     """services/a (uses libs/core), services/b and libs/core, committed in a new git repo."""
     root.mkdir(parents=True, exist_ok=True)
     write(root / "pyproject.toml", ROOT_PYPROJECT)
@@ -98,5 +103,9 @@ def run_invoke(repo: Path, *args: str, env: Mapping[str, str] | None = None, tim
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         (sys.executable, "-m", "invoke", *args),
-        cwd=repo, env=full_env, capture_output=True, text=True, timeout=timeout,
+        cwd=repo,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,7 +30,7 @@ def test_ci_passes_and_prints_a_summary(repo: Path) -> None:
     assert {("a", "test-3.11", "passed"), ("core", "lint", "passed")} <= rows(out.stdout)
     records = json.loads((repo / "out" / "report.json").read_text())["results"]
     assert {(r["unit"], r["task"], r["status"]) for r in records} >= {("a", "test", "passed"), ("b", "lint", "passed")}
-    assert "<testsuite name=\"a\"" in (repo / "out" / "junit.xml").read_text()
+    assert '<testsuite name="a"' in (repo / "out" / "junit.xml").read_text()
 
 
 def test_failing_test_fails_ci_and_names_service_and_session(repo: Path) -> None:
@@ -80,7 +80,11 @@ def test_ctrl_c_exits_130(repo: Path) -> None:
     python_unit(repo, "services/b", "b", test_body="import time; time.sleep(120)")
     proc = subprocess.Popen(
         (sys.executable, "-m", "invoke", "test", "-s", "b"),
-        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list((repo / ".nox").glob("*/bin/pytest")):

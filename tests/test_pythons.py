@@ -36,8 +36,10 @@ def test_missing_interpreter_is_skipped_or_strict(repo: Path) -> None:
     unit = load_project(repo).units["b"]
     found = pythons.versions(unit, ["3.11", "2.1"], strict=False)
     assert found == pythons.Versions(("3.11",), ())  # 2.1 is not admitted by >=3.10
-    write(repo / "services" / "b" / "pyproject.toml",
-          (repo / "services" / "b" / "pyproject.toml").read_text().replace(">=3.10", ">=3.0"))
+    write(
+        repo / "services" / "b" / "pyproject.toml",
+        (repo / "services" / "b" / "pyproject.toml").read_text().replace(">=3.10", ">=3.0"),
+    )
     unit = load_project(repo).units["b"]
     assert pythons.versions(unit, ["3.11", "3.1"], strict=False) == pythons.Versions(("3.11",), ("3.1",))
     with pytest.raises(ShipyardError) as info:

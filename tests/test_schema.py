@@ -43,7 +43,7 @@ def test_unknown_key_gets_did_you_mean() -> None:
 
 def test_choices_are_enforced() -> None:
     assert error({"kind": "servise"}) == (
-        'services/api/pyproject.toml: tool.shipyard.kind: expected one of service, static, lib, '
+        "services/api/pyproject.toml: tool.shipyard.kind: expected one of service, static, lib, "
         "got \"servise\" (did you mean 'service'?)"
     )
 

@@ -34,14 +34,17 @@ def test_per_service_namespace_is_bound(repo: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_list_shows_top_level_and_service_namespaces(repo: Path) -> None:
-    write(repo / "services" / "a" / "tasks.py", """\
+    write(
+        repo / "services" / "a" / "tasks.py",
+        """\
         from invoke import task
 
         @task
         def seed(c):
             \"\"\"Load demo data.\"\"\"
             print("seeded")
-        """)
+        """,
+    )
     out = run_invoke(repo, "--list")
     assert out.returncode == 0, out.stderr
     names = {line.split()[0] for line in out.stdout.splitlines()[2:] if line.strip()}
@@ -54,7 +57,9 @@ def test_services_json(repo: Path) -> None:
     out = run_invoke(repo, "services", "--json")
     rows = json.loads(out.stdout)
     assert [(r["name"], r["kind"], r["depends_on"]) for r in rows] == [
-        ("a", "service", ["core"]), ("b", "service", []), ("core", "lib", [])
+        ("a", "service", ["core"]),
+        ("b", "service", []),
+        ("core", "lib", []),
     ]
 
 

@@ -13,12 +13,17 @@ from typing import Any
 
 from shipyard.errors import ShipyardError
 
-_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
-            "UnrecognizedClientException"}
+_EXPIRED = {
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+}
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _session(profile: str, region: str) -> Any:
     import boto3
 
@@ -26,7 +31,7 @@ def _session(profile: str, region: str) -> Any:
         return boto3.session.Session(profile_name=profile or None, region_name=region or None)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def client(service: str, profile: str = "", region: str = "") -> Any:
     """A cached boto3 client for ``service`` with the environment's profile and region."""
     with aws_errors(f"create an AWS {service} client"):
@@ -52,23 +57,32 @@ def aws_errors(action: str, profile: str = "") -> Iterator[None]:
     try:
         yield
     except bx.ProfileNotFound as exc:
-        raise ShipyardError(f"cannot {action}: {exc}", hint="check `profile` in the environment or ~/.aws/config") from None
+        raise ShipyardError(
+            f"cannot {action}: {exc}", hint="check `profile` in the environment or ~/.aws/config"
+        ) from None
     except (bx.NoCredentialsError, bx.PartialCredentialsError):
         raise ShipyardError(f"cannot {action}: no AWS credentials found", hint=f"run `{login}`") from None
     except bx.NoRegionError:
-        raise ShipyardError(f"cannot {action}: no AWS region", hint="set `region` in the environment or AWS_REGION") from None
+        raise ShipyardError(
+            f"cannot {action}: no AWS region", hint="set `region` in the environment or AWS_REGION"
+        ) from None
     except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError) as exc:
-        raise ShipyardError(f"cannot {action}: AWS is unreachable ({exc})", hint="check the network or AWS_ENDPOINT_URL") from None
+        raise ShipyardError(
+            f"cannot {action}: AWS is unreachable ({exc})", hint="check the network or AWS_ENDPOINT_URL"
+        ) from None
     except bx.TokenRetrievalError:
         raise ShipyardError(f"cannot {action}: the AWS SSO session has expired", hint=f"run `{login}`") from None
     except bx.ClientError as exc:
         code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message", "") or code
         if code in _EXPIRED:
-            raise ShipyardError(f"cannot {action}: AWS credentials are expired or invalid", hint=f"run `{login}`") from None
+            raise ShipyardError(
+                f"cannot {action}: AWS credentials are expired or invalid", hint=f"run `{login}`"
+            ) from None
         if code in _DENIED:
-            raise ShipyardError(f"cannot {action}: access denied ({message})",
-                                hint="the role needs the permission named above") from None
+            raise ShipyardError(
+                f"cannot {action}: access denied ({message})", hint="the role needs the permission named above"
+            ) from None
         raise ShipyardError(f"cannot {action}: {code}: {message}") from None
 
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shipyard.lint import lint_jobs
+from shipyard import gha
+from shipyard.lint import lint_jobs, workflow_jobs
 from shipyard.project import Project, Unit
 from shipyard.results import Result, summary_table, write_report
 from shipyard.testing import test_jobs
@@ -34,9 +35,11 @@ def ci(
     *,
     python: Sequence[str] = (),
     strict: bool = False,
+    workflows: bool = False,
 ) -> list[Result]:
-    """Lint then test every selected unit; returns every result record."""
-    jobs = lint_jobs(project, units) + test_jobs(project, units, python=python, strict=strict)
+    """Lint then test every selected unit (and the CI workflows); returns every result record."""
+    jobs = (workflow_jobs(project) if workflows else []) + lint_jobs(project, units)
+    jobs += test_jobs(project, units, python=python, strict=strict)
     return execute(project, jobs, options)
 
 
@@ -46,4 +49,5 @@ def execute(project: Project, jobs: Sequence, options: RunOptions) -> list[Resul
     print(summary_table(results))
     for path in options.reports:
         write_report(path, results)
+    gha.publish(results, {u.name: u.path for u in project.units.values()})
     return results

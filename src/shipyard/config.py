@@ -8,10 +8,9 @@ KINDS = ("service", "static", "lib")
 TARGETS = ("local", "ecs", "static")
 
 ENVIRONMENT_FIELDS: dict[str, Field] = {
-    "targets": Field(
-        "str-table", {}, doc="deploy target per unit kind, e.g. {service = \"ecs\"}"
-    ),
+    "targets": Field("str-table", {}, doc='deploy target per unit kind, e.g. {service = "ecs"}'),
     "registry": Field("str", "", doc="image registry host[/prefix]; ECR when it is *.amazonaws.com"),
+    "registry-kind": Field("str", "", choices=("", "oci", "ecr"), doc="ecr or oci; default: from the host"),
     "region": Field("str", "", doc="AWS region"),
     "profile": Field("str", "", doc="AWS profile name"),
     "account-id": Field("str", "", doc="refuse to act when the caller's AWS account differs"),
@@ -44,6 +43,7 @@ IMAGE_FIELDS: dict[str, Field] = {
     "platform": Field("str", "linux/amd64", doc="platform wheels and images are built for"),
     "cache-from": Field("str", "", doc="BuildKit registry cache to read"),
     "cache-to": Field("str", "", doc="BuildKit registry cache to write"),
+    "local-prefix": Field("str", "", doc="local image names are <local-prefix><service>"),
 }
 
 ROOT_FIELDS: dict[str, Field] = {

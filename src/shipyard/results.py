@@ -46,10 +46,7 @@ def summary_table(results: Sequence[Result]) -> str:
         status = r.status + (" (cached)" if r.cached else "")
         rows.append((r.unit, r.label, status, f"{r.duration:.1f}s", r.reason))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
-        for row in rows
-    ]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(line.rstrip() for line in lines) + "\n" + count_line(results)
 

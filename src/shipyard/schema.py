@@ -53,9 +53,7 @@ def _type_ok(kind: str, value: Any) -> bool:
     return isinstance(value, dict)
 
 
-def validate(
-    table: Any, fields: Mapping[str, Field], source: str, path: str
-) -> dict[str, Any]:
+def validate(table: Any, fields: Mapping[str, Field], source: str, path: str) -> dict[str, Any]:
     """Check ``table`` against ``fields`` and return it with defaults filled in.
 
     ``source`` is the file shown in errors, ``path`` the dotted key path of ``table``.

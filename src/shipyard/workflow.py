@@ -68,7 +68,8 @@ def run_jobs(
 
     def one(index: int, job: Job) -> None:
         if stop.is_set():
-            results[index] = Result(job.unit, job.task, SKIPPED, reason="not run: an earlier task failed", python=job.python)
+            reason = "not run: an earlier task failed"
+            results[index] = Result(job.unit, job.task, SKIPPED, reason=reason, python=job.python)
             return
         report(f"… {job.label}")
         result = run_job(job, verbose=verbose)

@@ -13,7 +13,7 @@ from shipyard.project import Project, Unit, find_root, load_project
 from shipyard.results import Result
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(cwd: str) -> Project:
     return load_project(find_root(Path(cwd)))
 
@@ -40,7 +40,9 @@ def selected(c: Any, service: Sequence[str] | None, *, libs: bool = True) -> lis
     return proj.select(names, libs=libs)
 
 
-def run_options(jobs: int = 0, keep_going: bool = True, verbose: bool = False, report: Sequence[str] | None = None) -> RunOptions:
+def run_options(
+    jobs: int = 0, keep_going: bool = True, verbose: bool = False, report: Sequence[str] | None = None
+) -> RunOptions:
     return RunOptions(jobs, keep_going, verbose, tuple(Path(p) for p in report or ()))
 
 

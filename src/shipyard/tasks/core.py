@@ -8,7 +8,7 @@ from typing import Any
 from invoke import task
 
 from shipyard.console import guarded
-from shipyard.tasks.common import exit_for, project, run_options, selected
+from shipyard.tasks.common import bound_service, exit_for, project, run_options, selected
 
 SERVICE_HELP = "service or lib name (repeatable); default: all"
 RUN_HELP = {
@@ -43,10 +43,13 @@ def lint(
 ) -> None:
     """Lint: ruff check + ruff format --check per Python unit."""
     from shipyard.ci import execute
-    from shipyard.lint import lint_jobs
+    from shipyard.lint import lint_jobs, workflow_jobs
 
     proj = project()
-    exit_for(execute(proj, lint_jobs(proj, selected(c, service), fix=fix), run_options(jobs, keep_going, verbose, report)))
+    jobs_ = lint_jobs(proj, selected(c, service), fix=fix)
+    if not service and not bound_service(c):
+        jobs_ = workflow_jobs(proj) + jobs_
+    exit_for(execute(proj, jobs_, run_options(jobs, keep_going, verbose, report)))
 
 
 TEST_HELP = {
@@ -94,8 +97,12 @@ def ci(
 
     proj = project()
     results = run_ci(
-        proj, selected(c, service), run_options(jobs, keep_going, verbose, report),
-        python=python or (), strict=strict_python,
+        proj,
+        selected(c, service),
+        run_options(jobs, keep_going, verbose, report),
+        python=python or (),
+        strict=strict_python,
+        workflows=not service and not bound_service(c),
     )
     exit_for(results)
 

@@ -54,7 +54,7 @@ def _load_local(unit: Unit, path: Path) -> Collection:
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - a user's file: report, don't crash invoke
+    except Exception as exc:
         raise ShipyardError(
             f"{unit.path}/tasks.py: {type(exc).__name__}: {exc}", hint="fix the error in that file"
         ) from None

@@ -1,0 +1,1 @@
+"""Deploys: plan, lock, migrate, roll out, verify, record — per environment."""

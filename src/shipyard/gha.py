@@ -1,0 +1,117 @@
+"""Output that speaks GitHub Actions (when GITHUB_ACTIONS=true).
+
+Groups fold each unit's task output, failures become ``::error file=..,line=..::``
+annotations, a Markdown table goes to $GITHUB_STEP_SUMMARY, outputs to $GITHUB_OUTPUT,
+and secret values are registered with ``::add-mask::`` before anything could print them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import PurePosixPath
+
+from shipyard.results import Result, count_line
+
+# Failure lines: ruff (concise) "path:line:col: CODE message"; pytest "path.py:12: AssertionError".
+_RUFF = re.compile(r"^(?P<file>[^\s:]+\.pyi?):(?P<line>\d+):(?P<col>\d+): (?P<msg>[A-Z]+\d+ .*)$")
+_PYTEST = re.compile(r"^(?P<file>[^\s:]+\.py):(?P<line>\d+): (?P<msg>\w*(Error|Exception|Failed)\b.*)$")
+_FORMAT = re.compile(r"^Would reformat: (?P<file>\S+)$")
+
+
+def active(environ: Mapping[str, str] | None = None) -> bool:
+    return (environ or os.environ).get("GITHUB_ACTIONS") == "true"
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def mask(value: str) -> None:
+    """Ask the runner to mask ``value`` in all later log lines."""
+    if active() and value:
+        for line in value.splitlines() or [value]:
+            if line.strip():
+                sys.stdout.write(f"::add-mask::{_data(line)}\n")
+        sys.stdout.flush()
+
+
+def annotations(result: Result, unit_path: str) -> list[str]:
+    """``::error`` lines for the file/line failures found in a failed result's output."""
+    if result.ok:
+        return []
+    found: list[str] = []
+    for line in result.output.splitlines():
+        line = line.strip()
+        if m := _RUFF.match(line):
+            found.append(_error(m["file"], m["line"], f"{result.unit} lint: {m['msg']}", m["col"]))
+        elif m := _FORMAT.match(line):
+            found.append(_error(m["file"], "1", f"{result.unit} lint: file is not formatted (invoke lint --fix)"))
+        elif m := _PYTEST.match(line):
+            path = str(PurePosixPath(unit_path) / m["file"]) if not m["file"].startswith(unit_path) else m["file"]
+            found.append(_error(path, m["line"], f"{result.unit} {result.label}: {m['msg']}"))
+    if not found:
+        found.append(f"::error title={_prop(f'{result.unit} {result.label}')}::{_data(result.reason or result.status)}")
+    return list(dict.fromkeys(found))
+
+
+def _error(file: str, line: str, message: str, col: str = "") -> str:
+    where = f"file={_prop(file)},line={line}" + (f",col={col}" if col else "")
+    return f"::error {where}::{_data(message)}"
+
+
+def groups(results: Sequence[Result], unit_paths: Mapping[str, str]) -> Iterator[str]:
+    """The log lines: one folded group per unit task, then its annotations."""
+    for r in results:
+        cached = " (cached)" if r.cached else ""
+        yield f"::group::{r.unit} {r.label}: {r.status}{cached}"
+        if r.output:
+            yield r.output.rstrip("\n")
+        yield "::endgroup::"
+        yield from annotations(r, unit_paths.get(r.unit, ""))
+
+
+def summary_markdown(results: Sequence[Result], title: str = "shipyard") -> str:
+    icons = {"passed": "✅", "failed": "❌", "error": "❌", "skipped": "⏭️"}
+    lines = [f"### {title}", "", "| unit | task | status | time | note |", "|---|---|---|---|---|"]
+    for r in results:
+        status = f"{icons.get(r.status, '')} {r.status}" + (" (cached)" if r.cached else "")
+        note = r.reason.replace("|", "\\|")
+        lines.append(f"| {r.unit} | {r.label} | {status} | {r.duration:.1f}s | {note} |")
+    return "\n".join([*lines, "", count_line(results), ""])
+
+
+def write_output(name: str, value: str) -> None:
+    """Append ``name=value`` to $GITHUB_OUTPUT (multi-line values use a delimiter)."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as out:
+        if "\n" in value:
+            out.write(f"{name}<<SHIPYARD_EOF\n{value}\nSHIPYARD_EOF\n")
+        else:
+            out.write(f"{name}={value}\n")
+
+
+def publish(results: Sequence[Result], unit_paths: Mapping[str, str], title: str = "shipyard") -> None:
+    """Everything Actions wants to know about a run; a no-op outside Actions."""
+    if not active():
+        return
+    for line in groups(results, unit_paths):
+        print(line)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(summary_markdown(results, title))
+    failed = sorted({r.unit for r in results if not r.ok})
+    write_output("status", "failure" if failed else "success")
+    write_output("failed", json.dumps(failed))
+    write_output("units", json.dumps(sorted({r.unit for r in results})))
+    sys.stdout.flush()

