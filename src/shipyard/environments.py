@@ -1,0 +1,69 @@
+"""Environments: the implicit ``local`` environment and the checks the schema cannot express.
+
+``local`` always exists: when ``[tool.shipyard.environments.local]`` is not defined it is
+added with every service kind on the ``local`` target, so a fresh monorepo can run the
+whole pipeline on a laptop with no configuration and no cloud account.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shipyard.config import ENVIRONMENT_FIELDS, KINDS, TARGETS
+from shipyard.errors import ConfigError, did_you_mean
+from shipyard.schema import validate
+
+LOCAL = "local"
+LOCAL_TARGETS = {"service": "local", "static": "local"}
+RESERVED = ("example",)  # .env.example is documentation, never a layer
+_ACCOUNT = re.compile(r"^\d{12}$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+_SOURCE = "pyproject.toml"
+
+
+def with_local(settings: dict[str, Any]) -> dict[str, Any]:
+    """Add the implicit ``local`` environment, then check every environment."""
+    envs: dict[str, dict[str, Any]] = settings["environments"]
+    if LOCAL not in envs:
+        envs[LOCAL] = validate({"targets": dict(LOCAL_TARGETS)}, ENVIRONMENT_FIELDS, _SOURCE, "")
+    for name, env in envs.items():
+        check_environment(name, env, envs)
+    default = settings["default-environment"]
+    if default not in envs:
+        raise ConfigError(
+            f"{_SOURCE}: tool.shipyard.default-environment: unknown environment {default!r}"
+            f"{did_you_mean(default, envs)}",
+            hint="environments: " + ", ".join(sorted(envs)),
+        )
+    return settings
+
+
+def check_environment(name: str, env: dict[str, Any], envs: dict[str, Any]) -> None:
+    """Names, targets, account id and promote-from of one environment."""
+    where = f"{_SOURCE}: tool.shipyard.environments.{name}"
+    if not _NAME.match(name):
+        raise ConfigError(f"{where}: environment names are lowercase letters, digits and dashes")
+    if name in RESERVED:
+        raise ConfigError(f"{where}: {name!r} is reserved (.env.{name} documents settings)", hint="pick another name")
+    for kind, target in env["targets"].items():
+        if kind not in KINDS or kind == "lib":
+            raise ConfigError(
+                f"{where}.targets.{kind}: unknown kind{did_you_mean(kind, ('service', 'static'))}",
+                hint="kinds with a deploy target: service, static",
+            )
+        if target not in TARGETS:
+            raise ConfigError(
+                f"{where}.targets.{kind}: unknown target {target!r}{did_you_mean(target, TARGETS)}",
+                hint="targets: " + ", ".join(TARGETS),
+            )
+    if env["account-id"] and not _ACCOUNT.match(env["account-id"]):
+        raise ConfigError(f"{where}.account-id: expected 12 digits, got {env['account-id']!r}")
+    promote = env["promote-from"]
+    if promote == name:
+        raise ConfigError(f"{where}.promote-from: an environment cannot promote from itself")
+    if promote and promote not in envs:
+        raise ConfigError(
+            f"{where}.promote-from: unknown environment {promote!r}{did_you_mean(promote, envs)}",
+            hint="name another environment of this project",
+        )

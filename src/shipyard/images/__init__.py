@@ -1,0 +1,14 @@
+"""Images: hermetic, content-addressed Docker builds, pushed to ECR or any OCI registry.
+
+- settings.py  what an image is (settings, fingerprint, names, git revision)
+- context.py   the build context: Dockerfile, deps/ wheels, app/ wheels, unit/ files
+- wheels.py    host-side wheel download (cached by lock hash) and wheel builds
+- plan.py      docker commands as values
+- build.py     one unit's build: skip when the fingerprint tag exists locally
+- registry.py  registries: manifest lookup (one request), push, digest
+- ecr.py       Amazon ECR: repository, lifecycle policy, authorization token, login
+- static.py    static units (no image): their build command, skipped when unchanged
+- jobs.py      build/push jobs for workflow.run_jobs (also used by `invoke ci`)
+"""
+
+from __future__ import annotations

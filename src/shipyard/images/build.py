@@ -1,0 +1,148 @@
+"""One unit's image: skipped when its fingerprint tag exists locally, built hermetically otherwise."""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from shipyard.errors import ShipyardError
+from shipyard.fingerprint import Fingerprint
+from shipyard.images.context import create_context
+from shipyard.images.plan import (
+    BuildSpec,
+    build_command,
+    buildx_probe,
+    engine_probe,
+    image_labels,
+    image_tags,
+    inspect_command,
+)
+from shipyard.images.settings import Checkout, ImageSettings, Revision, image_fingerprint
+from shipyard.images.wheels import StepFailed
+from shipyard.proc import run
+from shipyard.project import Project, Unit
+
+WHEEL_CACHE_ENV = "SHIPYARD_WHEEL_CACHE"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build: stream output, where the wheel cache lives, whether to bypass Docker's cache."""
+
+    verbose: bool = False
+    wheel_cache: Path | None = None
+    no_cache: bool = False
+
+    def cache_dir(self, project: Project) -> Path:
+        """The wheel cache: this option, else $SHIPYARD_WHEEL_CACHE, else .shipyard/wheels."""
+        if self.wheel_cache:
+            return self.wheel_cache
+        env = os.environ.get(WHEEL_CACHE_ENV)
+        return Path(env) if env else project.root / ".shipyard" / "wheels"
+
+
+@dataclass(frozen=True)
+class ImageTarget:
+    """One unit's image: its settings, fingerprint and local names."""
+
+    unit: Unit
+    settings: ImageSettings
+    fingerprint: Fingerprint
+    revision: Revision
+
+    @property
+    def repository(self) -> str:
+        return self.settings.local_prefix + self.unit.name
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return image_tags(self.repository, self.fingerprint, self.revision)
+
+    @property
+    def identity(self) -> str:
+        """The fingerprint tag: the image's name by content."""
+        return self.tags[0]
+
+
+def image_target(project: Project, unit: Unit, checkout: Checkout) -> ImageTarget:
+    settings = ImageSettings.of(project, unit)
+    return ImageTarget(unit, settings, image_fingerprint(project, unit, checkout.files), checkout.revision)
+
+
+@dataclass(frozen=True)
+class Built:
+    """A local image: its id, and whether this run built it."""
+
+    image_id: str
+    built: bool
+
+
+@functools.lru_cache(maxsize=1)
+def buildx_available() -> bool:
+    """BuildKit through buildx when ``docker buildx version`` works; the classic builder otherwise."""
+    try:
+        return run(buildx_probe()).ok
+    except ShipyardError:
+        return False
+
+
+def check_engine() -> None:
+    done = run(engine_probe())
+    if not done.ok:
+        reason = done.output.strip().splitlines()[-1] if done.output.strip() else f"exit {done.returncode}"
+        raise ShipyardError(f"the Docker engine is not reachable: {reason}", hint="start Docker, or set DOCKER_HOST")
+
+
+def local_image(ref: str) -> str | None:
+    """The id of the local image ``ref``, or None when there is none."""
+    done = run(inspect_command(ref))
+    return done.output.strip() if done.ok else None
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_spec(target: ImageTarget, context: Path, *, no_cache: bool = False, created: str = "") -> BuildSpec:
+    s = target.settings
+    return BuildSpec(
+        unit=target.unit.name,
+        context=str(context),
+        base_image=s.base_image,
+        platform=s.platform,
+        tags=target.tags,
+        labels=image_labels(target.fingerprint, target.revision, created or now()),
+        cache_from=s.cache_from,
+        cache_to=s.cache_to,
+        no_cache=no_cache,
+    )
+
+
+def ensure_image(project: Project, target: ImageTarget, checkout: Checkout, options: BuildOptions) -> Built:
+    """The local image tagged with ``target``'s fingerprint: found, or built now."""
+    check_engine()
+    existing = local_image(target.identity)
+    if existing:
+        return Built(existing, built=False)
+    with tempfile.TemporaryDirectory(prefix=f"shipyard-{target.unit.name}-") as work:
+        ctx = create_context(
+            project,
+            target.unit,
+            checkout.files,
+            Path(work),
+            settings=target.settings,
+            wheel_cache=options.cache_dir(project),
+            stream=options.verbose,
+        )
+        cmd = build_command(build_spec(target, ctx.path, no_cache=options.no_cache), buildx=buildx_available())
+        done = run(cmd, stream=options.verbose)
+        if not done.ok:
+            raise StepFailed(f"docker build exited {done.returncode}", done.output)
+    image_id = local_image(target.identity)
+    if not image_id:
+        raise ShipyardError(f"{target.unit.name}: docker build succeeded but {target.identity} is missing")
+    return Built(image_id, built=True)

@@ -1,0 +1,41 @@
+"""``invoke fingerprint``: each unit's build fingerprint and the inputs behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shipyard.fingerprint import tracked_files
+from shipyard.images.settings import build_fingerprint, fingerprint_settings
+from shipyard.project import Project, Unit
+
+
+def describe_fingerprints(project: Project, units: Sequence[Unit]) -> list[dict[str, Any]]:
+    """One row per unit: fingerprint, short form, inputs (path or setting -> hash) and setting values."""
+    files = tracked_files(project.root)
+    rows = []
+    for unit in units:
+        fp = build_fingerprint(project, unit, files)
+        rows.append(
+            {
+                "unit": unit.name,
+                "kind": unit.kind,
+                "fingerprint": fp.digest,
+                "short": fp.short,
+                "inputs": [{"input": name, "hash": digest} for name, digest in fp.inputs],
+                "settings": fingerprint_settings(project, unit),
+            }
+        )
+    return rows
+
+
+def render(rows: Sequence[dict[str, Any]]) -> str:
+    """Text: a heading per unit, then its inputs and the values of its settings."""
+    blocks = []
+    for row in rows:
+        width = max((len(i["input"]) for i in row["inputs"]), default=0)
+        lines = [f"{row['unit']} ({row['kind']})  {row['fingerprint']}"]
+        lines += [f"  {i['input'].ljust(width)}  {i['hash']}" for i in row["inputs"]]
+        lines += [f"  settings:{key} = {value}" for key, value in row["settings"].items()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -1,0 +1,143 @@
+"""Amazon ECR: repositories (scan on push, immutable tags, lifecycle policy), lookups, login.
+
+AWS calls are values (``AwsCall``) run by ``call``, through the one AWS boundary
+(shipyard.aws). The authorization token is a secret: it only ever travels in
+``Command.stdin`` to ``docker login --password-stdin`` and is never printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipyard.aws import aws_errors, env_client, error_code
+from shipyard.images.plan import login_command
+from shipyard.images.registry import Registry
+from shipyard.proc import Command
+from shipyard.secrets import register_secret
+
+
+@dataclass(frozen=True)
+class AwsCall:
+    """One AWS API call as data: ``client(service).<operation>(**params)``."""
+
+    service: str
+    operation: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.service}.{self.operation}({json.dumps(dict(self.params), sort_keys=True)})"
+
+
+def lifecycle_policy(keep: int) -> str:
+    """Expire all but the newest ``keep`` images (tagged or not)."""
+    rule = {
+        "rulePriority": 1,
+        "description": f"keep the newest {keep} images",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+        "action": {"type": "expire"},
+    }
+    return json.dumps({"rules": [rule]}, sort_keys=True)
+
+
+def repository_calls(name: str, keep: int) -> tuple[AwsCall, ...]:
+    """Create ``name`` (scan on push, immutable tags), then set its lifecycle policy."""
+    return (
+        AwsCall(
+            "ecr",
+            "create_repository",
+            {
+                "repositoryName": name,
+                "imageTagMutability": "IMMUTABLE",
+                "imageScanningConfiguration": {"scanOnPush": True},
+            },
+        ),
+        AwsCall("ecr", "put_lifecycle_policy", {"repositoryName": name, "lifecyclePolicyText": lifecycle_policy(keep)}),
+    )
+
+
+def settings_calls(name: str) -> tuple[AwsCall, ...]:
+    """For a repository that already exists: bring scan-on-push and immutability in line."""
+    return (
+        AwsCall("ecr", "put_image_tag_mutability", {"repositoryName": name, "imageTagMutability": "IMMUTABLE"}),
+        AwsCall(
+            "ecr",
+            "put_image_scanning_configuration",
+            {
+                "repositoryName": name,
+                "imageScanningConfiguration": {"scanOnPush": True},
+            },
+        ),
+    )
+
+
+def describe_call(name: str, tag: str) -> AwsCall:
+    return AwsCall("ecr", "describe_images", {"repositoryName": name, "imageIds": [{"imageTag": tag}]})
+
+
+def token_call() -> AwsCall:
+    return AwsCall("ecr", "get_authorization_token")
+
+
+def _run(environment: Mapping[str, Any], aws_call: AwsCall) -> dict[str, Any]:
+    client = env_client(aws_call.service, environment)
+    return dict(getattr(client, aws_call.operation)(**aws_call.params))
+
+
+def call(
+    environment: Mapping[str, Any], aws_call: AwsCall, action: str, *, tolerate: tuple[str, ...] = ()
+) -> dict[str, Any] | None:
+    """The one runner for AwsCalls: None when AWS answers one of the ``tolerate`` error codes;
+    other AWS errors become ShipyardErrors that name the fix."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(action, environment.get("profile", "")):
+        try:
+            return _run(environment, aws_call)
+        except ClientError as exc:
+            if error_code(exc) in tolerate:
+                return None
+            raise
+
+
+def _region(environment: Mapping[str, Any], registry: Registry) -> Mapping[str, Any]:
+    """The environment, with the region taken from the ECR host name when it sets none."""
+    if environment.get("region") or not registry.region:
+        return environment
+    return {**environment, "region": registry.region}
+
+
+def ensure_repository(environment: Mapping[str, Any], registry: Registry, unit: str) -> None:
+    """Make sure the unit's repository exists with scan on push, immutable tags, lifecycle policy."""
+    env, name = _region(environment, registry), registry.repository(unit)
+    create, lifecycle = repository_calls(name, environment.get("ecr-lifecycle-keep", 30))
+    action = f"set up ECR repository {name}"
+    if call(env, create, action, tolerate=("RepositoryAlreadyExistsException",)) is None:
+        for update in settings_calls(name):
+            call(env, update, action)
+    call(env, lifecycle, action)
+
+
+def find_image(environment: Mapping[str, Any], registry: Registry, unit: str, tag: str) -> str | None:
+    """The digest of ``unit:tag`` in ECR, or None when it is not there (one describe_images)."""
+    name = registry.repository(unit)
+    found = call(
+        _region(environment, registry),
+        describe_call(name, tag),
+        f"look up {name}:{tag} in ECR",
+        tolerate=("ImageNotFoundException", "RepositoryNotFoundException"),
+    )
+    details = (found or {}).get("imageDetails", [])
+    return str(details[0]["imageDigest"]) if details else None
+
+
+def login(environment: Mapping[str, Any], registry: Registry) -> Command:
+    """``docker login`` for the registry host with a fresh ECR token (on stdin, never printed)."""
+    data = call(_region(environment, registry), token_call(), "get an ECR authorization token") or {}
+    auth = data["authorizationData"][0]
+    username, _, password = base64.b64decode(auth["authorizationToken"]).decode().partition(":")
+    register_secret(password)  # should it ever end up in some output, it is redacted there
+    return login_command(registry.host, username, password)

@@ -1,0 +1,198 @@
+"""Build and push jobs: one workflow.Job per unit, each ending as a Result whose details are
+``{fingerprint, tags, digest, built, pushed, up_to_date}`` (plus ``image_id``/``registry``)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from shipyard.errors import ShipyardError
+from shipyard.images import ecr, static
+from shipyard.images.build import BuildOptions, ensure_image, image_target
+from shipyard.images.context import check_inputs
+from shipyard.images.plan import push_command, push_refs, tag_command
+from shipyard.images.registry import Registry, environment_registry, manifest_digest, pushed_digest
+from shipyard.images.settings import Checkout, static_fingerprint
+from shipyard.images.wheels import StepFailed
+from shipyard.proc import run
+from shipyard.project import Project, Unit
+from shipyard.results import ERROR, FAILED, PASSED, Result
+from shipyard.workflow import Job
+
+Work = Callable[[dict[str, Any]], str]  # fills the details, returns the result's note
+
+
+def _details() -> dict[str, Any]:
+    return {"fingerprint": "", "tags": [], "digest": "", "built": False, "pushed": False, "up_to_date": False}
+
+
+def outcome(unit: str, task: str, work: Work) -> Result:
+    """Run ``work`` and turn how it ended into a Result (errors included, never raised)."""
+    details, start = _details(), time.monotonic()
+    try:
+        note = work(details)
+    except StepFailed as exc:
+        details["pushed"] = False
+        return Result(unit, task, FAILED, time.monotonic() - start, exc.step, exc.output, details=details)
+    except ShipyardError as exc:
+        details["pushed"] = False
+        reason = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
+        return Result(unit, task, ERROR, time.monotonic() - start, reason, details=details)
+    return Result(unit, task, PASSED, time.monotonic() - start, note, details=details)
+
+
+def _build_image(project: Project, unit: Unit, checkout: Checkout, options: BuildOptions, d: dict[str, Any]) -> str:
+    target = image_target(project, unit, checkout)
+    d.update(fingerprint=target.fingerprint.digest, tags=list(target.tags))
+    check_inputs(project, unit, target.settings)
+    built = ensure_image(project, target, checkout, options)
+    d.update(built=built.built, up_to_date=not built.built, image_id=built.image_id)
+    return f"built {target.identity}" if built.built else f"up to date: {target.identity}"
+
+
+def _build_static(project: Project, unit: Unit, checkout: Checkout, options: BuildOptions, d: dict[str, Any]) -> str:
+    fp = static_fingerprint(project, unit, checkout.files)
+    plan = static.static_build(project, unit)
+    d.update(fingerprint=fp.digest)
+    ran = static.build_static(plan, fp, verbose=options.verbose)
+    d.update(built=ran, up_to_date=not ran, output=str(plan.output.relative_to(project.root)))
+    return f"built {unit.path}/{plan.output.name}/" if ran else f"up to date: {unit.path}/{plan.output.name}/"
+
+
+def _skip(unit: Unit, task: str) -> Job | None:
+    if unit.is_lib:
+        return Job(unit.name, task, "", (), skip="a lib: built into the images of the services that use it")
+    if task == "push" and not unit.has_image:
+        return Job(unit.name, task, "", (), skip=f"{unit.kind}: no image (its output is deployed as is)")
+    return None
+
+
+def build_jobs(
+    project: Project, units: Sequence[Unit], options: BuildOptions | None = None, *, checkout: Checkout | None = None
+) -> list[Job]:
+    """One build job per unit: an image for services, the build command for static units."""
+    options = options or BuildOptions()
+    checkout = checkout or Checkout.read(project.root)
+    jobs = []
+    for unit in units:
+        work = _build_image if unit.has_image else _build_static
+        action = partial(outcome, unit.name, "build", partial(work, project, unit, checkout, options))
+        jobs.append(_skip(unit, "build") or Job(unit.name, "build", "", (), action=action))
+    return jobs
+
+
+@dataclass
+class Destination:
+    """Where a push goes: an environment's registry; logs in (ECR) at most once per run."""
+
+    name: str
+    environment: Mapping[str, Any]
+    registry: Registry
+    verbose: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _logged_in: bool = False
+
+    @classmethod
+    def of(cls, project: Project, name: str, *, verbose: bool = False) -> Destination:
+        environment = project.environment(name)
+        return cls(name, environment, environment_registry(environment, name), verbose)
+
+    def prepare(self, unit: str) -> None:
+        if self.registry.is_ecr:
+            ecr.ensure_repository(self.environment, self.registry, unit)
+
+    def lookup(self, unit: str, tag: str) -> str | None:
+        """One request: the digest of ``unit:tag`` in the registry, or None."""
+        if self.registry.is_ecr:
+            return ecr.find_image(self.environment, self.registry, unit, tag)
+        return manifest_digest(self.registry, unit, tag)
+
+    def login(self) -> None:
+        if not self.registry.is_ecr:
+            return  # plain OCI registries: the user's docker login (if any) applies
+        with self._lock:
+            if self._logged_in:
+                return
+            done = run(ecr.login(self.environment, self.registry), stream=False)
+            if not done.ok:
+                raise StepFailed(f"docker login {self.registry.host} failed", done.output)
+            self._logged_in = True
+
+
+def push(pairs: Sequence[tuple[str, str]], *, verbose: bool = False) -> str:
+    """Tag and push each (local, remote) pair; returns the digest the registry reported."""
+    digest = ""
+    for local, remote in pairs:
+        for cmd in (tag_command(local, remote), push_command(remote)):
+            done = run(cmd, stream=verbose and cmd.argv[1] == "push")
+            if not done.ok:
+                raise StepFailed(f"`{cmd}` exited {done.returncode}", done.output)
+        digest = digest or pushed_digest(done.output)
+    return digest
+
+
+def _push_image(
+    project: Project, unit: Unit, checkout: Checkout, options: BuildOptions, dest: Destination, d: dict[str, Any]
+) -> str:
+    target = image_target(project, unit, checkout)
+    image = dest.registry.image(unit.name)
+    # A dirty tree's git tag names no reproducible state (and would clash in immutable repositories).
+    local = target.tags if not target.revision.dirty else target.tags[:1]
+    pairs = push_refs(local, image)
+    d.update(fingerprint=target.fingerprint.digest, tags=[r for _, r in pairs], registry=dest.registry.host)
+    check_inputs(project, unit, target.settings)
+    dest.prepare(unit.name)
+    found = dest.lookup(unit.name, target.fingerprint.short)
+    if found:
+        d.update(digest=found, up_to_date=True)
+        return f"up to date: {image}@{found}"
+    built = ensure_image(project, target, checkout, options)
+    d.update(built=built.built, image_id=built.image_id)
+    dest.login()
+    d["digest"] = push(pairs, verbose=options.verbose)
+    d["pushed"] = True
+    return f"pushed {image}@{d['digest']}"
+
+
+def push_jobs(
+    project: Project,
+    units: Sequence[Unit],
+    environment: str,
+    options: BuildOptions | None = None,
+    *,
+    checkout: Checkout | None = None,
+) -> list[Job]:
+    """One push job per image unit: skip when the registry has the fingerprint tag, else build and push."""
+    options = options or BuildOptions()
+    dest = Destination.of(project, environment, verbose=options.verbose)
+    checkout = checkout or Checkout.read(project.root)
+    jobs = []
+    for unit in units:
+        work = partial(_push_image, project, unit, checkout, options, dest)
+        jobs.append(
+            _skip(unit, "push") or Job(unit.name, "push", "", (), action=partial(outcome, unit.name, "push", work))
+        )
+    return jobs
+
+
+def has_dockerfile(project: Project, unit: Unit) -> bool:
+    return unit.has_image and (project.root / unit.path / unit.settings["dockerfile"]).is_file()
+
+
+def ci_jobs(project: Project, units: Sequence[Unit], *, push_env: str = "", verbose: bool = False) -> list[Job]:
+    """For `invoke ci`: build the images of the selected services that have a Dockerfile;
+    push them too with ``push_env``. (`invoke build` reports a missing Dockerfile as an error.)"""
+    images = [u for u in units if has_dockerfile(project, u)]
+    if images and shutil.which("docker") is None:
+        return [Job(u.name, "push" if push_env else "build", "", (), skip="docker is not installed") for u in images]
+    if not images:
+        return []
+    options = BuildOptions(verbose=verbose)
+    if push_env:
+        return push_jobs(project, images, push_env, options)
+    return build_jobs(project, images, options)

@@ -1,0 +1,134 @@
+"""Registries: where an environment's images go, one-request manifest lookups, and pushes.
+
+Any OCI registry speaks the distribution API v2; ECR does too (with a Basic token), but
+for ECR the lookup goes through its API (describe_images, see ecr.py) so an up-to-date
+image needs no docker login at all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shipyard.errors import ShipyardError
+
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
+_ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Registry:
+    """An environment's registry: ``host[/prefix]`` and whether it is ECR."""
+
+    host: str
+    prefix: str
+    kind: str  # "oci" or "ecr"
+    environment: str = ""
+
+    @property
+    def is_ecr(self) -> bool:
+        return self.kind == "ecr"
+
+    @property
+    def region(self) -> str:
+        """The AWS region in an ECR host name, or ""."""
+        match = _ECR_HOST.match(self.host)
+        return match.group(2) if match else ""
+
+    def repository(self, unit: str) -> str:
+        """The repository name inside the registry (what ECR calls repositoryName)."""
+        return f"{self.prefix}/{unit}" if self.prefix else unit
+
+    def image(self, unit: str) -> str:
+        """The full image name, without a tag: ``host/prefix/unit``."""
+        return f"{self.host}/{self.repository(unit)}"
+
+
+def parse_registry(value: str, kind: str = "", environment: str = "") -> Registry:
+    """``host[/prefix]`` -> Registry; ECR when the host is *.amazonaws.com or ``kind`` says so."""
+    value = value.strip().removeprefix("https://").removeprefix("http://").strip("/")
+    host, _, prefix = value.partition("/")
+    if not kind:
+        kind = "ecr" if host.endswith((".amazonaws.com", ".amazonaws.com.cn")) else "oci"
+    return Registry(host, prefix, kind, environment)
+
+
+def environment_registry(environment: Mapping[str, Any], name: str) -> Registry:
+    """The registry of environment ``name``; an error naming the key when none is set."""
+    if not environment.get("registry"):
+        raise ShipyardError(
+            f"environment {name!r} has no registry",
+            hint=f'set `registry = "host[/prefix]"` in [tool.shipyard.environments.{name}]',
+        )
+    return parse_registry(environment["registry"], environment.get("registry-kind", ""), name)
+
+
+def _is_local(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def manifest_url(registry: Registry, unit: str, tag: str) -> str:
+    """Loopback registries speak plain HTTP (as Docker assumes); everything else HTTPS."""
+    scheme = "http" if _is_local(registry.host) else "https"
+    return f"{scheme}://{registry.host}/v2/{registry.repository(unit)}/manifests/{tag}"
+
+
+def manifest_digest(registry: Registry, unit: str, tag: str, *, basic_token: str = "") -> str | None:
+    """One HEAD request: the digest of ``unit:tag`` in the registry, or None when absent."""
+    request = urllib.request.Request(manifest_url(registry, unit, tag), method="HEAD")
+    request.add_header("Accept", ", ".join(MANIFEST_TYPES))
+    if basic_token:
+        request.add_header("Authorization", f"Basic {basic_token}")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return str(response.headers.get("Docker-Content-Digest", "")) or "unknown"
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise _http_error(registry, exc) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ShipyardError(
+            f"registry {registry.host} is unreachable: {reason}",
+            hint=_where(registry, "start the registry or fix"),
+        ) from None
+
+
+def _http_error(registry: Registry, exc: urllib.error.HTTPError) -> ShipyardError:
+    if exc.code in (401, 403):
+        return ShipyardError(
+            f"registry {registry.host} refused the lookup (HTTP {exc.code}): it needs credentials",
+            hint=f"run `docker login {registry.host}`, or use an ECR registry (tokens come from AWS)",
+        )
+    return ShipyardError(
+        f"registry {registry.host} answered HTTP {exc.code} {exc.reason}", hint=_where(registry, "check")
+    )
+
+
+def _where(registry: Registry, action: str) -> str:
+    key = f"[tool.shipyard.environments.{registry.environment}] registry" if registry.environment else "the registry"
+    return f"{action} {key} ({registry.host})"
+
+
+def pushed_digest(output: str) -> str:
+    """The digest ``docker push`` reports (``<tag>: digest: sha256:... size: N``), or ""."""
+    found = _DIGEST.findall(output)
+    return found[-1] if found else ""

@@ -1,0 +1,135 @@
+"""What an image is: its settings, its fingerprint, its names, and the git revision behind it."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from shipyard.config import IMAGE_FIELDS
+from shipyard.fingerprint import Fingerprint, fingerprint, tracked_files
+from shipyard.project import Project, Unit
+
+# Bump when the build context layout or the way images are built changes: every image rebuilds.
+BUILD_FORMAT = "1"
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """The settings that shape one unit's image (from [tool.shipyard.image] and the unit)."""
+
+    base_image: str
+    platform: str
+    python: str
+    dockerfile: str
+    cache_from: str = ""
+    cache_to: str = ""
+    local_prefix: str = ""
+
+    @classmethod
+    def of(cls, project: Project, unit: Unit) -> ImageSettings:
+        # An absent [tool.shipyard.image] table is {}: fill in the documented defaults.
+        image = {key: spec.default for key, spec in IMAGE_FIELDS.items()} | project.settings["image"]
+        return cls(
+            base_image=image["base-image"],
+            platform=image["platform"],
+            python=unit.settings["python"],
+            dockerfile=unit.settings["dockerfile"],
+            cache_from=image["cache-from"],
+            cache_to=image["cache-to"],
+            local_prefix=image["local-prefix"],
+        )
+
+    def fingerprint_inputs(self) -> dict[str, str]:
+        """The settings that change the image's content (the caches and names do not)."""
+        return {
+            "base-image": self.base_image,
+            "platform": self.platform,
+            "python": self.python,
+            "dockerfile": self.dockerfile,
+            "build-format": BUILD_FORMAT,
+        }
+
+
+# The unit settings an artifact depends on. Deploy-only settings (cpu, env, ...) and keys a
+# newer shipyard adds with defaults must not rebuild images; the unit's own config file is a
+# tracked input anyway, so any edit to it still counts.
+IMAGE_UNIT_KEYS = ("kind", "name", "depends-on", "dockerfile", "python")
+STATIC_UNIT_KEYS = ("kind", "name", "depends-on", "build", "output")
+
+
+def _narrowed(unit: Unit, keys: tuple[str, ...]) -> Unit:
+    return replace(unit, settings={key: unit.settings[key] for key in keys})
+
+
+def image_fingerprint(project: Project, unit: Unit, files: Mapping[str, str] | None = None) -> Fingerprint:
+    """The fingerprint an image of ``unit`` is tagged with."""
+    extra = ImageSettings.of(project, unit).fingerprint_inputs()
+    return fingerprint(project, _narrowed(unit, IMAGE_UNIT_KEYS), files=files, extra=extra)
+
+
+def static_inputs(unit: Unit) -> dict[str, Any]:
+    return {"build": unit.settings["build"], "output": unit.settings["output"]}
+
+
+def static_fingerprint(project: Project, unit: Unit, files: Mapping[str, str] | None = None) -> Fingerprint:
+    """The fingerprint of a static unit's build output."""
+    return fingerprint(project, _narrowed(unit, STATIC_UNIT_KEYS), files=files, extra=static_inputs(unit))
+
+
+def build_fingerprint(project: Project, unit: Unit, files: Mapping[str, str] | None = None) -> Fingerprint:
+    """The fingerprint `invoke build` uses for ``unit`` (image, static output, or plain for libs)."""
+    if unit.has_image:
+        return image_fingerprint(project, unit, files)
+    if unit.kind == "static":
+        return static_fingerprint(project, unit, files)
+    return fingerprint(project, unit, files=files)
+
+
+def fingerprint_settings(project: Project, unit: Unit) -> dict[str, Any]:
+    """The settings behind ``build_fingerprint``, by value (the fingerprint holds their hashes)."""
+    if unit.has_image:
+        return dict(ImageSettings.of(project, unit).fingerprint_inputs())
+    return static_inputs(unit) if unit.kind == "static" else {}
+
+
+@dataclass(frozen=True)
+class Revision:
+    """The git commit the working tree is at, and whether tracked files differ from it."""
+
+    sha: str  # "" before the first commit
+    dirty: bool
+    source: str = ""  # the origin remote's URL, when there is one
+
+    @property
+    def tag(self) -> str:
+        """``git-<sha>[-dirty]``, or "" when there is no commit."""
+        if not self.sha:
+            return ""
+        return f"git-{self.sha}" + ("-dirty" if self.dirty else "")
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(("git", *args), cwd=root, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def revision(root: Path) -> Revision:
+    """HEAD's sha, dirtiness (untracked files do not count, as for fingerprints) and origin."""
+    sha = _git(root, "rev-parse", "--verify", "-q", "HEAD")
+    dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no"))
+    return Revision(sha, dirty, _git(root, "remote", "get-url", "origin"))
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """One snapshot of the repository for a run: tracked files and revision, read once."""
+
+    files: Mapping[str, str]
+    revision: Revision
+
+    @classmethod
+    def read(cls, root: Path) -> Checkout:
+        return cls(tracked_files(root), revision(root))

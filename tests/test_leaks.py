@@ -1,0 +1,192 @@
+"""The leak test: with known secret values configured everywhere a secret can come from,
+every command that prints settings, plans or reports runs as a user would run it, and no
+secret value may appear in its stdout, stderr, or any file it writes.
+
+To cover a new command, add a ``Case`` to ``CASES`` (argv, and optionally a ``prepare``
+step that changes the repository first, e.g. to reach an error path).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+
+from shipyard.secrets import REDACTED, Sensitive, redact
+from tests.helpers import git, make_monorepo, python_unit, run_invoke, write
+
+pytestmark = pytest.mark.integration
+
+# Every value is unique and long enough to be redacted inside other text.
+DOTENV_ROOT = "leak-root-dotenv-4f1a9c"
+DOTENV_STAGING = "leak-staging-dotenv-8c2e51"
+DOTENV_SERVICE = "leak-service-dotenv-19bd07"
+DOTENV_SERVICE_STAGING = "leak-service-staging-77aa3f"
+ENVIRON_URL_PASSWORD = "leak-environ-pw-5d3c88"
+ENVIRON_SALT = "leak-environ-salt-3e9172"
+CLI_SET = "leak-cli-set-0c4b6e"
+SSM_SECURE = "leak-ssm-secure-6b0f21"
+SM_JSON = "leak-sm-json-2a7d90"
+SM_PLAIN = "leak-sm-plain-e4c5b3"
+SECRETS = (
+    DOTENV_ROOT, DOTENV_STAGING, DOTENV_SERVICE, DOTENV_SERVICE_STAGING, ENVIRON_URL_PASSWORD,
+    ENVIRON_SALT, CLI_SET, SSM_SECURE, SM_JSON, SM_PLAIN,
+)  # fmt: skip
+
+ENVIRONMENTS = """
+[tool.shipyard.environments.staging]
+region = "us-east-1"
+
+[tool.shipyard.environments.production]
+targets = { service = "ecs" }
+region = "us-east-1"
+"""
+
+A_TABLE = 'required-env = ["DATABASE_URL", "PAYMENT_KEY"]\nsecret-env = ["DATABASE_URL", "SIGNING_SALT"]'
+B_TABLE = 'secret-env = ["DATABASE_URL"]'
+# b's test prints its DATABASE_URL and fails: the value reaches the console and the reports.
+# a's test prints its SIGNING_SALT and passes (-rP shows it): the value reaches the result cache.
+B_TEST = 'import os; print("url is", os.environ.get("DATABASE_URL")); assert False, os.environ.get("DATABASE_URL")'
+A_TEST = 'import os; print("salt is", os.environ.get("SIGNING_SALT"))'
+
+
+@dataclass(frozen=True)
+class Case:
+    """One command: ``argv`` after ``invoke``, an optional ``prepare`` step on the repository,
+    the exit code and error line it must reach (so an error path is really taken), and
+    whether its output must show [REDACTED] (so the secrets really were loaded)."""
+
+    id: str
+    argv: tuple[str, ...]
+    prepare: Callable[[Path], None] | None = None
+    code: int = 0
+    error: str = ""
+    redacts: bool = False
+
+
+def _track_secret_env(root: Path) -> None:
+    git(root, "add", "-f", "services/a/.env")
+
+
+def _break_env_file(root: Path) -> None:
+    write(root / ".env.staging", f'LOG_LEVEL=debug\nDB_PASSWORD="{DOTENV_STAGING}\n')
+
+
+CASES = [
+    Case("config", ("config", "--env", "staging"), redacts=True),
+    Case("config-json", ("config", "--env", "staging", "--json", "--set", f"EXTRA_TOKEN={CLI_SET}"), redacts=True),
+    Case("service-config", ("a.config", "-e", "staging", "--set", f"EXTRA_TOKEN={CLI_SET}"), redacts=True),
+    Case("config-local", ("config",), redacts=True),
+    Case(
+        "config-check-missing",
+        ("config", "--check", "--env", "production", "--set", f"X_TOKEN={CLI_SET}"),
+        code=1,
+        error="error: missing required settings for environment 'production': a: PAYMENT_KEY",
+    ),
+    Case("config-check-ok", ("config", "--check", "--env", "staging")),
+    Case("services-json", ("services", "--json")),
+    Case(
+        "ci-reports",
+        ("ci", "-s", "a", "-s", "b", "--report", "out/report.json", "--report", "out/junit.xml"),
+        code=1,  # b's test fails on purpose
+        redacts=True,
+    ),
+    Case("unknown-env", ("config", "--env", "stagin"), code=1, error="error: unknown environment 'stagin'"),
+    Case("bare-secret-as-set", ("config", "--set", CLI_SET), code=1, error="error: --set: expected KEY=VALUE"),
+    Case(
+        "tracked-env-file",
+        ("config", "--env", "staging"),
+        prepare=_track_secret_env,
+        code=1,
+        error="error: services/a/.env is tracked by git and holds a value for the secret API_TOKEN",
+    ),
+    Case(
+        "malformed-env-file",
+        ("config", "--env", "staging"),
+        prepare=_break_env_file,
+        code=1,
+        error="error: .env.staging: line 2: cannot parse the value of DB_PASSWORD",
+    ),
+]
+
+
+@pytest.fixture
+def leaky(tmp_path: Path, aws: str) -> Path:
+    """A monorepo with a secret in every layer, and secrets in moto's SSM and Secrets Manager."""
+    root = make_monorepo(tmp_path / "repo")
+    with (root / "pyproject.toml").open("a") as f:
+        f.write(ENVIRONMENTS)
+    python_unit(root, "services/a", "a", depends_on=["core"], extra_table=A_TABLE, test_body=A_TEST)
+    write(root / "services/a/pytest.ini", "[pytest]\naddopts = -rP\n")
+    python_unit(root, "services/b", "b", extra_table=B_TABLE, test_body=B_TEST)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "leaky services")
+    write(root / ".env", f"SESSION_SECRET={DOTENV_ROOT}\nLOG_LEVEL=info\n")
+    write(root / ".env.staging", f"DB_PASSWORD={DOTENV_STAGING}\n")
+    write(root / "services/a/.env", f"API_TOKEN={DOTENV_SERVICE}\n")
+    write(root / "services/a/.env.staging", (
+        f"STRIPE_KEY={DOTENV_SERVICE_STAGING}\nPAYMENT_KEY=ssm:/leak/a/payment\n"
+        "CREDS=secretsmanager:leak/a/creds#password\nPLAIN=secretsmanager:leak/a/plain\n"
+    ))  # fmt: skip
+    ssm, sm = boto3.client("ssm"), boto3.client("secretsmanager")
+    ssm.put_parameter(Name="/leak/a/payment", Value=SSM_SECURE, Type="SecureString", Overwrite=True)
+    for name, value in (("leak/a/creds", json.dumps({"password": SM_JSON})), ("leak/a/plain", SM_PLAIN)):
+        try:
+            sm.create_secret(Name=name, SecretString=value)
+        except sm.exceptions.ResourceExistsException:
+            sm.put_secret_value(SecretId=name, SecretString=value)
+    return root
+
+
+def _environ() -> dict[str, str]:
+    return {
+        "DATABASE_URL": f"postgresql://app:{ENVIRON_URL_PASSWORD}@db:5432/app",
+        "SIGNING_SALT": ENVIRON_SALT,
+        "GITHUB_ACTIONS": "",  # ::add-mask:: lines carry values on purpose; test the plain console
+        "SHIPYARD_DEBUG": "",
+    }
+
+
+def _files(root: Path) -> dict[Path, float]:
+    skip = {".git", ".nox"}
+    return {p: p.stat().st_mtime for p in root.rglob("*") if p.is_file() and not skip & set(p.relative_to(root).parts)}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_no_secret_leaks(leaky: Path, case: Case) -> None:
+    if case.prepare:
+        case.prepare(leaky)
+    before = _files(leaky)
+    out = run_invoke(leaky, *case.argv, env=_environ(), timeout=300)
+    written = [p for p, mtime in _files(leaky).items() if before.get(p) != mtime]
+    streams = {"stdout": out.stdout, "stderr": out.stderr}
+    streams.update({str(p.relative_to(leaky)): p.read_bytes().decode(errors="replace") for p in written})
+    for where, text in streams.items():
+        leaked = [s for s in SECRETS if s in text]
+        assert not leaked, f"{case.id}: {where} shows {leaked}:\n{text}"
+    assert "Traceback" not in out.stderr, out.stderr
+    assert out.returncode == case.code, out.stdout + out.stderr
+    assert case.error in out.stderr, out.stderr
+    if case.redacts:
+        assert REDACTED in out.stdout, out.stdout + out.stderr
+    if case.id == "ci-reports":
+        assert {p.name for p in written} >= {"report.json", "junit.xml"}
+        assert any(".shipyard" in p.parts for p in written), "a's passed results were not cached"
+
+
+def test_resolved_values_are_registered(leaky: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a local deploy resolves from moto is Sensitive and redacted from any later text."""
+    from shipyard.project import load_project
+    from shipyard.settings import load_settings, resolve
+
+    project = load_project(leaky)
+    settings = load_settings(project, "staging", project.units["a"], environ=_environ())
+    values = resolve(settings, {"region": "us-east-1"})
+    assert values["PAYMENT_KEY"] == Sensitive(SSM_SECURE)
+    assert values["CREDS"] == Sensitive(SM_JSON)
+    plan_line = " ".join(v.reveal() if isinstance(v, Sensitive) else v for v in values.values())
+    assert not [s for s in SECRETS if s in redact(plan_line)]
