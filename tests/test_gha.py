@@ -69,3 +69,15 @@ def test_invoke_ci_inside_actions(repo: Path, tmp_path: Path) -> None:
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
     assert outputs["status"] == "failure"
     assert json.loads(outputs["failed"]) == ["a", "b"]
+
+
+def test_secrets_are_masked_before_anything_prints(repo: Path) -> None:
+    python_unit(repo, "services/b", "b", extra_table='secret-env = ["B_TOKEN"]\nrequired-env = ["B_TOKEN"]')
+    write(repo / "services" / "b" / ".env", "B_TOKEN=from-dotenv-s3cr3t\nPLAIN=hello\n")  # untracked: allowed
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": "", "GITHUB_OUTPUT": ""}
+    out = run_invoke(repo, "config", "--env", "local", "-s", "b", env=env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "::add-mask::from-dotenv-s3cr3t"
+    assert sum("from-dotenv-s3cr3t" in line for line in lines) == 1  # only the mask line
+    assert "[REDACTED]" in out.stdout

@@ -29,6 +29,10 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "urls": Field("str-table", {}, doc="health/smoke-check base URL per service"),
     "ecr-lifecycle-keep": Field("int", 30, doc="ECR lifecycle policy: images to keep"),
     "deploy-timeout": Field("int", 900, doc="seconds to wait for a roll-out"),
+    "migrate-via": Field("str", "docker", choices=("docker", "ecs"),
+                         doc="run migrations in a local container (docker) or as a one-off ECS task (VPC-only databases)"),
+    "smoke-attempts": Field("int", 10, doc="smoke check: GET attempts on urls.<service> + health-path"),
+    "smoke-interval": Field("int", 3, doc="smoke check: seconds between attempts"),
 }
 
 CACHE_FIELDS: dict[str, Field] = {
@@ -67,6 +71,7 @@ UNIT_FIELDS: dict[str, Field] = {
     "dockerfile": Field("str", "Dockerfile"),
     "python": Field("str", "3.11", doc="Python version inside the image"),
     "migrations": Field("str", "", doc="alembic.ini of the service's migrations"),
+    "deploy-after": Field("str-list", [], doc="services that must be deployed before this one"),
     "required-env": Field("str-list", [], doc="settings that must be set to deploy"),
     "secret-env": Field("str-list", [], doc="settings that are secret"),
     "env": Field("str-table", {}, doc="default settings"),
@@ -75,6 +80,7 @@ UNIT_FIELDS: dict[str, Field] = {
     "command": Field("str-list", [], doc="container command"),
     "build": Field("str-list", [], doc="build command of a non-Python unit"),
     "output": Field("str", "dist", doc="build output directory of a static unit"),
+    "publish-exclude": Field("str-list", [], doc="static: output files not to publish (globs), e.g. a build manifest"),
     "test": Field("str-list", [], doc="test command of a non-Python unit"),
     "lint": Field("str-list", [], doc="lint command of a non-Python unit"),
 }
