@@ -29,8 +29,9 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "urls": Field("str-table", {}, doc="health/smoke-check base URL per service"),
     "ecr-lifecycle-keep": Field("int", 30, doc="ECR lifecycle policy: images to keep"),
     "deploy-timeout": Field("int", 900, doc="seconds to wait for a roll-out"),
-    "migrate-via": Field("str", "docker", choices=("docker", "ecs"),
-                         doc="run migrations in a local container (docker) or as a one-off ECS task (VPC-only databases)"),
+    "migrate-via": Field(
+        "str", "docker", choices=("docker", "ecs"), doc="migrations in a local container, or a one-off ECS task"
+    ),
     "smoke-attempts": Field("int", 10, doc="smoke check: GET attempts on urls.<service> + health-path"),
     "smoke-interval": Field("int", 3, doc="smoke check: seconds between attempts"),
 }

@@ -1,14 +1,26 @@
-"""The target protocol: what every deploy target (ecs, local, static) provides."""
+"""The target protocol: what every deploy target (ecs, local, static) provides.
+
+A target is made per environment by a factory registered in ``deploy/targets/__init__.py``
+(``TARGETS``), from a ``TargetContext``. The transaction (deploy/transaction.py) drives
+it: ``current`` and ``diff`` for the plan, ``deploy`` for the roll-out, and ``rollback``
+when the roll-out (or a later service, or the smoke check) failed. ``deploy`` raises
+DeployFailed and leaves the undo to the transaction, which calls ``rollback(previous)``.
+
+Wait loops call ``progress.check()`` now and then: it raises Cancelled when the
+transaction wants the target to stop waiting (Ctrl-C/SIGTERM, the deploy lock lost).
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from shipyard.project import Unit
+from shipyard.project import Project, Unit
 
-Progress = Callable[[str], None]
+if TYPE_CHECKING:
+    from shipyard.settings import Settings
 
 
 class DeployFailed(Exception):
@@ -17,6 +29,39 @@ class DeployFailed(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Cancelled(Exception):
+    """The transaction asked a roll-out to stop waiting; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Progress:
+    """Progress lines of one service's roll-out, and the transaction's stop signal.
+
+    Call it with a line (``progress("3/3 tasks running")``); call ``check()`` in wait loops.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        say: Callable[[str], None] = print,
+        stop: threading.Event | None = None,
+        why: Callable[[], str] | None = None,
+    ) -> None:
+        self.service, self.say = service, say
+        self.stop = stop or threading.Event()
+        self._why = why or (lambda: "cancelled")
+
+    def __call__(self, line: str) -> None:
+        self.say(f"  {self.service}: {line}")
+
+    def check(self) -> None:
+        if self.stop.is_set():
+            raise Cancelled(self._why())
 
 
 @dataclass(frozen=True)
@@ -49,17 +94,30 @@ class Change:
     new: str
 
 
+@dataclass(frozen=True)
+class TargetContext:
+    """What a target factory gets: the project and one environment (plus its AWS account)."""
+
+    project: Project
+    env: str
+    environment: Mapping[str, Any]
+    account: str = ""  # the caller's AWS account id, when the environment uses AWS
+
+
 class Target(Protocol):
     name: str
 
     def current(self, unit: Unit) -> Running | None:
         """What runs now for ``unit``, or None when it was never deployed."""
 
-    def diff(self, unit: Unit, release: Release, settings: Mapping[str, Any]) -> list[Change]:
-        """The changes a deploy of ``release`` would make, for the plan."""
+    def diff(self, unit: Unit, release: Release, settings: Settings) -> list[Change]:
+        """The changes a deploy of ``release`` would make, for the plan (keys, never secret values)."""
 
-    def deploy(self, unit: Unit, release: Release, settings: Mapping[str, Any], progress: Progress) -> Running:
-        """Roll out and wait until healthy; raise DeployFailed (after leaving the old version serving)."""
+    def deploy(self, unit: Unit, release: Release, settings: Settings, progress: Progress) -> Running:
+        """Roll out and wait until healthy; raise DeployFailed (the transaction then rolls back)."""
 
     def rollback(self, unit: Unit, previous: Running, progress: Progress) -> Running:
         """Put ``previous`` back and wait for it."""
+
+
+TargetFactory = Callable[[TargetContext], Target]

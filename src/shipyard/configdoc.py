@@ -1,0 +1,48 @@
+"""The configuration reference, generated from the schema so the docs cannot drift.
+
+``python -m shipyard.configdoc`` prints it; docs/configuration.md holds a copy that a
+test compares against this output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from shipyard.config import CACHE_FIELDS, ENVIRONMENT_FIELDS, IMAGE_FIELDS, ROOT_FIELDS, UNIT_FIELDS
+from shipyard.schema import Field
+
+BEGIN, END = "<!-- reference:begin -->", "<!-- reference:end -->"
+
+SECTIONS = (
+    ("Root: `[tool.shipyard]` in the root pyproject.toml", ROOT_FIELDS),
+    ("`[tool.shipyard.cache]`", CACHE_FIELDS),
+    ("`[tool.shipyard.image]`", IMAGE_FIELDS),
+    ("`[tool.shipyard.environments.<name>]`", ENVIRONMENT_FIELDS),
+    ("Units: `[tool.shipyard]` in a unit's pyproject.toml, or its shipyard.toml", UNIT_FIELDS),
+)
+
+
+def _default(spec: Field) -> str:
+    if spec.fields is not None or spec.each is not None:
+        return "see below" if spec.fields is not None else "—"
+    return f"`{json.dumps(spec.default)}`"
+
+
+def _table(fields: Mapping[str, Field]) -> list[str]:
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for key, spec in fields.items():
+        kind = spec.type + (f" ({' / '.join(c for c in spec.choices if c)})" if spec.choices else "")
+        rows.append(f"| `{key}` | {kind} | {_default(spec)} | {spec.doc} |")
+    return rows
+
+
+def reference() -> str:
+    lines = [BEGIN]
+    for title, fields in SECTIONS:
+        lines += ["", f"### {title}", "", *_table(fields)]
+    return "\n".join([*lines, "", END])
+
+
+if __name__ == "__main__":
+    print(reference())

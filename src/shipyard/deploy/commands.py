@@ -1,0 +1,262 @@
+"""The deploy commands as library functions; the invoke tasks (tasks/deploy.py) call these.
+
+Each takes explicit arguments and returns data (results, entries) or raises ShipyardError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shipyard.deploy import migrate
+from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, SUCCEEDED, Entry
+from shipyard.deploy.lock import LockInfo, sigterm_as_interrupt, whoami
+from shipyard.deploy.migrate import database_url
+from shipyard.deploy.plan import build_plan, deployable, render, with_status
+from shipyard.deploy.session import Session
+from shipyard.deploy.target import DeployFailed, Progress, Running
+from shipyard.deploy.transaction import Transaction, confirm, now
+from shipyard.errors import ShipyardError
+from shipyard.project import Project
+from shipyard.results import Result, summary_table
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    """The flags of ``invoke deploy``."""
+
+    services: tuple[str, ...] = ()
+    plan_only: bool = False
+    yes: bool = False
+    lock_wait: float = 0.0
+    force: bool = False
+    verbose: bool = False
+
+
+def deploy(
+    project: Project,
+    env: str,
+    options: DeployOptions,
+    *,
+    say: Callable[[str], None] = print,
+    ask: Callable[[str], str] = input,
+) -> list[Result]:
+    """plan -> (print and stop with --plan) -> confirm -> the transaction; returns one Result per service."""
+    from shipyard.deploy.artifacts import Artifacts
+    from shipyard.settings import check_required
+
+    session = Session.open(project, env, say=say)
+    units = deployable(project, options.services, session.environment)
+    settings = check_required(project, env, units)
+    artifacts = Artifacts(project, env, verbose=options.verbose, say=say)
+    plan = build_plan(session, units, settings, artifacts, build=not options.plan_only, force=options.force)
+    plan = with_status(plan, _pending(session, plan, settings))
+    say(render(plan))
+    if options.plan_only or not plan.services:
+        return []
+    confirm(plan, options.yes, ask)
+    results = Transaction(session, plan, settings, say=say).run(lock_wait=options.lock_wait)
+    say(summary_table(results))
+    return results
+
+
+def _pending(session: Session, plan: Any, settings: Any) -> dict[str, migrate.MigrationStatus]:
+    """Pending revisions for the plan, where they can be known (docker mode, image pushed).
+    A database that cannot be read is a warning here; the deploy itself fails on it, recorded."""
+    found = {}
+    for sp in plan.services:
+        m = sp.migration
+        if m is None or m.via != "docker" or not m.image:
+            continue
+        try:
+            found[sp.service] = migrate.check(m, database_url(settings[sp.service], session.environment))
+        except ShipyardError as exc:
+            session.say(f"warning: {exc.message.splitlines()[0]}")
+    return found
+
+
+def run_migrations(
+    project: Project,
+    env: str,
+    services: Sequence[str],
+    *,
+    check_only: bool,
+    say: Callable[[str], None] = print,
+    lock_wait: float = 0.0,
+) -> dict[str, migrate.MigrationStatus]:
+    """``invoke migrate``: pending revisions (``--check``) or ``alembic upgrade head``, under the lock."""
+    from shipyard.deploy.artifacts import Artifacts
+    from shipyard.settings import check_required
+
+    session = Session.open(project, env, say=say)
+    units = [u for u in deployable(project, services, session.environment) if u.settings.get("migrations")]
+    if not units:
+        say("no service with migrations selected")
+        return {}
+    settings = check_required(project, env, units)
+    artifacts = Artifacts(project, env, say=say)
+    releases = {u.name: artifacts.lookup(u) for u in units}
+    missing = [u for u in units if not releases[u.name].artifact]
+    if missing:
+        releases.update(artifacts.ensure(missing))
+    plans = {u.name: migrate.migration_for(u, releases[u.name].artifact, session.environment) for u in units}
+    urls = {u.name: database_url(settings[u.name], session.environment) for u in units}
+    statuses = {}
+    for name, m in plans.items():
+        assert m is not None
+        statuses[name] = migrate.check(m, urls[name])
+        say(f"{name}: at {statuses[name].current}; pending: {', '.join(statuses[name].pending) or 'none'}")
+    todo = [name for name, s in statuses.items() if s.pending]
+    if todo and not check_only:
+        with sigterm_as_interrupt(), session.lock().held(f"migrate {', '.join(todo)}", wait=lock_wait):
+            for name in todo:
+                m = plans[name]
+                assert m is not None
+                migrate.upgrade(m, urls[name])
+                say(f"{name}: migrated to {statuses[name].head}")
+    return statuses
+
+
+def rollback(
+    project: Project,
+    env: str,
+    service: str,
+    *,
+    to: int = 0,
+    yes: bool = False,
+    lock_wait: float = 0.0,
+    say: Callable[[str], None] = print,
+    ask: Callable[[str], str] = input,
+) -> Entry:
+    """``invoke rollback``: back to the previous successful release (or release ``to``)."""
+    session = Session.open(project, env, say=say)
+    unit = project.unit(service)
+    target = session.targets.for_unit(unit)
+    running = target.current(unit)
+    ledger = session.ledger
+    goal = ledger.get(to) if to else ledger.previous_good(service, running.revision if running else "")
+    if goal is None:
+        raise ShipyardError(
+            f"{service} has no earlier successful release in {env!r} to roll back to",
+            hint=f"see invoke history --env {env} -s {service}",
+        )
+    if goal.service != service or not goal.ok or not goal.revision:
+        raise ShipyardError(
+            f"release {goal.release} is not a successful release of {service}",
+            hint=f"pick one from invoke history --env {env} -s {service}",
+        )
+    _confirm_rollback(session, service, goal, yes, ask)
+    previous = Running(service, goal.revision, goal.artifact, goal.fingerprint, {"gitSha": goal.git_sha})
+    notifier = session.notifier()
+    with sigterm_as_interrupt(), session.lock().held(f"rollback {service}", wait=lock_wait):
+        entry = _rollback_entry(session, service, goal, running, previous, target)
+    notifier.send(f"{whoami()} rolled back {service} in {env} to release {goal.release}: {entry.outcome}")
+    notifier.close()
+    if not entry.ok:
+        raise ShipyardError(f"rollback of {service} failed: {entry.reason}", hint=f"see invoke status --env {env}")
+    say(f"{service} is back on release {goal.release} ({goal.artifact}); recorded as release {entry.release}")
+    return entry
+
+
+def _confirm_rollback(session: Session, service: str, goal: Entry, yes: bool, ask: Callable[[str], str]) -> None:
+    import sys
+
+    if not session.protected or yes:
+        return
+    if not sys.stdin.isatty():
+        raise ShipyardError(
+            f"{session.env} is protected: a rollback needs confirmation and there is no terminal", hint="pass --yes"
+        )
+    if ask(f"roll {service} in {session.env} back to release {goal.release}? [y/N] ").strip().lower() not in (
+        "y",
+        "yes",
+    ):
+        raise ShipyardError("rollback not confirmed: nothing was changed")
+
+
+def _rollback_entry(
+    session: Session, service: str, goal: Entry, running: Running | None, previous: Running, target: Any
+) -> Entry:
+    unit = session.project.unit(service)
+    started, outcome, reason = now(), SUCCEEDED, f"rollback to release {goal.release}"
+    try:
+        target.rollback(unit, previous, Progress(service, session.say))
+    except (DeployFailed, ShipyardError) as exc:
+        outcome, reason = FAILED, f"{reason} failed: {getattr(exc, 'reason', None) or exc}"
+    except KeyboardInterrupt:
+        outcome, reason = INTERRUPTED, f"{reason} interrupted"
+        session.ledger.append(_manual(goal, running, outcome, reason, started))
+        raise
+    return session.ledger.append(_manual(goal, running, outcome, reason, started))
+
+
+def _manual(goal: Entry, running: Running | None, outcome: str, reason: str, started: str) -> Entry:
+    return Entry(
+        goal.service,
+        ROLLBACK,
+        outcome,
+        goal.fingerprint,
+        goal.artifact,
+        revision=goal.revision,
+        previous=running.revision if running else "",
+        git_sha=goal.git_sha,
+        who=whoami(),
+        started=started,
+        finished=now(),
+        reason=reason,
+    )
+
+
+def status(project: Project, env: str) -> list[dict[str, Any]]:
+    """Per service: the release that runs (from the ledger), the last attempt, and what the target runs."""
+    session = Session.open(project, env)
+    rows = []
+    for service, (running, last) in session.ledger.status().items():
+        row = {
+            "service": service,
+            "release": running.release if running else None,
+            "artifact": running.artifact if running else "",
+            "git_sha": running.git_sha if running else "",
+            "who": last.who,
+            "when": last.finished,
+            "last": f"{last.action} {last.outcome}",
+            "reason": last.reason,
+            "drift": "",
+        }
+        unit = project.units.get(service)
+        if unit is not None and running is not None:
+            actual = session.targets.for_unit(unit).current(unit)
+            if actual is not None and running.revision and actual.revision != running.revision:
+                row["drift"] = f"the target runs {actual.revision}"
+        rows.append(row)
+    return rows
+
+
+def history(project: Project, env: str, service: str | None = None, limit: int = 20) -> list[Entry]:
+    """Ledger entries, newest first."""
+    if service:
+        project.unit(service)
+    return Session.open(project, env).ledger.history(service, limit)
+
+
+def lock_status(project: Project, env: str) -> LockInfo | None:
+    return Session.open(project, env).lock().status()
+
+
+def lock_release(project: Project, env: str) -> LockInfo | None:
+    """Delete the environment's lock, whoever holds it (for a holder that is gone)."""
+    return Session.open(project, env).lock().force_release()
+
+
+__all__ = [
+    "DEPLOY",
+    "DeployOptions",
+    "deploy",
+    "history",
+    "lock_release",
+    "lock_status",
+    "rollback",
+    "run_migrations",
+    "status",
+]

@@ -1,0 +1,144 @@
+"""The release ledger: every deploy and rollback attempt of an environment, append-only.
+
+One object per entry under ``ledger/<number>.json``. The number is the release id; it is
+claimed with a conditional put (If-None-Match), so two writers that pick the same
+number cannot overwrite each other — the loser takes the next one. Nothing is ever
+rewritten: an attempt is recorded once, when its outcome is known (including
+"interrupted" when Ctrl-C or SIGTERM ended it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields, replace
+
+from shipyard.deploy.store import Conflict, StateStore
+from shipyard.errors import ShipyardError
+
+PREFIX = "ledger/"
+SUCCEEDED, FAILED, ROLLED_BACK, INTERRUPTED = "succeeded", "failed", "rolled-back", "interrupted"
+DEPLOY, ROLLBACK = "deploy", "rollback"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One attempt for one service: what, by whom, when, and how it ended."""
+
+    service: str
+    action: str  # deploy | rollback
+    outcome: str  # succeeded | failed | rolled-back | interrupted
+    fingerprint: str
+    artifact: str  # image by digest (repo@sha256:...) or a static release id
+    revision: str = ""  # task-definition ARN (or the target's own handle)
+    previous: str = ""  # the revision that ran before this attempt
+    git_sha: str = ""
+    migration: str = ""  # alembic revision after the attempt's migrations
+    who: str = ""
+    started: str = ""
+    finished: str = ""
+    reason: str = ""
+    deploy_id: str = ""  # groups the services of one `invoke deploy`
+    release: int = 0  # assigned when appended
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Entry:
+        raw = json.loads(data)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == SUCCEEDED
+
+
+def _key(number: int) -> str:
+    return f"{PREFIX}{number:010d}.json"
+
+
+def _number(key: str) -> int:
+    return int(key[len(PREFIX) :].split(".", 1)[0])
+
+
+class Ledger:
+    """The ledger of one environment's state store."""
+
+    def __init__(self, store: StateStore, env: str) -> None:
+        self.store, self.env = store, env
+
+    def _numbers(self) -> list[int]:
+        return sorted(_number(k) for k in self.store.list(PREFIX) if k.endswith(".json"))
+
+    def append(self, entry: Entry) -> Entry:
+        """Record ``entry`` under the next free release number; returns it numbered."""
+        numbers = self._numbers()
+        candidate = (numbers[-1] if numbers else 0) + 1
+        for _ in range(100):
+            numbered = replace(entry, release=candidate)
+            try:
+                self.store.put(_key(candidate), numbered.to_bytes(), if_absent=True)
+            except Conflict:
+                candidate += 1  # a concurrent writer took this number
+                continue
+            return numbered
+        raise ShipyardError(f"could not append to the release ledger of {self.env!r}: too many concurrent writers")
+
+    def _read(self, number: int) -> Entry | None:
+        stored = self.store.get(_key(number))
+        return Entry.from_bytes(stored.data) if stored else None
+
+    def newest_first(self) -> Iterator[Entry]:
+        """Entries from the newest back, read lazily."""
+        for number in reversed(self._numbers()):
+            entry = self._read(number)
+            if entry is not None:
+                yield entry
+
+    def history(self, service: str | None = None, limit: int = 0) -> list[Entry]:
+        """Entries (of ``service``), newest first; at most ``limit`` when it is set."""
+        found: list[Entry] = []
+        for entry in self.newest_first():
+            if service is None or entry.service == service:
+                found.append(entry)
+                if limit and len(found) >= limit:
+                    break
+        return found
+
+    def get(self, release: int) -> Entry:
+        entry = self._read(release)
+        if entry is None:
+            raise ShipyardError(
+                f"release {release} is not in the ledger of {self.env!r}",
+                hint=f"list releases with `invoke history --env {self.env}`",
+            )
+        return entry
+
+    def current(self, service: str) -> Entry | None:
+        """The release that runs now: the newest succeeded deploy or rollback."""
+        return next((e for e in self.newest_first() if e.service == service and e.ok), None)
+
+    def status(self) -> dict[str, tuple[Entry | None, Entry]]:
+        """Per service: (what runs now, the last attempt)."""
+        last: dict[str, Entry] = {}
+        running: dict[str, Entry | None] = {}
+        for entry in self.newest_first():
+            last.setdefault(entry.service, entry)
+            if entry.ok and running.get(entry.service) is None:
+                running[entry.service] = entry
+        return {s: (running.get(s), last[s]) for s in sorted(last)}
+
+    def previous_good(self, service: str, revision: str) -> Entry | None:
+        """The newest succeeded release of ``service`` on another revision than ``revision`` (what runs)."""
+        return next((e for e in self.newest_first() if e.service == service and e.ok and e.revision != revision), None)
+
+    def verified(self, service: str, *, fingerprint: str = "", artifact: str = "") -> Entry | None:
+        """The newest successful deploy of ``service`` with this fingerprint (or artifact)."""
+        for entry in self.newest_first():
+            if entry.service != service or not entry.ok or entry.action != DEPLOY:
+                continue
+            if (fingerprint and entry.fingerprint == fingerprint) or (artifact and entry.artifact == artifact):
+                return entry
+        return None

@@ -1,0 +1,237 @@
+"""The deploy lock: one per environment, a lease that a running deploy keeps renewing.
+
+The lock is one JSON object in the environment's state store, created with a
+conditional put (If-None-Match), so two deploys can never both hold it. It names who
+holds it, for what, since when and until when. A deploy renews the lease in a
+background thread; a holder that vanished (a cancelled CI job) stops renewing, and once
+the lease has expired the next deploy may take the lock over (If-Match on the stale
+object, so two takers cannot both win) — and says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from types import FrameType
+
+from shipyard.deploy.store import Conflict, StateStore, Stored
+from shipyard.errors import ShipyardError
+
+LOCK_KEY = "lock.json"
+DEFAULT_LEASE = 300.0  # seconds; renewed every third of it while a deploy runs
+
+
+def whoami() -> str:
+    """Who acts: the CI actor and run when in GitHub Actions, else user@host."""
+    actor = os.environ.get("GITHUB_ACTOR")
+    if actor:
+        run = os.environ.get("GITHUB_RUN_ID", "")
+        return f"{actor} (github run {run})" if run else actor
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def utc(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """The lock object: who holds it, for what, since when, until when."""
+
+    holder: str
+    purpose: str
+    acquired: float  # epoch seconds (wall clock: leases are compared across machines)
+    expires: float
+    token: str  # this holder's random id; a renewal checks it is still ours
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LockInfo:
+        raw = json.loads(data)
+        return cls(
+            str(raw["holder"]), str(raw["purpose"]), float(raw["acquired"]), float(raw["expires"]), str(raw["token"])
+        )
+
+    def expired(self, now: float) -> bool:
+        return now >= self.expires
+
+    def describe(self, now: float) -> str:
+        left = self.expires - now
+        lease = f"lease expires in {int(left)}s" if left > 0 else f"lease expired {int(-left)}s ago"
+        return f"held by {self.holder} for {self.purpose!r} since {utc(self.acquired)} ({lease})"
+
+
+class LockLost(ShipyardError):
+    """Another deploy took the lock over (our lease had expired) or it was force-released."""
+
+
+class DeployLock:
+    """The lock of one environment's state store."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        env: str,
+        *,
+        lease: float = DEFAULT_LEASE,
+        holder: str | None = None,
+        say: Callable[[str], None] = print,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store, self.env, self.lease = store, env, lease
+        self.holder = holder or whoami()
+        self.say, self.clock, self.sleep = say, clock, sleep
+        self.token = uuid.uuid4().hex
+        self.etag: str | None = None
+        self.info: LockInfo | None = None
+        self.lost: str = ""  # why we lost the lock, set by the renewer
+
+    def status(self) -> LockInfo | None:
+        """The current lock object, or None when the environment is unlocked."""
+        stored = self.store.get(LOCK_KEY)
+        return LockInfo.from_bytes(stored.data) if stored else None
+
+    def _new_info(self, purpose: str) -> LockInfo:
+        now = self.clock()
+        return LockInfo(self.holder, purpose, now, now + self.lease, self.token)
+
+    def acquire(self, purpose: str, *, wait: float = 0.0, poll: float = 2.0) -> LockInfo:
+        """Take the lock; wait up to ``wait`` seconds for a holder; take over an expired lease."""
+        deadline = self.clock() + wait
+        announced = False
+        while True:
+            if self._try(purpose):
+                assert self.info is not None
+                return self.info
+            current = self.store.get(LOCK_KEY)
+            if current is None:
+                continue  # released between our put and our read: try again at once
+            info = LockInfo.from_bytes(current.data)
+            if info.expired(self.clock()) and self._take_over(purpose, current, info):
+                assert self.info is not None
+                return self.info
+            if self.clock() >= deadline:
+                raise self._held_error(info)
+            if not announced:
+                self.say(f"waiting for the deploy lock of {self.env}: {info.describe(self.clock())}")
+                announced = True
+            self.sleep(min(poll, max(0.0, deadline - self.clock())))
+
+    def _try(self, purpose: str) -> bool:
+        info = self._new_info(purpose)
+        try:
+            self.etag = self.store.put(LOCK_KEY, info.to_bytes(), if_absent=True)
+        except Conflict:
+            return False
+        self.info = info
+        return True
+
+    def _take_over(self, purpose: str, stale: Stored, old: LockInfo) -> bool:
+        info = self._new_info(purpose)
+        try:
+            self.etag = self.store.put(LOCK_KEY, info.to_bytes(), if_match=stale.etag)
+        except Conflict:
+            return False  # someone else renewed or took it first
+        self.info = info
+        self.say(f"took over the deploy lock of {self.env}: its lease had expired ({old.describe(self.clock())})")
+        return True
+
+    def _held_error(self, info: LockInfo) -> ShipyardError:
+        return ShipyardError(
+            f"the deploy lock of {self.env!r} is {info.describe(self.clock())}",
+            hint=f"wait for that deploy (--lock-wait SECONDS), or if it is gone: invoke lock.release --env {self.env}",
+        )
+
+    def renew(self) -> None:
+        """Extend our lease; raise LockLost when the object is no longer ours."""
+        if self.info is None or self.etag is None:
+            raise LockLost(f"the deploy lock of {self.env!r} is not held")
+        info = LockInfo(self.info.holder, self.info.purpose, self.info.acquired, self.clock() + self.lease, self.token)
+        try:
+            self.etag = self.store.put(LOCK_KEY, info.to_bytes(), if_match=self.etag)
+        except Conflict:
+            raise LockLost(
+                f"lost the deploy lock of {self.env!r}: another deploy took it over or it was released",
+                hint="check `invoke lock.status` and `invoke status` before deploying again",
+            ) from None
+        self.info = info
+
+    def release(self) -> None:
+        """Delete the lock object if it is still ours; a lost lock is left alone."""
+        if self.etag is None:
+            return
+        with contextlib.suppress(Conflict):  # taken over meanwhile: it is not ours to delete
+            self.store.delete(LOCK_KEY, if_match=self.etag)
+        self.etag, self.info = None, None
+
+    def force_release(self) -> LockInfo | None:
+        """Delete whatever lock object exists (``invoke lock.release``); returns what it was."""
+        current = self.store.get(LOCK_KEY)
+        if current is None:
+            return None
+        try:
+            self.store.delete(LOCK_KEY, if_match=current.etag)
+        except Conflict:
+            raise ShipyardError(
+                f"the deploy lock of {self.env!r} changed while releasing it", hint="check `invoke lock.status` again"
+            ) from None
+        return LockInfo.from_bytes(current.data)
+
+    @contextmanager
+    def held(self, purpose: str, *, wait: float = 0.0, poll: float = 2.0) -> Iterator[LockInfo]:
+        """Hold the lock for a block: renewed in the background, released however the block ends."""
+        info = self.acquire(purpose, wait=wait, poll=poll)
+        stop = threading.Event()
+        renewer = threading.Thread(target=self._renew_loop, args=(stop,), name="lock-renewer", daemon=True)
+        renewer.start()
+        try:
+            yield info
+        finally:
+            stop.set()
+            renewer.join(timeout=10)
+            self.release()
+
+    def _renew_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(self.lease / 3):
+            try:
+                self.renew()
+            except LockLost as exc:
+                self.lost = exc.message
+                return
+            except ShipyardError as exc:  # a network blip: the lease still has two thirds left
+                self.say(f"warning: could not renew the deploy lock: {exc.message}")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job) arrived: unwind like Ctrl-C so the lock is released."""
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises Terminated in the main thread (elsewhere: no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,172 @@
+"""Migrations before traffic moves: alembic, run from the very image being deployed.
+
+The image carries the service's ``alembic.ini`` and migrations under /app (the unit's
+``migrations`` setting names the file; see services/api/Dockerfile). Two ways to run it:
+
+- ``docker`` (default): a local container with host networking, for databases the
+  deploying machine can reach: ``docker run --rm --network host -e DATABASE_URL <image> ...``.
+  The URL (a secret) travels in the docker CLI's environment, never in argv or output.
+- ``ecs``: a one-off task of the new task-definition revision, for VPC-only databases;
+  the container gets DATABASE_URL the way the service does (a ``valueFrom`` reference).
+
+Commands are values (``Command``); ``run`` executes them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from shipyard.errors import ShipyardError
+from shipyard.proc import Command, command, run
+from shipyard.project import Unit
+from shipyard.secrets import Sensitive, redact
+
+if TYPE_CHECKING:
+    from shipyard.settings import Settings
+
+URL_KEY = "DATABASE_URL"
+IMAGE_ROOT = "/app"
+
+# Prints "current <rev>" and "pending <rev>" lines through the service's own env.py (which
+# knows how to connect), without changing anything.
+STATUS_SCRIPT = """\
+import sys
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
+config = Config(sys.argv[1])
+script = ScriptDirectory.from_config(config)
+found = []
+def collect(rev, context):
+    print("current " + (",".join(context.get_current_heads()) or "base"))
+    found.extend(s.revision for s in script.iterate_revisions("heads", rev))
+    return []
+with EnvironmentContext(config, script, fn=collect, dont_mutate=True):
+    script.run_env()
+for revision in reversed(found):
+    print("pending " + revision)
+"""
+
+
+class MigrationFailed(ShipyardError):
+    """alembic failed: the deploy stops before any service changes. ``output`` is alembic's (redacted)."""
+
+    def __init__(self, message: str, hint: str | None = None, output: str = "") -> None:
+        super().__init__(message, hint)
+        self.output = output
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One service's migrations: which image, which alembic.ini inside it, how to run it."""
+
+    service: str
+    image: str  # repo@sha256:...
+    config: str  # path of alembic.ini inside the image
+    via: str  # docker | ecs
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    current: str
+    pending: tuple[str, ...]
+
+    @property
+    def head(self) -> str:
+        return self.pending[-1] if self.pending else self.current
+
+
+def migration_for(unit: Unit, image: str, environment: Mapping[str, Any]) -> Migration | None:
+    """The migration of ``unit`` (None when it has no ``migrations`` setting)."""
+    ini = unit.settings.get("migrations", "")
+    if not ini:
+        return None
+    return Migration(unit.name, image, f"{IMAGE_ROOT}/{ini.lstrip('/')}", environment.get("migrate-via", "docker"))
+
+
+def alembic_argv(m: Migration, *args: str) -> tuple[str, ...]:
+    """The command inside the container."""
+    return ("alembic", "-c", m.config, *args)
+
+
+def status_argv(m: Migration) -> tuple[str, ...]:
+    return ("python", "-c", STATUS_SCRIPT, m.config)
+
+
+def docker_command(m: Migration, argv: tuple[str, ...], url: Sensitive) -> Command:
+    """``docker run`` of the image with host networking; the URL only in the CLI's environment."""
+    return command(
+        "docker", "run", "--rm", "--network", "host", "-e", URL_KEY, m.image, *argv, env={URL_KEY: url.reveal()}
+    )
+
+
+def parse_status(output: str) -> MigrationStatus:
+    current, pending = "", []
+    for line in output.splitlines():
+        word, _, value = line.strip().partition(" ")
+        if word == "current":
+            current = value
+        elif word == "pending":
+            pending.append(value)
+    return MigrationStatus(current, tuple(pending))
+
+
+_ERROR_LINE = re.compile(r"^[\w.]*(Error|Exception|Failure)\b.*")
+
+
+def error_line(output: str) -> str:
+    """The last ``SomeError: ...`` line of a traceback-style output (the cause, for one line)."""
+    found = [line.strip() for line in output.splitlines() if _ERROR_LINE.match(line.strip())]
+    return found[-1] if found else (output.strip().splitlines() or [""])[-1]
+
+
+def _failed(m: Migration, what: str, output: str) -> MigrationFailed:
+    clean = redact(output)
+    return MigrationFailed(
+        f"{m.service}: {what} failed: {error_line(clean)}",
+        hint=f"fix the migration or the database; nothing was deployed (retry: invoke migrate -s {m.service})",
+        output="\n".join(clean.strip().splitlines()[-30:]),
+    )
+
+
+def check(m: Migration, url: Sensitive, *, runner: Callable[[Command], Any] = run) -> MigrationStatus:
+    """Current revision and pending revisions of the database (changes nothing)."""
+    if m.via != "docker":
+        raise ShipyardError(
+            f"{m.service}: pending revisions of a VPC-only database cannot be listed from here",
+            hint='migrate-via = "ecs" runs `alembic upgrade head` as a one-off task during deploys',
+        )
+    done = runner(docker_command(m, status_argv(m), url))
+    if not done.ok:
+        raise _failed(m, "reading the migration status", done.output)
+    return parse_status(done.output)
+
+
+def upgrade(m: Migration, url: Sensitive, *, runner: Callable[[Command], Any] = run) -> None:
+    """``alembic upgrade head`` in a local container; MigrationFailed with alembic's output."""
+    done = runner(docker_command(m, alembic_argv(m, "upgrade", "head"), url))
+    if not done.ok:
+        raise _failed(m, "alembic upgrade head", done.output)
+
+
+def database_url(settings: Settings, environment: Mapping[str, Any]) -> Sensitive:
+    """The service's DATABASE_URL as Sensitive (references resolved: migrations run here)."""
+    from shipyard.settings.refs import SecretRef
+    from shipyard.settings.resolve import fetch
+
+    setting = settings.get(URL_KEY)
+    if setting is None or not setting.value:
+        raise ShipyardError(
+            f"{settings.service} has migrations but {URL_KEY} is not set for {settings.environment!r}",
+            hint=f"set it in .env.{settings.environment} (an ssm:/... reference works)",
+        )
+    value = setting.value
+    if isinstance(value, SecretRef):
+        found, missing = fetch([value], environment)
+        if missing:
+            raise ShipyardError(f"{settings.service}: {URL_KEY}: {value} {missing[value]}")
+        return found[value]
+    return value if isinstance(value, Sensitive) else Sensitive(str(value))

@@ -1,0 +1,125 @@
+"""One environment, ready to deploy to: its table, state store, ledger, lock and targets.
+
+Opening a session touches AWS only when the environment uses it (ECS or static
+targets, an S3 state bucket, an ECR registry), and then first checks that the
+credentials belong to the environment's account — before any side effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.deploy.ledger import Ledger
+from shipyard.deploy.lock import DEFAULT_LEASE, DeployLock
+from shipyard.deploy.notify import Notifier
+from shipyard.deploy.store import LocalStore, S3Store, StateStore
+from shipyard.deploy.target import TargetContext
+from shipyard.deploy.targets import Targets
+from shipyard.errors import ShipyardError
+from shipyard.project import Project
+from shipyard.secrets import Sensitive
+
+AWS_TARGETS = {"ecs", "static"}
+
+
+def uses_aws(environment: Mapping[str, Any]) -> bool:
+    """Whether acting on the environment means AWS calls."""
+    targets = set(environment.get("targets", {}).values())
+    registry = str(environment.get("registry", ""))
+    return bool(targets & AWS_TARGETS or environment.get("state-bucket") or ".amazonaws.com" in registry)
+
+
+def open_store(project: Project, env: str, environment: Mapping[str, Any]) -> StateStore:
+    """S3 (``state-bucket``/``state-prefix``/<env>) when configured, else .shipyard/state/<env>."""
+    bucket = environment.get("state-bucket", "")
+    if bucket:
+        from shipyard.aws import env_client
+
+        prefix = "/".join(p for p in (str(environment.get("state-prefix", "")).strip("/"), env) if p)
+        return S3Store(env_client("s3", environment), bucket, prefix)
+    if uses_aws(environment):
+        raise ShipyardError(
+            f"environment {env!r} deploys to AWS but has no state-bucket for its lock and release ledger",
+            hint=f'set state-bucket = "..." in [tool.shipyard.environments.{env}]',
+        )
+    return LocalStore(Path(project.root) / ".shipyard" / "state" / env)
+
+
+@dataclass
+class Session:
+    """Everything the deploy commands need about one environment."""
+
+    project: Project
+    env: str
+    environment: Mapping[str, Any]
+    store: StateStore
+    account: str
+    targets: Targets
+    say: Callable[[str], None] = print
+
+    @classmethod
+    def open(cls, project: Project, env: str, *, say: Callable[[str], None] = print) -> Session:
+        environment = project.environment(env)
+        account = ""
+        if uses_aws(environment):
+            from shipyard.aws import check_account
+
+            account = check_account(environment, env)
+        store = open_store(project, env, environment)
+        targets = Targets(TargetContext(project, env, environment, account))
+        return cls(project, env, environment, store, account, targets, say)
+
+    @property
+    def ledger(self) -> Ledger:
+        return Ledger(self.store, self.env)
+
+    @property
+    def protected(self) -> bool:
+        return bool(self.environment.get("protected"))
+
+    def lock(self, lease: float = DEFAULT_LEASE) -> DeployLock:
+        return DeployLock(self.store, self.env, lease=lease, say=self.say)
+
+    def other(self, env: str) -> Session:
+        """Another environment, to read its ledger (promotion). No account check: it may live in
+        another AWS account whose state bucket these credentials can read."""
+        environment = self.project.environment(env)
+        store = open_store(self.project, env, environment)
+        return Session(
+            self.project, env, environment, store, "", Targets(TargetContext(self.project, env, environment)), self.say
+        )
+
+    def notifier(self) -> Notifier:
+        url = webhook_url(self.project, self.env, self.environment)
+        return Notifier(url.reveal() if url else "", warn=self.say)
+
+
+def webhook_url(project: Project, env: str, environment: Mapping[str, Any]) -> Sensitive | None:
+    """The Slack webhook URL: the setting named by ``slack-webhook``, from the process
+    environment or the root ``.env.<env>``/``.env`` (an ssm:/secretsmanager: reference is resolved)."""
+    import os
+
+    from shipyard.settings.files import read_env_file
+    from shipyard.settings.refs import is_reference, parse_reference
+    from shipyard.settings.resolve import fetch
+
+    key = environment.get("slack-webhook", "")
+    if not key:
+        return None
+    value = os.environ.get(key)
+    for name in (f".env.{env}", ".env"):
+        path = project.root / name
+        if value is None and path.is_file():
+            value = read_env_file(path, name).get(key)
+    if not value:
+        return None
+    if is_reference(value):
+        ref = parse_reference(value, f"slack-webhook: {key}")
+        found, missing = fetch([ref], environment)
+        if missing:
+            raise ShipyardError(f"slack-webhook: {key}: {ref} {missing[ref]}", hint="create it or unset slack-webhook")
+        return found[ref]
+    return Sensitive(value)

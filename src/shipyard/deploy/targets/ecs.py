@@ -1,0 +1,210 @@
+"""The ECS (Fargate) target: task-definition revisions by digest, service updates, waits.
+
+One ECS service per shipyard service, named like it, in the environment's ``cluster``.
+A deploy registers the next task-definition revision (image by digest, settings as
+``environment``, secrets as ``valueFrom`` references), points the service at it and
+waits for the roll-out (ecs_wait.py). A rollback points the service back at the
+previous revision and waits again. A service that does not exist yet is created
+(awsvpc with the environment's subnets and security groups, circuit breaker on).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from shipyard.aws import aws_errors, env_client
+from shipyard.deploy.target import Change, DeployFailed, Progress, Release, Running, TargetContext
+from shipyard.deploy.targets import ecs_taskdef as taskdefs
+from shipyard.deploy.targets.ecs_wait import RolloutWatch, short, task_reason
+from shipyard.errors import ShipyardError
+from shipyard.project import Unit
+
+if TYPE_CHECKING:
+    from shipyard.settings import Settings
+
+
+class EcsTarget:
+    """ECS services of one environment's cluster."""
+
+    name = "ecs"
+
+    def __init__(
+        self,
+        ctx: TargetContext,
+        *,
+        client: Any = None,
+        poll: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.ctx, self.env = ctx, ctx.environment
+        if not self.env.get("cluster"):
+            raise ShipyardError(
+                f"environment {ctx.env!r} deploys to ECS but names no cluster",
+                hint=f'set cluster = "..." in [tool.shipyard.environments.{ctx.env}]',
+            )
+        self.cluster: str = self.env["cluster"]
+        self.client = client if client is not None else env_client("ecs", self.env)
+        self.poll, self.clock, self.sleep = poll, clock, sleep
+
+    def _watch(self, unit: Unit) -> RolloutWatch:
+        timeout = float(self.env.get("deploy-timeout", 900))
+        return RolloutWatch(
+            self.client, self.cluster, unit.name, timeout=timeout, poll=self.poll, clock=self.clock, sleep=self.sleep
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def describe_service(self, unit: Unit) -> Mapping[str, Any] | None:
+        with aws_errors(f"describe ECS service {unit.name} in {self.cluster}", self.env.get("profile", "")):
+            response = self.client.describe_services(cluster=self.cluster, services=[unit.name])
+        found = [s for s in response.get("services", []) if s.get("status") == "ACTIVE"]
+        return found[0] if found else None
+
+    def task_definition(self, arn: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        with aws_errors(f"describe task definition {short(arn)}", self.env.get("profile", "")):
+            response = self.client.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+        return dict(response["taskDefinition"]), list(response.get("tags", []))
+
+    def current(self, unit: Unit) -> Running | None:
+        """The service's task definition, the image in it, and the fingerprint it was tagged with."""
+        service = self.describe_service(unit)
+        if service is None or not service.get("taskDefinition"):
+            return None
+        td, tags = self.task_definition(service["taskDefinition"])
+        image = str(taskdefs.container_of(td, unit).get("image", ""))
+        return Running(
+            unit.name,
+            td["taskDefinitionArn"],
+            image,
+            taskdefs.tag_value(tags, taskdefs.FINGERPRINT_TAG),
+            {"taskDefinition": td, "gitSha": taskdefs.tag_value(tags, taskdefs.GIT_SHA_TAG)},
+        )
+
+    def proposed(self, unit: Unit, release: Release, settings: Settings, running: Running | None) -> dict[str, Any]:
+        """The next task-definition revision for ``release`` (register_task_definition kwargs)."""
+        from shipyard.settings import ecs_secrets
+
+        environment, secrets = ecs_secrets(settings, self.env.get("region", "") or self._region(), self.ctx.account)
+        base = running.details.get("taskDefinition") if running else None
+        return taskdefs.next_revision(base, unit, release, environment, secrets, env=self.ctx.env, env_config=self.env)
+
+    def _region(self) -> str:
+        return str(self.client.meta.region_name or "")
+
+    def diff(self, unit: Unit, release: Release, settings: Settings) -> list[Change]:
+        running = self.current(unit)
+        base = running.details.get("taskDefinition") if running else None
+        return taskdefs.diff(base, self.proposed(unit, release, settings, running), unit)
+
+    # -- acting --------------------------------------------------------------------------
+
+    def register(self, unit: Unit, release: Release, settings: Settings) -> str:
+        """Register the next revision; returns its ARN (nothing runs it yet)."""
+        td = self.proposed(unit, release, settings, self.current(unit))
+        with aws_errors(f"register a task definition for {unit.name}", self.env.get("profile", "")):
+            return str(self.client.register_task_definition(**td)["taskDefinition"]["taskDefinitionArn"])
+
+    def deploy(self, unit: Unit, release: Release, settings: Settings, progress: Progress) -> Running:
+        arn = self.register(unit, release, settings)
+        progress(f"registered {short(arn)} with {release.artifact}")
+        deployment = self._point(unit, arn)
+        progress(f"service {unit.name} updated to {short(arn)}; waiting for the roll-out")
+        self._watch(unit).wait(arn, deployment, progress)
+        progress(f"roll-out of {short(arn)} completed")
+        return Running(unit.name, arn, release.artifact, release.fingerprint)
+
+    def rollback(self, unit: Unit, previous: Running, progress: Progress) -> Running:
+        progress(f"rolling back to {short(previous.revision)}")
+        deployment = self._point(unit, previous.revision)
+        self._watch(unit).wait(previous.revision, deployment, progress)
+        progress(f"back on {short(previous.revision)}")
+        return previous
+
+    def _point(self, unit: Unit, arn: str) -> str:
+        """Put the service on ``arn`` (creating the service if needed); returns the deployment id."""
+        if self.describe_service(unit) is None:
+            service = self._create(unit, arn)
+        else:
+            with aws_errors(f"update ECS service {unit.name}", self.env.get("profile", "")):
+                service = self.client.update_service(cluster=self.cluster, service=unit.name, taskDefinition=arn)[
+                    "service"
+                ]
+        primary = [d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"]
+        return str(primary[0].get("id", "")) if primary else ""
+
+    def _create(self, unit: Unit, arn: str) -> Mapping[str, Any]:
+        subnets, groups = self.env.get("subnets", []), self.env.get("security-groups", [])
+        if not subnets:
+            raise DeployFailed(
+                f"ECS service {unit.name} does not exist in {self.cluster}, and the environment has no subnets "
+                "to create it in (set subnets and security-groups, or create the service)"
+            )
+        network = {
+            "awsvpcConfiguration": {
+                "subnets": list(subnets),
+                "securityGroups": list(groups),
+                "assignPublicIp": "DISABLED",
+            }
+        }
+        with aws_errors(f"create ECS service {unit.name}", self.env.get("profile", "")):
+            return dict(
+                self.client.create_service(
+                    cluster=self.cluster,
+                    serviceName=unit.name,
+                    taskDefinition=arn,
+                    desiredCount=1,
+                    launchType="FARGATE",
+                    networkConfiguration=network,
+                    deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+                )["service"]
+            )
+
+    # -- one-off tasks (migrations for VPC-only databases) -------------------------------
+
+    def run_once(self, unit: Unit, taskdef: str, command: Sequence[str], progress: Progress) -> tuple[int, str]:
+        """Run the unit's container once with ``command``; (exit code, reason) when it stopped."""
+        network = None
+        if self.env.get("subnets"):
+            network = {
+                "awsvpcConfiguration": {
+                    "subnets": list(self.env["subnets"]),
+                    "securityGroups": list(self.env.get("security-groups", [])),
+                    "assignPublicIp": "DISABLED",
+                }
+            }
+        td, _ = self.task_definition(taskdef)
+        name = taskdefs.container_of(td, unit)["name"]
+        kwargs: dict[str, Any] = {
+            "cluster": self.cluster,
+            "taskDefinition": taskdef,
+            "launchType": "FARGATE",
+            "startedBy": "shipyard-migrate",
+            "overrides": {"containerOverrides": [{"name": name, "command": list(command)}]},
+        }
+        if network:
+            kwargs["networkConfiguration"] = network
+        with aws_errors(f"run a one-off {unit.name} task", self.env.get("profile", "")):
+            started = self.client.run_task(**kwargs)
+        if not started.get("tasks"):
+            failures = "; ".join(f.get("reason", "") for f in started.get("failures", []))
+            return 1, f"the task did not start: {failures or 'no reason given'}"
+        return self._wait_stopped(str(started["tasks"][0]["taskArn"]), name, progress)
+
+    def _wait_stopped(self, task_arn: str, container: str, progress: Progress) -> tuple[int, str]:
+        deadline, last = self.clock() + float(self.env.get("deploy-timeout", 900)), ""
+        while True:
+            progress.check()
+            with aws_errors("describe the one-off task"):
+                task = self.client.describe_tasks(cluster=self.cluster, tasks=[task_arn])["tasks"][0]
+            if task.get("lastStatus") != last:
+                last = str(task.get("lastStatus"))
+                progress(f"one-off task {task_arn.rsplit('/', 1)[-1]}: {last}")
+            if last == "STOPPED":
+                code = next((c.get("exitCode") for c in task.get("containers", []) if c.get("name") == container), None)
+                return (1 if code is None else int(code)), task_reason(task)
+            if self.clock() >= deadline:
+                return 1, "timed out waiting for the one-off task"
+            self.sleep(self.poll)

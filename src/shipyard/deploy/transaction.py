@@ -1,0 +1,385 @@
+"""A deploy is a transaction per environment.
+
+    plan -> confirm -> lock -> migrate -> roll out (waves) -> verify -> record -> notify
+
+Under the lock: migrations first (a failure stops everything before any service
+changes); then each wave of services in parallel, each one rolled out by its target and
+smoke-checked. When a service fails, the rest stop (siblings still waiting are told to
+stop, later waves never start) and every service this deploy changed goes back to what
+ran before. Every attempt ends in the ledger — succeeded, failed, rolled back, or
+interrupted by Ctrl-C/SIGTERM — and the lock is released however it ends.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from shipyard.deploy import migrate
+from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, ROLLED_BACK, SUCCEEDED, Entry
+from shipyard.deploy.lock import Terminated, sigterm_as_interrupt, whoami
+from shipyard.deploy.migrate import database_url
+from shipyard.deploy.notify import Notifier
+from shipyard.deploy.plan import DeployPlan, ServicePlan
+from shipyard.deploy.target import Cancelled, DeployFailed, Progress, Running
+from shipyard.deploy.verify import run_smoke_check, smoke_check_for
+from shipyard.errors import ShipyardError
+from shipyard.results import FAILED as R_FAILED
+from shipyard.results import PASSED, SKIPPED, Result
+from shipyard.secrets import redact
+
+if TYPE_CHECKING:
+    from shipyard.deploy.session import Session
+    from shipyard.settings import Settings
+
+CANCELLED = "cancelled"  # internal: told to stop; ends as rolled-back or interrupted
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Attempt:
+    """How one service fared in this deploy (mutable while the deploy runs)."""
+
+    sp: ServicePlan
+    outcome: str = ""  # "" = never started
+    reason: str = ""
+    running: Running | None = None
+    migration: str = ""
+    started: str = ""
+    finished: str = ""
+    seconds: float = 0.0
+    rollback: Entry | None = None
+    entry: Entry | None = field(default=None, repr=False)
+
+
+def confirm(plan: DeployPlan, yes: bool, ask: Callable[[str], str] = input) -> None:
+    """Protected environments need ``--yes`` or an interactive yes; no terminal means no."""
+    if not plan.protected or yes or not plan.services:
+        return
+    if not sys.stdin.isatty():
+        raise ShipyardError(
+            f"{plan.env} is protected: a deploy needs confirmation, and there is no terminal to ask on",
+            hint="pass --yes to confirm non-interactively (as CI does)",
+        )
+    answer = ask(f"deploy {', '.join(s.service for s in plan.services)} to {plan.env}? [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise ShipyardError("deploy not confirmed: nothing was changed")
+
+
+class Transaction:
+    """One execution of a plan."""
+
+    def __init__(
+        self,
+        session: Session,
+        plan: DeployPlan,
+        settings: Mapping[str, Settings],
+        *,
+        lease: float | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.session, self.plan, self.settings = session, plan, settings
+        self.say = say or session.say
+        self.deploy_id = uuid.uuid4().hex[:12]
+        self.attempts = {sp.service: Attempt(sp) for sp in plan.services}
+        self.stop = threading.Event()
+        self.stop_reason = ""
+        self.lock = session.lock(lease) if lease else session.lock()
+        self.notifier: Notifier = session.notifier()
+        self.who = whoami()
+
+    # -- the whole thing -----------------------------------------------------------------
+
+    def run(self, *, lock_wait: float = 0.0) -> list[Result]:
+        names = ", ".join(self.attempts)
+        try:
+            with sigterm_as_interrupt(), self.lock.held(f"deploy {names}", wait=lock_wait):
+                self.say(f"deploy lock of {self.plan.env} acquired ({self.lock.store.describe()})")
+                self.notifier.send(f"{self.who} is deploying {names} to {self.plan.env}")
+                try:
+                    self._check_unchanged()
+                    self._migrate()
+                    self._roll_out()
+                except KeyboardInterrupt as exc:
+                    self._interrupted(exc)
+                    raise
+                finally:
+                    self._record()
+                    self._notify_end()
+        finally:
+            self.notifier.close()
+        return self.results()
+
+    def _check_unchanged(self) -> None:
+        """The environment must still run what the plan saw (another deploy may have run since)."""
+        for sp in self.plan.services:
+            unit = self.session.project.units[sp.service]
+            now_running = self.session.targets.for_unit(unit).current(unit)
+            before = sp.running.revision if sp.running else None
+            if (now_running.revision if now_running else None) != before:
+                raise ShipyardError(
+                    f"{self.plan.env} changed since the plan was made: {sp.service} now runs "
+                    f"{now_running.revision if now_running else 'nothing'}",
+                    hint="run the deploy again to plan against what runs now",
+                )
+
+    # -- migrations ----------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        for sp in self.plan.services:
+            if sp.migration is None:
+                continue
+            try:
+                self.attempts[sp.service].migration = self._migrate_one(sp)
+            except ShipyardError as exc:
+                if isinstance(exc, migrate.MigrationFailed) and exc.output:
+                    self.say("\n".join(f"    {line}" for line in exc.output.splitlines()))
+                first = exc.message.splitlines()[0]
+                for attempt in self.attempts.values():
+                    attempt.outcome, attempt.started, attempt.finished = FAILED, now(), now()
+                    attempt.reason = (
+                        first if attempt.sp is sp else f"not deployed: the migration of {sp.service} failed"
+                    )
+                raise
+
+    def _migrate_one(self, sp: ServicePlan) -> str:
+        assert sp.migration is not None
+        m, unit = sp.migration, self.session.project.units[sp.service]
+        progress = Progress(sp.service, self.say, self.stop, lambda: self.stop_reason)
+        if m.via == "ecs":
+            target: Any = self.session.targets.for_unit(unit)
+            if not hasattr(target, "run_once"):
+                raise ShipyardError(f'{sp.service}: migrate-via = "ecs" needs the ecs target, not {target.name}')
+            arn = target.register(unit, sp.release, self.settings[sp.service])
+            code, reason = target.run_once(unit, arn, migrate.alembic_argv(m, "upgrade", "head"), progress)
+            if code:
+                raise migrate.MigrationFailed(f"{sp.service}: alembic upgrade head in ECS exited {code}: {reason}")
+            progress("migrations applied (one-off ECS task)")
+            return "head"
+        url = database_url(self.settings[sp.service], self.session.environment)
+        status = migrate.check(m, url)
+        if not status.pending:
+            progress(f"migrations: none pending (at {status.current})")
+            return status.current
+        progress(f"migrating {status.current} -> {status.head}: {', '.join(status.pending)}")
+        migrate.upgrade(m, url)
+        progress(f"migrations applied: now at {status.head}")
+        return status.head
+
+    # -- roll-out ------------------------------------------------------------------------
+
+    def _roll_out(self) -> None:
+        for wave in self.plan.waves:
+            if self.stop.is_set():
+                break
+            self._run_wave(wave)
+            failed = [a for a in self.attempts.values() if a.outcome == FAILED]
+            if failed:
+                self._undo(failed)
+                return
+
+    def _run_wave(self, wave: tuple[str, ...]) -> None:
+        pool = ThreadPoolExecutor(max_workers=len(wave), thread_name_prefix="deploy")
+        futures: list[Future[None]] = [pool.submit(self._deploy_one, self.attempts[name]) for name in wave]
+        try:
+            self._wait_all(futures)
+        except KeyboardInterrupt as exc:
+            self._halt("interrupted by SIGTERM" if isinstance(exc, Terminated) else "interrupted (Ctrl-C)")
+            wait_futures(futures)  # the targets notice the stop at their next poll
+            raise
+        finally:
+            pool.shutdown(wait=False)
+
+    def _wait_all(self, futures: list[Future[None]]) -> None:
+        """Wait in short slices: signals reach the main thread, and a lost lock stops the deploy."""
+        while wait_futures(futures, timeout=0.5).not_done:
+            if self.lock.lost and not self.stop.is_set():
+                self._halt(self.lock.lost)
+            failed = [a.sp.service for a in self.attempts.values() if a.outcome == FAILED]
+            if failed and not self.stop.is_set():
+                self._halt(f"stopped: {', '.join(failed)} failed")
+
+    def _halt(self, reason: str) -> None:
+        self.stop_reason = reason
+        self.stop.set()
+
+    def _pause(self, seconds: float) -> None:
+        if self.stop.wait(seconds):
+            raise Cancelled(self.stop_reason)
+
+    def _deploy_one(self, attempt: Attempt) -> None:
+        sp = attempt.sp
+        unit = self.session.project.units[sp.service]
+        progress = Progress(sp.service, self.say, self.stop, lambda: self.stop_reason)
+        attempt.started, start = now(), time.monotonic()
+        try:
+            progress.check()
+            target = self.session.targets.for_unit(unit)
+            attempt.outcome = CANCELLED  # from here on the target may have changed something
+            attempt.running = target.deploy(unit, sp.release, self.settings[sp.service], progress)
+            check = smoke_check_for(
+                unit,
+                self.session.environment,
+                attempts=self.session.environment.get("smoke-attempts", 10),
+                interval=self.session.environment.get("smoke-interval", 3),
+            )
+            if check is not None:
+                run_smoke_check(check, progress, sleep=self._pause)
+            attempt.outcome = SUCCEEDED
+        except Cancelled as exc:
+            attempt.reason = exc.reason
+        except DeployFailed as exc:
+            attempt.outcome, attempt.reason = FAILED, exc.reason
+        except ShipyardError as exc:
+            attempt.outcome, attempt.reason = FAILED, exc.message
+        except Exception as exc:
+            attempt.outcome, attempt.reason = FAILED, f"unexpected {type(exc).__name__}: {exc}"
+        finally:
+            attempt.finished, attempt.seconds = now(), time.monotonic() - start
+        word = {SUCCEEDED: "✓ deployed", FAILED: "✗ failed"}.get(attempt.outcome, "- stopped")
+        progress(word + (f": {attempt.reason}" if attempt.reason else ""))
+
+    # -- undo ----------------------------------------------------------------------------
+
+    def _undo(self, failed: list[Attempt]) -> None:
+        """Failure policy: every service this deploy changed goes back to what ran before."""
+        names = ", ".join(a.sp.service for a in failed)
+        changed = [a for a in self.attempts.values() if a.outcome in (FAILED, CANCELLED, SUCCEEDED)]
+        for attempt in reversed(changed):
+            if attempt.outcome != FAILED:
+                attempt.outcome, attempt.reason = ROLLED_BACK, f"rolled back because {names} failed"
+            self._rollback(attempt)
+
+    def _rollback(self, attempt: Attempt) -> None:
+        sp = attempt.sp
+        previous = sp.running
+        if previous is None:
+            attempt.reason += " (first deploy: no previous release to return to)"
+            return
+        unit = self.session.project.units[sp.service]
+        progress = Progress(sp.service, self.say)
+        start, outcome, reason = now(), SUCCEEDED, f"automatic rollback after: {attempt.reason}"
+        try:
+            self.session.targets.for_unit(unit).rollback(unit, previous, progress)
+        except (DeployFailed, ShipyardError) as exc:
+            outcome = FAILED
+            reason = f"ROLLBACK FAILED: {getattr(exc, 'reason', None) or exc}; fix by hand, see invoke status"
+        except KeyboardInterrupt:
+            attempt.rollback = self._rollback_entry(
+                attempt, previous, INTERRUPTED, "interrupted during rollback", start
+            )
+            raise
+        attempt.rollback = self._rollback_entry(attempt, previous, outcome, reason, start)
+
+    def _rollback_entry(self, attempt: Attempt, previous: Running, outcome: str, reason: str, start: str) -> Entry:
+        return Entry(
+            attempt.sp.service,
+            ROLLBACK,
+            outcome,
+            previous.fingerprint,
+            previous.artifact,
+            revision=previous.revision,
+            previous=attempt.running.revision if attempt.running else "",
+            git_sha=str(previous.details.get("gitSha", "")),
+            who=self.who,
+            started=start,
+            finished=now(),
+            reason=reason,
+            deploy_id=self.deploy_id,
+        )
+
+    def _interrupted(self, exc: KeyboardInterrupt) -> None:
+        reason = self.stop_reason or (
+            "interrupted by SIGTERM" if isinstance(exc, Terminated) else "interrupted (Ctrl-C)"
+        )
+        for attempt in self.attempts.values():
+            if attempt.outcome in (CANCELLED, "") and attempt.started:
+                attempt.outcome = INTERRUPTED
+                attempt.reason = f"{reason} while rolling out; the target may still be finishing it"
+            elif attempt.outcome == "" and self._migrating(attempt):
+                attempt.outcome, attempt.reason = INTERRUPTED, f"{reason} during migrations"
+                attempt.started = attempt.finished = now()
+        self.say(f"{reason}: recording the attempt and releasing the lock")
+
+    def _migrating(self, attempt: Attempt) -> bool:
+        return not any(a.started for a in self.attempts.values())
+
+    # -- records -------------------------------------------------------------------------
+
+    def _entry(self, attempt: Attempt) -> Entry:
+        sp, running = attempt.sp, attempt.running
+        ok = attempt.outcome == SUCCEEDED and running is not None
+        return Entry(
+            sp.service,
+            DEPLOY,
+            attempt.outcome,
+            sp.release.fingerprint,
+            (running.artifact if ok and running else "") or sp.release.artifact,
+            revision=running.revision if running else "",
+            previous=sp.running.revision if sp.running else "",
+            git_sha=sp.release.git_sha,
+            migration=attempt.migration,
+            who=self.who,
+            started=attempt.started,
+            finished=attempt.finished,
+            reason=attempt.reason,
+            deploy_id=self.deploy_id,
+        )
+
+    def _record(self) -> None:
+        """Append every attempt (and its rollback) to the ledger; a failure here only warns."""
+        ledger = self.session.ledger
+        for attempt in self.attempts.values():
+            if not attempt.outcome:
+                continue
+            if attempt.outcome == CANCELLED:
+                attempt.outcome = INTERRUPTED
+            try:
+                attempt.entry = ledger.append(self._entry(attempt))
+                if attempt.rollback is not None:
+                    attempt.rollback = ledger.append(attempt.rollback)
+            except ShipyardError as exc:
+                self.say(f"warning: could not record {attempt.sp.service} in the ledger: {exc.message}")
+
+    def _notify_end(self) -> None:
+        if not any(a.outcome for a in self.attempts.values()):
+            self.notifier.send(f"deploy to {self.plan.env} stopped before changing anything")
+            return
+        failed = [a for a in self.attempts.values() if a.outcome != SUCCEEDED]
+        if not failed:
+            releases = ", ".join(
+                f"{a.sp.service} (release {a.entry.release if a.entry else '?'})" for a in self.attempts.values()
+            )
+            self.notifier.send(redact(f"deployed {releases} to {self.plan.env}"))
+            return
+        reasons = "; ".join(f"{a.sp.service}: {a.outcome}: {a.reason}" for a in failed)
+        self.notifier.send(redact(f"deploy to {self.plan.env} failed: {reasons}"))
+        back = [a.sp.service for a in failed if a.rollback is not None and a.rollback.ok]
+        if back:
+            self.notifier.send(f"rolled back {', '.join(back)} in {self.plan.env}")
+
+    def results(self) -> list[Result]:
+        out = []
+        for attempt in self.attempts.values():
+            status = {SUCCEEDED: PASSED, "": SKIPPED}.get(attempt.outcome, R_FAILED)
+            reason = attempt.reason or ("not started: an earlier service failed" if not attempt.outcome else "")
+            if attempt.rollback is not None:
+                reason += f"; rollback {attempt.rollback.outcome}"
+            details = {
+                "outcome": attempt.outcome or "skipped",
+                "artifact": attempt.sp.release.artifact,
+                "release": attempt.entry.release if attempt.entry else 0,
+            }
+            out.append(Result(attempt.sp.service, "deploy", status, attempt.seconds, redact(reason), details=details))
+        return out

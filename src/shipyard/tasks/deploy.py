@@ -1,0 +1,164 @@
+"""Tasks: deploy, migrate, rollback, status, history, lock.status, lock.release."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from invoke import Collection, task
+
+from shipyard.console import guarded
+from shipyard.errors import ShipyardError
+from shipyard.tasks.common import exit_for, project, selected
+
+ENV_HELP = "environment (default: default-environment, usually `local`)"
+DEPLOY_HELP = {
+    "env": ENV_HELP,
+    "service": "service to deploy (repeatable); default: every service whose release changed",
+    "plan": "print the plan (digests, task-definition diff, pending migrations) and stop",
+    "yes": "confirm a deploy to a protected environment without asking (CI)",
+    "lock-wait": "seconds to wait for another deploy's lock (default: fail at once)",
+    "force": "deploy a release the promote-from environment never verified",
+    "verbose": "stream build output",
+}
+
+
+def _env(env: str) -> str:
+    return env or project().settings["default-environment"]
+
+
+def _names(c: Any, service: list[str] | None) -> tuple[str, ...]:
+    return tuple(u.name for u in selected(c, service)) if service or _bound(c) else ()
+
+
+def _bound(c: Any) -> bool:
+    from shipyard.tasks.common import bound_service
+
+    return bound_service(c) is not None
+
+
+@task(iterable=["service"], help=DEPLOY_HELP)
+@guarded
+def deploy(
+    c: Any,
+    env: str = "",
+    service: list[str] | None = None,
+    plan: bool = False,
+    yes: bool = False,
+    lock_wait: int = 0,
+    force: bool = False,
+    verbose: bool = False,
+) -> None:
+    """Plan, lock, migrate, roll out, verify, record.
+
+    A protected environment asks for confirmation (or --yes); --plan prints the plan and stops.
+    """
+    from shipyard.deploy.commands import DeployOptions
+    from shipyard.deploy.commands import deploy as run_deploy
+
+    options = DeployOptions(_names(c, service), plan, yes, float(lock_wait), force, verbose)
+    exit_for(run_deploy(project(), _env(env), options))
+
+
+@task(
+    iterable=["service"],
+    help={
+        "env": ENV_HELP,
+        "service": "service (repeatable); default: all with migrations",
+        "check": "only list pending revisions",
+        "lock-wait": DEPLOY_HELP["lock-wait"],
+    },
+)
+@guarded
+def migrate(c: Any, env: str = "", service: list[str] | None = None, check: bool = False, lock_wait: int = 0) -> None:
+    """alembic upgrade head (--check: list pending revisions)."""
+    from shipyard.deploy.commands import run_migrations
+
+    run_migrations(project(), _env(env), _names(c, service), check_only=check, lock_wait=float(lock_wait))
+
+
+@task(
+    iterable=["service"],
+    help={
+        "env": ENV_HELP,
+        "service": "the service to roll back",
+        "to": "release number to go back to (default: the previous successful one)",
+        "yes": DEPLOY_HELP["yes"],
+        "lock-wait": DEPLOY_HELP["lock-wait"],
+    },
+)
+@guarded
+def rollback(
+    c: Any, env: str = "", service: list[str] | None = None, to: int = 0, yes: bool = False, lock_wait: int = 0
+) -> None:
+    """Put a service back on its previous (or a named) release."""
+    from shipyard.deploy.commands import rollback as run_rollback
+
+    names = _names(c, service)
+    if len(names) != 1:
+        raise ShipyardError("rollback acts on one service", hint="name it: invoke rollback --env ENV -s SERVICE")
+    run_rollback(project(), _env(env), names[0], to=to, yes=yes, lock_wait=float(lock_wait))
+
+
+@task(help={"env": ENV_HELP, "json": "print JSON instead of a table"})
+@guarded
+def status(c: Any, env: str = "", json_: bool = False) -> None:
+    """What runs where: release, digest, git sha, who, when."""
+    from shipyard.deploy.commands import status as read_status
+    from shipyard.deploy.report import status_table
+
+    name = _env(env)
+    rows = read_status(project(), name)
+    print(json.dumps(rows, indent=2) if json_ else status_table(name, rows))
+
+
+@task(
+    iterable=["service"],
+    help={
+        "env": ENV_HELP,
+        "service": "only this service",
+        "limit": "entries (default 20)",
+        "json": "print JSON instead of a table",
+    },
+)
+@guarded
+def history(c: Any, env: str = "", service: list[str] | None = None, limit: int = 20, json_: bool = False) -> None:
+    """Every deploy and rollback attempt, newest first."""
+    from shipyard.deploy.commands import history as read_history
+    from shipyard.deploy.report import history_table
+
+    names = _names(c, service)
+    if len(names) > 1:
+        raise ShipyardError("history shows one service or all", hint="drop -s or give it once")
+    name = _env(env)
+    entries = read_history(project(), name, names[0] if names else None, limit)
+    print(json.dumps([asdict(e) for e in entries], indent=2) if json_ else history_table(name, entries))
+
+
+@task(name="status", help={"env": ENV_HELP})
+@guarded
+def lock_status(c: Any, env: str = "") -> None:
+    """Who holds the deploy lock, since when, until when."""
+    from shipyard.deploy.commands import lock_status as read_lock
+    from shipyard.deploy.report import lock_line
+
+    name = _env(env)
+    print(lock_line(name, read_lock(project(), name)))
+
+
+@task(name="release", help={"env": ENV_HELP})
+@guarded
+def lock_release(c: Any, env: str = "") -> None:
+    """Release a deploy lock whose holder is gone."""
+    from shipyard.deploy.commands import lock_release as release
+    from shipyard.deploy.report import lock_line
+
+    name = _env(env)
+    held = release(project(), name)
+    print(f"released: {lock_line(name, held)}" if held else f"{name}: was not locked")
+
+
+TOP_LEVEL = [deploy, migrate, rollback, status, history]
+PER_SERVICE = [deploy, migrate, rollback, history]
+COLLECTIONS = [Collection("lock", lock_status, lock_release)]

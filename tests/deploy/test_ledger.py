@@ -1,0 +1,101 @@
+"""The release ledger: numbered append-only entries; concurrent writers never lose one."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shipyard import aws as shipyard_aws
+from shipyard.deploy.ledger import DEPLOY, FAILED, ROLLBACK, SUCCEEDED, Entry, Ledger
+from shipyard.deploy.store import LocalStore, S3Store, StateStore
+from shipyard.errors import ShipyardError
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    if request.param == "local":
+        yield LocalStore(tmp_path / "state")
+        return
+    request.getfixturevalue("aws")
+    shipyard_aws.client.cache_clear()
+    shipyard_aws._session.cache_clear()
+    client = shipyard_aws.client("s3", "", "us-east-1")
+    bucket = f"ledger-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    yield S3Store(client, bucket, "shipyard/staging")
+
+
+def entry(service: str, outcome: str = SUCCEEDED, artifact: str = "", fp: str = "", action: str = DEPLOY) -> Entry:
+    return Entry(
+        service, action, outcome, fp or f"fp-{artifact}", artifact or "repo@sha256:1", revision=f"td:{artifact}"
+    )
+
+
+def test_entries_are_numbered_and_read_back_newest_first(store: StateStore) -> None:
+    ledger = Ledger(store, "staging")
+    first = ledger.append(entry("api", artifact="a1"))
+    second = ledger.append(entry("worker", artifact="w1"))
+    third = ledger.append(entry("api", FAILED, artifact="a2"))
+    assert (first.release, second.release, third.release) == (1, 2, 3)
+    assert [e.release for e in ledger.history()] == [3, 2, 1]
+    assert [e.release for e in ledger.history("api")] == [3, 1]
+    assert ledger.history(limit=1) == [third]
+    assert ledger.get(2) == second
+    with pytest.raises(ShipyardError, match="release 9 is not in the ledger of 'staging'"):
+        ledger.get(9)
+
+
+def test_status_previous_and_verified(store: StateStore) -> None:
+    ledger = Ledger(store, "staging")
+    ledger.append(entry("api", artifact="a1", fp="f1"))
+    ledger.append(entry("api", artifact="a2", fp="f2"))
+    ledger.append(entry("api", FAILED, artifact="a3", fp="f3"))
+    ledger.append(entry("api", artifact="a1", fp="f1", action=ROLLBACK))
+    running, last = ledger.status()["api"]
+    assert running is not None and (running.release, running.action, running.artifact) == (4, ROLLBACK, "a1")
+    assert last.release == 4
+    assert ledger.current("api") == running
+    previous = ledger.previous_good("api", "td:a1")
+    assert previous is not None and previous.artifact == "a2"
+    assert ledger.verified("api", fingerprint="f2") is not None
+    assert ledger.verified("api", fingerprint="f3") is None  # failed: not verified
+    assert ledger.verified("worker", fingerprint="f1") is None
+
+
+def test_a_writer_that_picked_a_taken_number_takes_the_next(store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writers list the ledger at the same moment: the conditional put makes the loser move on."""
+    ledger = Ledger(store, "staging")
+    ledger.append(entry("api", artifact="a1"))
+    stale = Ledger(store, "staging")
+    monkeypatch.setattr(stale, "_numbers", lambda: [])  # it saw an empty ledger
+    assert stale.append(entry("worker", artifact="w1")).release == 2
+    assert [(e.release, e.artifact) for e in ledger.history()] == [(2, "w1"), (1, "a1")]
+
+
+def test_concurrent_writers_never_lose_an_entry(tmp_path: Path) -> None:
+    # Threads racing for real. Local files only: moto's server does not serialize its
+    # conditional puts (two racing If-None-Match puts can both win there, unlike on S3).
+    store = LocalStore(tmp_path / "state")
+    ledger = Ledger(store, "staging")
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(5):
+                Ledger(store, "staging").append(entry(f"svc{n}", artifact=f"{n}-{i}"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    entries = ledger.history()
+    assert sorted(e.release for e in entries) == list(range(1, 31))
+    assert sorted(e.artifact for e in entries) == sorted(f"{n}-{i}" for n in range(6) for i in range(5))

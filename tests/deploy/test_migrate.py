@@ -1,0 +1,104 @@
+"""Migration commands are values: the docker command line, the status parse, the failure line."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipyard.deploy.migrate import (
+    STATUS_SCRIPT,
+    Migration,
+    MigrationFailed,
+    MigrationStatus,
+    alembic_argv,
+    check,
+    docker_command,
+    error_line,
+    migration_for,
+    parse_status,
+    upgrade,
+)
+from shipyard.errors import ShipyardError
+from shipyard.proc import Command, Completed
+from shipyard.project import Unit
+from shipyard.secrets import Sensitive
+
+IMAGE = "127.0.0.1:5000/api@sha256:" + "1" * 64
+M = Migration("api", IMAGE, "/app/alembic.ini", "docker")
+URL_TEXT = "postgresql://app:pa55-w0rd-x@db.internal:5432/app"
+URL = Sensitive(URL_TEXT)
+
+
+def unit(migrations: str) -> Unit:
+    return Unit("api", "service", "services/api", "x", {"migrations": migrations}, "", True)
+
+
+def test_migration_for_reads_the_unit_and_environment() -> None:
+    assert migration_for(unit("alembic.ini"), IMAGE, {}) == M
+    assert migration_for(unit("db/alembic.ini"), IMAGE, {"migrate-via": "ecs"}) == Migration(
+        "api", IMAGE, "/app/db/alembic.ini", "ecs"
+    )
+    assert migration_for(unit(""), IMAGE, {}) is None
+
+
+def test_the_url_travels_in_the_environment_never_in_argv() -> None:
+    cmd = docker_command(M, alembic_argv(M, "upgrade", "head"), URL)
+    assert cmd.argv == (
+        "docker",
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-e",
+        "DATABASE_URL",
+        IMAGE,
+        "alembic",
+        "-c",
+        "/app/alembic.ini",
+        "upgrade",
+        "head",
+    )
+    assert cmd.env == (("DATABASE_URL", URL.reveal()),)
+    assert "pa55-w0rd-x" not in str(cmd)
+
+
+def test_status_is_parsed_from_the_script_output() -> None:
+    assert parse_status("current base\npending 0001\npending 0002\n") == MigrationStatus("base", ("0001", "0002"))
+    assert parse_status("INFO  [alembic] noise\ncurrent 0002\n") == MigrationStatus("0002", ())
+    assert MigrationStatus("0001", ("0002", "0003")).head == "0003"
+    assert "iterate_revisions" in STATUS_SCRIPT
+
+
+def test_a_failure_names_the_cause_and_keeps_the_output_redacted() -> None:
+    url = Sensitive(URL_TEXT)  # (re-)registers the value with the redactor, whatever ran before
+    output = (
+        "INFO  [alembic.runtime.migration] Running upgrade  -> 0001, create jobs table\n"
+        'Traceback (most recent call last):\n  File "x", line 1\n'
+        'sqlalchemy.exc.ProgrammingError: (psycopg.errors.DuplicateTable) relation "jobs" already exists\n'
+        "[SQL: CREATE TABLE jobs ...]\n(Background on this error at: https://sqlalche.me/e/20/f405)\n"
+        f"connecting to {url.reveal()}\n"
+    )
+
+    def runner(cmd: Command) -> Completed:
+        return Completed(cmd, 1, output, 0.1)
+
+    with pytest.raises(MigrationFailed) as info:
+        upgrade(M, url, runner=runner)
+    assert info.value.message == (
+        "api: alembic upgrade head failed: sqlalchemy.exc.ProgrammingError: (psycopg.errors.DuplicateTable) "
+        'relation "jobs" already exists'
+    )
+    assert "pa55-w0rd-x" not in info.value.output and "[REDACTED]" in info.value.output
+    assert error_line("just one line") == "just one line"
+
+
+def test_check_runs_the_status_script_and_ecs_mode_cannot_list() -> None:
+    seen: list[Command] = []
+
+    def runner(cmd: Command) -> Completed:
+        seen.append(cmd)
+        return Completed(cmd, 0, "current 0001\npending 0002\n", 0.1)
+
+    assert check(M, URL, runner=runner) == MigrationStatus("0001", ("0002",))
+    assert seen[0].argv[-4:] == ("python", "-c", STATUS_SCRIPT, "/app/alembic.ini")
+    with pytest.raises(ShipyardError, match="VPC-only database"):
+        check(Migration("api", IMAGE, "/app/alembic.ini", "ecs"), URL, runner=runner)

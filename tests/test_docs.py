@@ -1,0 +1,34 @@
+"""Docs are part of the feature: the generated reference and the README stay true."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from shipyard.configdoc import BEGIN, END, reference
+from tests.helpers import run_invoke
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_configuration_reference_matches_the_schema() -> None:
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    current = text[text.index(BEGIN) : text.index(END) + len(END)]
+    assert current == reference(), "regenerate with: python -m shipyard.configdoc"
+
+
+def test_readme_starts_with_exactly_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    quick = readme[readme.index("## Quick start") : readme.index("\n## ", readme.index("## Quick start") + 1)]
+    blocks = re.findall(r"```sh\n(.+?)\n```", quick, flags=re.S)
+    assert len(blocks) == 2 and all("\n" not in b for b in blocks)
+    assert "invoke ci" in blocks[0] and "pytest" in blocks[1]
+
+
+def test_readme_lists_every_top_level_task() -> None:
+    out = run_invoke(ROOT, "--list")
+    names = re.findall(r"^  (\S+)", out.stdout, flags=re.M)  # wrapped help lines are indented further
+    tasks = {name for name in names if "." not in name}
+    readme = (ROOT / "README.md").read_text()
+    missing = [t for t in sorted(tasks) if f"`invoke {t}" not in readme]
+    assert not missing, f"README's command table lacks: {missing}"
