@@ -1,28 +1,41 @@
-"""``invoke ci``: lint + test over the selected units, one summary at the end."""
+"""``invoke ci``: lint + test (+ build) over the selected units, one summary at the end.
+
+``execute`` is the one runner for lint, test and ci: cached results first (a hit skips
+the job), then the rest in parallel (ruff batched, tests directly in ready venvs), new
+passes stored, and every job's Result rendered as a summary, reports and Actions output.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard import gha
-from shipyard.lint import lint_jobs, workflow_jobs
+from shipyard.keys import Inputs
+from shipyard.lint import batched, lint_jobs, workflow_jobs
+from shipyard.progress import Display, LiveDisplay, PlainDisplay, indent, live_possible
 from shipyard.project import Project, Unit
 from shipyard.results import Result, summary_table, write_report
-from shipyard.testing import test_jobs
-from shipyard.workflow import run_jobs
+from shipyard.testing import direct, test_jobs
+from shipyard.workflow import Item, Job, run_jobs
+
+if TYPE_CHECKING:
+    from shipyard.cache import ResultCache
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to run: parallelism, failure policy, output and reports."""
+    """How to run: parallelism, failure policy, output, reports and the result cache."""
 
     jobs: int = 0
     keep_going: bool = True
     verbose: bool = False
     reports: tuple[Path, ...] = field(default_factory=tuple)
+    cache: bool = True  # read the result cache (passed results are stored either way)
+    replay: bool = False  # print the captured output of cached results
 
     def workers(self, project: Project) -> int:
         return self.jobs or project.settings["jobs"] or os.cpu_count() or 1
@@ -36,18 +49,114 @@ def ci(
     python: Sequence[str] = (),
     strict: bool = False,
     workflows: bool = False,
+    images: bool = True,
+    push_env: str = "",
+    files: Mapping[str, str] | None = None,
 ) -> list[Result]:
-    """Lint then test every selected unit (and the CI workflows); returns every result record."""
-    jobs = (workflow_jobs(project) if workflows else []) + lint_jobs(project, units)
-    jobs += test_jobs(project, units, python=python, strict=strict)
-    return execute(project, jobs, options)
+    """Lint then test every selected unit (and the CI workflows), build (and with ``push_env``
+    push) the images of the services that have one; returns every result record.
+    ``files`` is the working tree (fingerprint.tracked_files) when the caller has read it."""
+    inputs = Inputs.read(project, files)
+    jobs = (workflow_jobs(project, inputs) if workflows else []) + lint_jobs(project, units, inputs=inputs)
+    jobs += test_jobs(project, units, python=python, strict=strict, inputs=inputs)
+    if images and any(_has_dockerfile(project, u) for u in units):
+        from shipyard.images.jobs import ci_jobs  # the image machinery only when there are images
+
+        jobs += ci_jobs(project, units, push_env=push_env, verbose=options.verbose)
+    return execute(project, jobs, options, inputs)
 
 
-def execute(project: Project, jobs: Sequence, options: RunOptions) -> list[Result]:  # type: ignore[type-arg]
-    results = run_jobs(jobs, workers=options.workers(project), keep_going=options.keep_going, verbose=options.verbose)
+def _has_dockerfile(project: Project, unit: Unit) -> bool:
+    """images.jobs.has_dockerfile, without importing the image machinery (~50 ms)."""
+    return unit.has_image and (project.root / unit.path / unit.settings["dockerfile"]).is_file()
+
+
+def lint(
+    project: Project,
+    units: Sequence[Unit],
+    options: RunOptions,
+    *,
+    fix: bool,
+    workflows: bool,
+    files: Mapping[str, str] | None = None,
+) -> list[Result]:
+    """``invoke lint``: ruff (or a unit's own linter) per unit, and actionlint on the workflows."""
+    inputs = Inputs.read(project, files)
+    jobs = (workflow_jobs(project, inputs) if workflows else []) + lint_jobs(project, units, fix=fix, inputs=inputs)
+    return execute(project, jobs, options, inputs)
+
+
+def test(
+    project: Project,
+    units: Sequence[Unit],
+    options: RunOptions,
+    *,
+    python: Sequence[str] = (),
+    strict: bool = False,
+    files: Mapping[str, str] | None = None,
+) -> list[Result]:
+    """``invoke test``: each unit's test session per Python version."""
+    inputs = Inputs.read(project, files)
+    return execute(project, test_jobs(project, units, python=python, strict=strict, inputs=inputs), options, inputs)
+
+
+def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: Inputs | None = None) -> list[Result]:
+    """Run ``jobs`` (cached ones are not run), print the summary, write the reports."""
+    from shipyard.cache import ResultCache
+
+    cache = ResultCache.of(project, read=options.cache) if any(j.key for j in jobs) else None
+    results = _cached(cache, jobs)
+    positions = [i for i in range(len(jobs)) if i not in results]
+    todo = [jobs[i] for i in positions]
+    if inputs is not None:
+        todo = direct(project, todo, inputs.files)
+    for position, job, result in zip(positions, todo, _run(project, todo, options, len(results)), strict=True):
+        results[position] = result
+        if cache is not None:
+            cache.store(job.task, job.key, result)
+    ordered = [results[i] for i in range(len(jobs))]
+    _finish(project, ordered, options)
+    return ordered
+
+
+def _cached(cache: ResultCache | None, jobs: Sequence[Job]) -> dict[int, Result]:
+    """Position -> cached result, for the jobs whose key has one."""
+    keyed = [(i, j) for i, j in enumerate(jobs) if j.key and not j.skip]
+    hits = cache.lookup([(j.task, j.key) for _, j in keyed]) if cache is not None and keyed else {}
+    return {i: hits[j.key] for i, j in keyed if j.key in hits}
+
+
+def _run(project: Project, todo: Sequence[Job], options: RunOptions, cached: int) -> list[Result]:
+    """Run ``todo`` (ruff jobs merged into one batch); results in ``todo`` order."""
+    items = batched(project, todo)
+    display = _display(options, len(todo), cached)
+    ran = run_jobs(
+        items, workers=options.workers(project), keep_going=options.keep_going, verbose=options.verbose, display=display
+    )
+    by_job = {id(j): r for j, r in zip(_flatten(items), ran, strict=True)}
+    return [by_job[id(j)] for j in todo]
+
+
+def _flatten(items: Sequence[Item]) -> list[Job]:
+    return [j for item in items for j in (item.jobs if not isinstance(item, Job) else (item,))]
+
+
+def _display(options: RunOptions, pending: int, cached: int) -> Display:
+    if pending and live_possible(options.verbose):
+        return LiveDisplay(pending, cached=cached)
+    if cached:
+        print(f"{cached} result(s) from the cache" + ("" if pending else ": nothing to run"), flush=True)
+    return PlainDisplay(lambda line: print(line, flush=True), verbose=options.verbose)
+
+
+def _finish(project: Project, results: Sequence[Result], options: RunOptions) -> None:
+    if options.replay or options.verbose:
+        for r in results:
+            if r.cached and r.output:
+                print(f"── {r.unit} {r.label} (cached output) ──")
+                print(indent(r.output), end="")
     print()
     print(summary_table(results))
     for path in options.reports:
         write_report(path, results)
     gha.publish(results, {u.name: u.path for u in project.units.values()})
-    return results

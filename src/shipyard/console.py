@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from shipyard.errors import ShipyardError
+from shipyard.secrets import redact, redacting_output
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -16,9 +17,10 @@ EXIT_ERROR, EXIT_INTERRUPTED, EXIT_BUG = 1, 130, 2
 
 
 def print_error(exc: ShipyardError) -> None:
-    print(f"error: {exc.message}", file=sys.stderr)
+    """``error: <message>`` and ``hint: <hint>`` on stderr, with registered secrets redacted."""
+    print(f"error: {redact(exc.message)}", file=sys.stderr)
     if exc.hint:
-        print(f"hint: {exc.hint}", file=sys.stderr)
+        print(f"hint: {redact(exc.hint)}", file=sys.stderr)
 
 
 def guarded(func: F) -> F:
@@ -50,4 +52,10 @@ def guarded(func: F) -> F:
             )
             raise Exit(code=EXIT_BUG) from None
 
-    return wrapper  # type: ignore[return-value]
+    @functools.wraps(func)
+    def redacted(*args: Any, **kwargs: Any) -> Any:
+        # every line a task prints (its own, a tool's, an error report) passes the redactor
+        with redacting_output():
+            return wrapper(*args, **kwargs)
+
+    return redacted  # type: ignore[return-value]

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import PurePosixPath
 
 from shipyard.results import Result, count_line
+from shipyard.secrets import redact
 
 # Failure lines: ruff (concise) "path:line:col: CODE message"; pytest "path.py:12: AssertionError".
 _RUFF = re.compile(r"^(?P<file>[^\s:]+\.pyi?):(?P<line>\d+):(?P<col>\d+): (?P<msg>[A-Z]+\d+ .*)$")
@@ -109,7 +110,7 @@ def publish(results: Sequence[Result], unit_paths: Mapping[str, str], title: str
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as out:
-            out.write(summary_markdown(results, title))
+            out.write(redact(summary_markdown(results, title)))
     failed = sorted({r.unit for r in results if not r.ok})
     write_output("status", "failure" if failed else "success")
     write_output("failed", json.dumps(failed))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,14 @@ class Unit:
     settings: dict[str, Any]
     requires_python: str  # "" for non-Python units
     is_python: bool
+    # [tool.uv.sources] path dependencies: root-relative paths, then the units they name
+    path_sources: tuple[str, ...] = ()
+    path_deps: tuple[str, ...] = ()
 
     @property
     def depends_on(self) -> tuple[str, ...]:
-        return tuple(self.settings["depends-on"])
+        """Direct lib dependencies: ``depends-on`` plus path dependencies on libs."""
+        return tuple(dict.fromkeys((*self.settings["depends-on"], *self.path_deps)))
 
     @property
     def is_lib(self) -> bool:
@@ -134,6 +139,7 @@ def load_project(root: Path) -> Project:
                     hint="set a distinct `name` in one of their [tool.shipyard] tables",
                 )
             units[unit.name] = unit
+    units = _resolve_path_sources(units)
     _check_dependencies(units)
     return Project(root, settings, dict(sorted(units.items())))
 
@@ -181,7 +187,33 @@ def _load_unit(root: Path, folder: Path, default_kind: str) -> Unit | None:
         )
     if not isinstance(requires, str):
         raise ConfigError(f"{source}: project.requires-python: expected a string")
-    return Unit(name, settings["kind"], rel, source, settings, requires, is_python)
+    sources = _path_sources(root, folder, data) if is_python else ()
+    return Unit(name, settings["kind"], rel, source, settings, requires, is_python, sources)
+
+
+def _path_sources(root: Path, folder: Path, data: dict[str, Any]) -> tuple[str, ...]:
+    """Root-relative paths of the ``[tool.uv.sources] X = {path = ...}`` entries inside the root."""
+    found = []
+    for spec in data.get("tool", {}).get("uv", {}).get("sources", {}).values():
+        for entry in spec if isinstance(spec, list) else [spec]:
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                target = os.path.normpath(folder / entry["path"])
+                if os.path.commonpath([target, str(root)]) == str(root):
+                    found.append(Path(target).relative_to(root).as_posix())
+    return tuple(found)
+
+
+def _resolve_path_sources(units: dict[str, Unit]) -> dict[str, Unit]:
+    """Turn path dependencies into unit names; a path to a unit that is not a lib is an error."""
+    by_path = {u.path: u for u in units.values()}
+    resolved = {}
+    for name, unit in units.items():
+        deps = [by_path[p] for p in unit.path_sources if p in by_path]
+        for dep in deps:
+            if not dep.is_lib:
+                raise ConfigError(f"{unit.source}: tool.uv.sources: {dep.path!r} is a {dep.kind}, not a lib")
+        resolved[name] = replace(unit, path_deps=tuple(d.name for d in deps)) if deps else unit
+    return resolved
 
 
 def _check_dependencies(units: dict[str, Unit]) -> None:

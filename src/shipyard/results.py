@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
+
+from shipyard.secrets import redact
 
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
 
@@ -48,7 +49,7 @@ def summary_table(results: Sequence[Result]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines) + "\n" + count_line(results)
+    return redact("\n".join(line.rstrip() for line in lines) + "\n" + count_line(results))
 
 
 def count_line(results: Sequence[Result]) -> str:
@@ -58,12 +59,23 @@ def count_line(results: Sequence[Result]) -> str:
     return text + (f" ({cached} from cache)" if cached else "")
 
 
+def counts(results: Sequence[Result]) -> dict[str, int]:
+    """How many results ended in each status, and how many came from the cache."""
+    found = {s: sum(r.status == s for r in results) for s in (PASSED, FAILED, SKIPPED, ERROR)}
+    return {**found, "cached": sum(r.cached for r in results), "total": len(results)}
+
+
 def to_json(results: Sequence[Result]) -> str:
-    return json.dumps({"results": [asdict(r) for r in results]}, indent=2, sort_keys=True)
+    """``{"summary": counts, "results": [every record]}``."""
+    data = {"summary": counts(results), "results": [asdict(r) for r in results]}
+    # default=str: a Sensitive value in details renders as [REDACTED]
+    return redact(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 def to_junit(results: Sequence[Result]) -> str:
     """JUnit XML: one testsuite per unit, one testcase per task."""
+    from xml.etree import ElementTree as ET  # only when a JUnit report is asked for
+
     suites = ET.Element("testsuites")
     by_unit: dict[str, list[Result]] = {}
     for r in results:
@@ -86,7 +98,7 @@ def to_junit(results: Sequence[Result]) -> str:
                 node.text = r.output
             elif r.status == SKIPPED:
                 ET.SubElement(case, "skipped", message=r.reason)
-    return ET.tostring(suites, encoding="unicode")
+    return redact(ET.tostring(suites, encoding="unicode"))
 
 
 def write_report(path: Path, results: Sequence[Result]) -> None:

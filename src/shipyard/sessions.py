@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
 import shutil
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,8 +20,34 @@ from shipyard.lint import ruff_args, ruff_version
 from shipyard.project import Project, Unit, find_root, load_project
 
 STRICT_ENV = "SHIPYARD_STRICT_PYTHON"
+STAMPS = ".shipyard/venvs"  # <unit>-<python>.json: which venv a session installed, from which inputs
+INSTALL_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.lock")
 
 
+@dataclass(frozen=True)
+class TestSession:
+    """One unit's tests on one Python: the single definition that both the nox session and
+    shipyard's direct run (an already installed venv) follow."""
+
+    unit: str
+    python: str | None  # None: a non-Python unit's own command, no venv
+    cwd: Path
+    argv: tuple[str, ...]
+
+    @property
+    def external(self) -> bool:
+        return self.python is None
+
+    @property
+    def name(self) -> str:
+        return session_name(self.unit, self.python)
+
+
+def test_session(project: Project, unit: Unit, python: str | None) -> TestSession:
+    return TestSession(unit.name, python if unit.is_python else None, project.root / unit.path, tuple(test_argv(unit)))
+
+
+@functools.cache
 def venv_backend() -> str:
     """uv when it is installed (much faster venvs), virtualenv otherwise."""
     try:
@@ -42,6 +73,32 @@ def install_args(project: Project, unit: Unit) -> list[str]:
     if not extra:
         args.append("pytest")
     return args
+
+
+def _reinstall(project: Project, unit: Unit, python: str | None) -> list[str]:
+    """uv does not reinstall local packages in a reused venv, so a changed pyproject (new
+    dependencies) would go unnoticed: when the stamp shows changed install inputs, ask uv
+    to reinstall the unit and its libs."""
+    if venv_backend() != "uv":
+        return []
+    from shipyard.fingerprint import tracked_files
+    from shipyard.project import read_toml
+
+    found = _stamp(project, unit, python)
+    if found is None or found[1] == install_digest(project, unit, python, tracked_files(project.root)):
+        return []  # a new venv installs everything anyway; an unchanged one needs nothing
+    names = [
+        read_toml(project.root / u.path / "pyproject.toml", project.root).get("project", {}).get("name")
+        for u in (*lib_closure(project, unit), unit)
+    ]
+    return [arg for name in names if name for arg in ("--reinstall-package", name)]
+
+
+def _install_skipped(session: Any) -> bool:
+    """nox --no-install on a reused venv skips session.install: then there is nothing to stamp."""
+    runner = getattr(session, "_runner", None)
+    no_install = getattr(getattr(runner, "global_config", None), "no_install", False)
+    return bool(no_install and getattr(getattr(runner, "venv", None), "_reused", False))
 
 
 def _has_test_extra(project: Project, unit: Unit) -> bool:
@@ -106,11 +163,13 @@ def _define_tests(nox: ModuleType, project: Project, params: list[tuple[str, str
     def tests(session: Any, service: str) -> None:
         """A unit's test suite in its own virtualenv."""
         unit = project.unit(service)
-        external = not unit.is_python
+        plan = test_session(project, unit, session.python or None)
         if unit.is_python:
-            session.install(*install_args(project, unit))
-        session.chdir(str(project.root / unit.path))
-        session.run(*test_argv(unit), *session.posargs, external=external)
+            session.install(*install_args(project, unit), *_reinstall(project, unit, plan.python))
+            if not _install_skipped(session):
+                write_stamp(project, unit, plan.python, session.virtualenv.location)
+        session.chdir(str(plan.cwd))
+        session.run(*plan.argv, *session.posargs, external=plan.external)
 
     values = [
         nox.param(service, python or False, id=session_id(service, python), tags=[service, "tests"])
@@ -118,3 +177,57 @@ def _define_tests(nox: ModuleType, project: Project, params: list[tuple[str, str
     ]
     tests = nox.parametrize(["service", "python"], values)(tests)
     nox.session(name="tests")(tests)
+
+
+def install_digest(project: Project, unit: Unit, python: str | None, files: Mapping[str, str]) -> str:
+    """What decides a test venv's installed packages: the install inputs (git blob ids of
+    each package's pyproject/setup/lock files, from ``files``), the libs and the Python."""
+    parts = [f"python={python}", f"backend={venv_backend()}"]
+    for member in (*lib_closure(project, unit), unit):
+        for name in INSTALL_FILES:
+            parts.append(f"{member.name}:{name}={files.get(f'{member.path}/{name}', '-')}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def stamp_path(project: Project, unit: Unit, python: str | None) -> Path:
+    return project.root / STAMPS / f"{unit.name}-{python or 'none'}.json"
+
+
+def write_stamp(project: Project, unit: Unit, python: str | None, venv: str) -> None:
+    """Record that ``venv`` holds ``unit``'s test install, after nox installed it."""
+    from shipyard.fingerprint import tracked_files
+
+    path = stamp_path(project, unit, python)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = install_digest(project, unit, python, tracked_files(project.root))
+    path.write_text(json.dumps({"venv": str(venv), "install": digest}), encoding="utf-8")
+
+
+def _stamp(project: Project, unit: Unit, python: str | None) -> tuple[Path, str] | None:
+    """(venv, install digest) from the session's stamp, when its venv still exists."""
+    try:
+        stamp = json.loads(stamp_path(project, unit, python).read_text(encoding="utf-8"))
+        venv, digest = Path(stamp["venv"]), str(stamp["install"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (venv, digest) if (venv / "bin" / "python").exists() else None
+
+
+def stamped_venv(project: Project, unit: Unit, python: str | None) -> Path | None:
+    """The venv nox made for this session (installed from whatever inputs), if it exists."""
+    found = _stamp(project, unit, python)
+    return found[0] if found else None
+
+
+def ready_venv(project: Project, unit: Unit, python: str | None, files: Mapping[str, str]) -> Path | None:
+    """The venv a previous nox run installed for this session, when its install inputs are
+    unchanged (so running the tests needs no nox and no pip); None otherwise."""
+    found = _stamp(project, unit, python)
+    if found is None or found[1] != install_digest(project, unit, python, files):
+        return None
+    return found[0]
+
+
+def venv_env(venv: Path) -> dict[str, str]:
+    """The environment nox gives a session's commands: the venv first on PATH."""
+    return {"VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}

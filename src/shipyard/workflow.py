@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -10,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from shipyard.proc import Command, run
+from shipyard.progress import Display, PlainDisplay, Reporter
 from shipyard.results import FAILED, PASSED, SKIPPED, Result
 
 
@@ -24,13 +24,24 @@ class Job:
     skip: str = ""
     # A job whose work is Python code (an image build, a push) rather than commands.
     action: Callable[[], Result] | None = field(default=None, compare=False)
+    key: str = ""  # result-cache key ("" = never cached)
+    batch: str = ""  # jobs with the same batch name may be done by one process (see lint.py)
 
     @property
     def label(self) -> str:
         return f"{self.unit} {self.task}" + (f" (python {self.python})" if self.python else "")
 
 
-Reporter = Callable[[str], None]
+@dataclass(frozen=True)
+class Batch:
+    """Several jobs done by one piece of work (one ruff run over many units): a Result each."""
+
+    jobs: tuple[Job, ...]
+    run: Callable[[], list[Result]] = field(compare=False)
+    label: str = ""
+
+
+Item = Job | Batch
 
 
 def _print(line: str) -> None:
@@ -55,41 +66,39 @@ def run_job(job: Job, *, verbose: bool = False) -> Result:
 
 
 def run_jobs(
-    jobs: Sequence[Job],
+    jobs: Sequence[Item],
     *,
     workers: int,
     keep_going: bool = True,
     verbose: bool = False,
     report: Reporter = _print,
+    display: Display | None = None,
 ) -> list[Result]:
-    """Run ``jobs`` on ``workers`` threads; results come back in job order."""
-    results: dict[int, Result] = {}
-    stop, lock = threading.Event(), threading.Lock()
+    """Run ``jobs`` (and batches) on ``workers`` threads; one result per job, in order
+    (a batch contributes its jobs' results where it stands)."""
+    shown = display or PlainDisplay(report, verbose=verbose)
+    results: dict[int, list[Result]] = {}
+    stop = threading.Event()
 
-    def one(index: int, job: Job) -> None:
+    def one(index: int, item: Item) -> None:
+        members = item.jobs if isinstance(item, Batch) else (item,)
         if stop.is_set():
             reason = "not run: an earlier task failed"
-            results[index] = Result(job.unit, job.task, SKIPPED, reason=reason, python=job.python)
+            results[index] = [Result(j.unit, j.task, SKIPPED, reason=reason, python=j.python) for j in members]
             return
-        report(f"… {job.label}")
-        result = run_job(job, verbose=verbose)
-        results[index] = result
-        with lock:
-            report(f"{_mark(result)} {job.label} {result.status} in {result.duration:.1f}s")
-            if not result.ok and not verbose and result.output:
-                sys.stdout.write(_indent(result.output))
-        if not result.ok and not keep_going:
+        if not (isinstance(item, Job) and item.skip):
+            shown.started(item.label)
+        done = item.run() if isinstance(item, Batch) else [run_job(item, verbose=verbose)]
+        results[index] = done
+        for job, result in zip(members, done, strict=True):
+            shown.finished(job.label, result)
+        if not all(r.ok for r in done) and not keep_going:
             stop.set()
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for future in [pool.submit(one, i, job) for i, job in enumerate(jobs)]:
-            future.result()
-    return [results[i] for i in range(len(jobs))]
-
-
-def _mark(result: Result) -> str:
-    return {PASSED: "✓", SKIPPED: "-", FAILED: "✗"}.get(result.status, "!")
-
-
-def _indent(text: str) -> str:
-    return "".join(f"    {line}" for line in text.splitlines(keepends=True)) + ("" if text.endswith("\n") else "\n")
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for future in [pool.submit(one, i, item) for i, item in enumerate(jobs)]:
+                future.result()
+    finally:
+        shown.close()
+    return [r for i in range(len(jobs)) for r in results[i]]

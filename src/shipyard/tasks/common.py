@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,15 +12,31 @@ from shipyard.ci import RunOptions
 from shipyard.errors import ShipyardError
 from shipyard.project import Project, Unit, find_root, load_project
 from shipyard.results import Result
+from shipyard.settings.layers import register_process_secrets
 
 
 @functools.cache
 def _load(cwd: str) -> Project:
-    return load_project(find_root(Path(cwd)))
+    proj = load_project(find_root(Path(cwd)))
+    register_process_secrets(proj)  # so even tasks that never load settings redact them
+    return proj
 
 
 def project() -> Project:
     return _load(str(Path.cwd()))
+
+
+@functools.cache
+def _files(root: Path) -> dict[str, str]:
+    from shipyard.fingerprint import tracked_files
+
+    return tracked_files(root)
+
+
+def working_files() -> dict[str, str]:
+    """The project's tracked files (path -> blob id), read once per task run: --since and
+    the result cache compare against the same snapshot."""
+    return _files(project().root)
 
 
 def bound_service(c: Any) -> str | None:
@@ -28,8 +45,9 @@ def bound_service(c: Any) -> str | None:
     return shipyard.get("service") if hasattr(shipyard, "get") else None
 
 
-def selected(c: Any, service: Sequence[str] | None, *, libs: bool = True) -> list[Unit]:
-    """The units named by -s/--service, or the namespace's own service, or all of them."""
+def selected(c: Any, service: Sequence[str] | None, *, libs: bool = True, since: str | None = None) -> list[Unit]:
+    """The units named by -s/--service, or the namespace's own service, or all of them;
+    with ``since`` only those affected by changes since that git ref (and it says why)."""
     proj = project()
     bound = bound_service(c)
     names = list(service or [])
@@ -37,13 +55,26 @@ def selected(c: Any, service: Sequence[str] | None, *, libs: bool = True) -> lis
         if names and names != [bound]:
             raise ShipyardError(f"`{bound}.*` tasks act on {bound} only", hint="drop -s/--service")
         names = [bound]
-    return proj.select(names, libs=libs)
+    units = proj.select(names, libs=libs)
+    if since:
+        from shipyard.affected import affected
+
+        found = affected(proj, since, working_files())
+        print(found.describe(), file=sys.stderr, flush=True)
+        units = [u for u in units if u.name in found.reasons]
+    return units
 
 
 def run_options(
-    jobs: int = 0, keep_going: bool = True, verbose: bool = False, report: Sequence[str] | None = None
+    jobs: int = 0,
+    keep_going: bool = True,
+    verbose: bool = False,
+    report: Sequence[str] | None = None,
+    *,
+    cache: bool = True,
+    replay: bool = False,
 ) -> RunOptions:
-    return RunOptions(jobs, keep_going, verbose, tuple(Path(p) for p in report or ()))
+    return RunOptions(jobs, keep_going, verbose, tuple(Path(p) for p in report or ()), cache=cache, replay=replay)
 
 
 def exit_for(results: Sequence[Result]) -> None:

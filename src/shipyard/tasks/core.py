@@ -8,7 +8,8 @@ from typing import Any
 from invoke import task
 
 from shipyard.console import guarded
-from shipyard.tasks.common import bound_service, exit_for, project, run_options, selected
+from shipyard.errors import ShipyardError
+from shipyard.tasks.common import bound_service, exit_for, project, run_options, selected, working_files
 
 SERVICE_HELP = "service or lib name (repeatable); default: all"
 RUN_HELP = {
@@ -17,6 +18,9 @@ RUN_HELP = {
     "keep-going": "run every task even after a failure (default; --no-keep-going fails fast)",
     "verbose": "stream each tool's output instead of showing it only for failures",
     "report": "write the results to FILE (.json, or JUnit with .xml); repeatable",
+    "since": "only the units affected by changes since this git ref (e.g. origin/main)",
+    "cache": "use cached results (default; --no-cache runs everything, still storing passes)",
+    "replay": "print the captured output of cached results too",
 }
 
 
@@ -36,20 +40,21 @@ def lint(
     c: Any,
     service: list[str] | None = None,
     fix: bool = False,
+    since: str = "",
     jobs: int = 0,
     keep_going: bool = True,
     verbose: bool = False,
     report: list[str] | None = None,
+    cache: bool = True,
+    replay: bool = False,
 ) -> None:
     """Lint: ruff check + ruff format --check per Python unit."""
-    from shipyard.ci import execute
-    from shipyard.lint import lint_jobs, workflow_jobs
+    from shipyard.ci import lint as run_lint
 
-    proj = project()
-    jobs_ = lint_jobs(proj, selected(c, service), fix=fix)
-    if not service and not bound_service(c):
-        jobs_ = workflow_jobs(proj) + jobs_
-    exit_for(execute(proj, jobs_, run_options(jobs, keep_going, verbose, report)))
+    options = run_options(jobs, keep_going, verbose, report, cache=cache, replay=replay)
+    units = selected(c, service, since=since)
+    workflows = not service and not bound_service(c)
+    exit_for(run_lint(project(), units, options, fix=fix, workflows=workflows, files=working_files()))
 
 
 TEST_HELP = {
@@ -66,21 +71,31 @@ def test(
     service: list[str] | None = None,
     python: list[str] | None = None,
     strict_python: bool = False,
+    since: str = "",
     jobs: int = 0,
     keep_going: bool = True,
     verbose: bool = False,
     report: list[str] | None = None,
+    cache: bool = True,
+    replay: bool = False,
 ) -> None:
     """Test: each unit's nox sessions, one isolated venv per Python version."""
-    from shipyard.ci import execute
-    from shipyard.testing import test_jobs
+    from shipyard.ci import test as run_test
 
-    proj = project()
-    jobs_ = test_jobs(proj, selected(c, service), python=python or (), strict=strict_python)
-    exit_for(execute(proj, jobs_, run_options(jobs, keep_going, verbose, report)))
+    options = run_options(jobs, keep_going, verbose, report, cache=cache, replay=replay)
+    units = selected(c, service, since=since)
+    exit_for(run_test(project(), units, options, python=python or (), strict=strict_python, files=working_files()))
 
 
-@task(iterable=["service", "python", "report"], help=TEST_HELP)
+CI_HELP = {
+    **TEST_HELP,
+    "images": "build the images of the services that have one (default; --no-images skips them)",
+    "push": "also push the images (needs --env)",
+    "env": "the environment whose registry --push pushes to",
+}
+
+
+@task(iterable=["service", "python", "report"], help=CI_HELP)
 @guarded
 def ci(
     c: Any,
@@ -91,6 +106,12 @@ def ci(
     keep_going: bool = True,
     verbose: bool = False,
     report: list[str] | None = None,
+    images: bool = True,
+    push: bool = False,
+    env: str = "",
+    since: str = "",
+    cache: bool = True,
+    replay: bool = False,
 ) -> None:
     """Lint and test the selected units, then print a summary; exit 1 when anything failed."""
     from shipyard.ci import ci as run_ci
@@ -98,13 +119,22 @@ def ci(
     proj = project()
     results = run_ci(
         proj,
-        selected(c, service),
-        run_options(jobs, keep_going, verbose, report),
+        selected(c, service, since=since),
+        run_options(jobs, keep_going, verbose, report, cache=cache, replay=replay),
         python=python or (),
         strict=strict_python,
         workflows=not service and not bound_service(c),
+        images=images,
+        push_env=_push_env(push, env),
+        files=working_files(),
     )
     exit_for(results)
+
+
+def _push_env(push: bool, env: str) -> str:
+    if push and not env:
+        raise ShipyardError("--push needs --env", hint="e.g. invoke ci --push --env staging")
+    return env if push else ""
 
 
 TOP_LEVEL = [services, lint, test, ci]

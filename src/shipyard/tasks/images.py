@@ -12,7 +12,7 @@ from shipyard.tasks.common import exit_for, project, run_options, selected
 from shipyard.tasks.core import RUN_HELP, SERVICE_HELP
 
 BUILD_HELP = {
-    **{k: RUN_HELP[k] for k in ("service", "jobs", "verbose", "report")},
+    **{k: RUN_HELP[k] for k in ("service", "jobs", "verbose", "report", "since")},
     "no-cache": "build without Docker's layer cache (the fingerprint check still applies)",
 }
 
@@ -32,13 +32,14 @@ def build(
     verbose: bool = False,
     report: list[str] | None = None,
     no_cache: bool = False,
+    since: str = "",
 ) -> None:
     """Build images (and static units' output); skip each one whose fingerprint is already built."""
     from shipyard.ci import execute
     from shipyard.images.jobs import build_jobs
 
     proj = project()
-    units = selected(c, service, libs=bool(service))
+    units = selected(c, service, libs=bool(service), since=since)
     results = execute(
         proj, build_jobs(proj, units, _options(verbose, no_cache)), run_options(jobs, True, verbose, report)
     )
@@ -55,6 +56,7 @@ def push(
     verbose: bool = False,
     report: list[str] | None = None,
     no_cache: bool = False,
+    since: str = "",
 ) -> None:
     """Push images to the environment's registry; build only what the registry lacks."""
     from shipyard.ci import execute
@@ -62,7 +64,7 @@ def push(
 
     proj = project()
     env = env or proj.settings["default-environment"]
-    units = selected(c, service, libs=bool(service))
+    units = selected(c, service, libs=bool(service), since=since)
     jobs_ = push_jobs(proj, units, env, _options(verbose, no_cache))
     exit_for(execute(proj, jobs_, run_options(jobs, True, verbose, report)))
 

@@ -1,0 +1,217 @@
+"""The result cache: passed results stored by cache key, locally and on S3.
+
+A lookup reads the local store first (one small JSON file per key under
+``.shipyard/cache``) and asks S3 only for what is missing locally, so a run where
+everything is cached locally never imports boto3. S3 hits are copied to the local
+store. In ``read-only`` mode the remote side is an ``S3Reader``, which has no way to
+write: pull requests can use the cache that main fills, but cannot poison it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.errors import ShipyardError
+from shipyard.project import Project
+from shipyard.results import PASSED, Result
+from shipyard.secrets import redact
+
+MODES = ("read-write", "read-only", "off")
+MODE_ENV = "SHIPYARD_CACHE_S3_MODE"  # e.g. read-only on pull requests, read-write on main
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """Where results are cached: the local directory and the optional S3 bucket."""
+
+    dir: Path
+    bucket: str = ""
+    prefix: str = "shipyard-cache"
+    mode: str = "read-write"
+
+    @classmethod
+    def of(cls, project: Project, environ: Mapping[str, str] | None = None) -> CacheConfig:
+        from shipyard.config import CACHE_FIELDS
+
+        # an absent [tool.shipyard.cache] table validates to {}: fill in the field defaults
+        table = {k: f.default for k, f in CACHE_FIELDS.items()} | project.settings["cache"]
+        mode = (environ if environ is not None else os.environ).get(MODE_ENV) or table["s3-mode"]
+        if mode not in MODES:
+            raise ShipyardError(f"{MODE_ENV}={mode!r}: expected one of {', '.join(MODES)}")
+        return cls(project.root / table["dir"], table["s3-bucket"], table["s3-prefix"].strip("/"), mode)
+
+
+def to_record(result: Result, key: str) -> dict[str, Any]:
+    """What a cache entry holds: the passed result, and where and when it was made."""
+    return {
+        "key": key,
+        "unit": result.unit,
+        "task": result.task,
+        "python": result.python,
+        "status": result.status,
+        "duration": round(result.duration, 3),
+        "reason": redact(result.reason),
+        "output": redact(result.output),  # cache entries are shared (S3): never a secret
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def from_record(record: Mapping[str, Any], source: str) -> Result:
+    """The cached result as this run's record: no time spent now, the original time kept."""
+    details = {"cache": source, "cached_duration": record.get("duration", 0.0), "cached_at": record.get("created", "")}
+    return Result(
+        str(record["unit"]),
+        str(record["task"]),
+        str(record["status"]),
+        0.0,
+        f"cached ({source})",
+        str(record.get("output", "")),
+        cached=True,
+        python=str(record.get("python", "")),
+        details=details,
+    )
+
+
+class LocalStore:
+    """One JSON file per key: ``<dir>/<task>/<key[:2]>/<key>.json``, written atomically."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, task: str, key: str) -> Path:
+        return self.folder / task / key[:2] / f"{key}.json"
+
+    def get(self, task: str, key: str) -> dict[str, Any] | None:
+        try:
+            with open(self.path(task, key), encoding="utf-8") as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) and record.get("key") == key else None
+
+    def put(self, task: str, key: str, record: Mapping[str, Any]) -> None:
+        path = self.path(task, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+class S3Reader:
+    """Reads cache entries from ``s3://bucket/prefix/<task>/<key>.json``; cannot write."""
+
+    def __init__(self, bucket: str, prefix: str) -> None:
+        self.bucket, self.prefix = bucket, prefix
+
+    def object_key(self, task: str, key: str) -> str:
+        return f"{self.prefix}/{task}/{key}.json" if self.prefix else f"{task}/{key}.json"
+
+    def _client(self) -> Any:
+        from shipyard import aws
+
+        return aws.client("s3")
+
+    def get_many(self, wanted: Sequence[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+        """Fetch the (task, key) entries that exist, in parallel; returns key -> record."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from shipyard.aws import aws_errors
+
+        client = self._client()
+
+        def fetch(item: tuple[str, str]) -> tuple[str, dict[str, Any] | None]:
+            task, key = item
+            try:
+                body = client.get_object(Bucket=self.bucket, Key=self.object_key(task, key))["Body"].read()
+            except client.exceptions.NoSuchKey:
+                return key, None
+            record = json.loads(body)
+            return key, record if isinstance(record, dict) and record.get("key") == key else None
+
+        with aws_errors(f"read the result cache in s3://{self.bucket}"), ThreadPoolExecutor(8) as pool:
+            return {k: r for k, r in pool.map(fetch, wanted) if r is not None}
+
+
+class S3Store(S3Reader):
+    """An S3 cache that may also be written (``s3-mode = "read-write"``)."""
+
+    def put(self, task: str, key: str, record: Mapping[str, Any]) -> None:
+        from shipyard.aws import aws_errors
+
+        with aws_errors(f"write to the result cache in s3://{self.bucket}"):
+            self._client().put_object(
+                Bucket=self.bucket,
+                Key=self.object_key(task, key),
+                Body=json.dumps(record).encode(),
+                ContentType="application/json",
+            )
+
+
+def remote_store(config: CacheConfig) -> S3Reader | None:
+    """The S3 side for ``config``: a reader, a reader-writer, or nothing."""
+    if not config.bucket or config.mode == "off":
+        return None
+    if config.mode == "read-only":
+        return S3Reader(config.bucket, config.prefix)
+    return S3Store(config.bucket, config.prefix)
+
+
+class ResultCache:
+    """Look up and store results by cache key; remote problems degrade to warnings."""
+
+    def __init__(self, local: LocalStore, remote: S3Reader | None = None, *, read: bool = True) -> None:
+        self.local, self.remote, self.read = local, remote, read
+
+    @classmethod
+    def of(cls, project: Project, *, read: bool = True) -> ResultCache:
+        config = CacheConfig.of(project)
+        return cls(LocalStore(config.dir), remote_store(config), read=read)
+
+    def lookup(self, wanted: Sequence[tuple[str, str]]) -> dict[str, Result]:
+        """Cached results for the (task, key) pairs that have one; key -> Result."""
+        if not self.read:
+            return {}
+        found: dict[str, Result] = {}
+        missing = []
+        for task, key in wanted:
+            record = self.local.get(task, key)
+            if record is None:
+                missing.append((task, key))
+            else:
+                found[key] = from_record(record, "local")
+        if missing and self.remote is not None:
+            for key, record in self._remote_get(missing).items():
+                self.local.put(str(record["task"]), key, record)
+                found[key] = from_record(record, "s3")
+        return found
+
+    def store(self, task: str, key: str, result: Result) -> None:
+        """Keep a passed result (never a failure, a skip or a cached copy) under ``key``."""
+        if result.status != PASSED or result.cached or not key:
+            return
+        record = to_record(result, key)
+        self.local.put(task, key, record)
+        if isinstance(self.remote, S3Store):
+            try:
+                self.remote.put(task, key, record)
+            except ShipyardError as exc:
+                self._disable(exc)
+
+    def _remote_get(self, wanted: Sequence[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+        assert self.remote is not None
+        try:
+            return self.remote.get_many(wanted)
+        except ShipyardError as exc:
+            self._disable(exc)
+            return {}
+
+    def _disable(self, exc: ShipyardError) -> None:
+        print(f"warning: S3 result cache disabled for this run: {exc.message}", file=sys.stderr)
+        self.remote = None

@@ -1,0 +1,86 @@
+"""Test jobs: nox sessions, and the direct run in a venv nox already installed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from shipyard import ci, sessions, testing
+from shipyard.ci import RunOptions
+from shipyard.fingerprint import tracked_files
+from shipyard.project import load_project
+from shipyard.results import PASSED
+from shipyard.sessions import install_digest, ready_venv, stamp_path
+from tests.helpers import git, write
+
+
+def fake_venv(repo: Path, unit: str, python: str = "3.11") -> Path:
+    """A stamp as the nox session writes it, for a venv that exists."""
+    project = load_project(repo)
+    venv = repo / ".nox" / f"fake-{unit}"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    digest = install_digest(project, project.units[unit], python, tracked_files(repo))
+    stamp = stamp_path(project, project.units[unit], python)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps({"venv": str(venv), "install": digest}))
+    return venv
+
+
+def test_ready_venv_needs_unchanged_install_inputs(repo: Path) -> None:
+    venv = fake_venv(repo, "a")
+    project = load_project(repo)
+    a = project.units["a"]
+    assert ready_venv(project, a, "3.11", tracked_files(repo)) == venv
+    assert ready_venv(project, a, "3.12", tracked_files(repo)) is None  # no stamp for that session
+    write(repo / "services" / "a" / "src" / "a" / "more.py", "X = 1\n")
+    git(repo, "add", "-A")
+    assert ready_venv(project, a, "3.11", tracked_files(repo)) == venv  # code is installed editable
+    write(repo / "libs" / "core" / "requirements.lock", "six==1.16.0\n")
+    git(repo, "add", "-A")
+    assert ready_venv(project, a, "3.11", tracked_files(repo)) is None  # a lib's pins changed: reinstall
+
+
+def test_direct_jobs_run_the_session_command_in_the_venv(repo: Path) -> None:
+    venv = fake_venv(repo, "b")
+    project = load_project(repo)
+    jobs = testing.test_jobs(project, project.select([]))
+    assert all("nox" in j.commands[0].argv for j in jobs)
+    swapped = {j.unit: j for j in testing.direct(project, jobs, tracked_files(repo))}
+    cmd = swapped["b"].commands[0]
+    plan = sessions.test_session(project, project.units["b"], "3.11")
+    assert cmd.argv == plan.argv == ("pytest",)
+    assert cmd.cwd == str(repo / "services" / "b")
+    env = dict(cmd.env)
+    assert env["VIRTUAL_ENV"] == str(venv)
+    assert env["PATH"].startswith(f"{venv / 'bin'}{os.pathsep}")
+    assert swapped["a"] == next(j for j in jobs if j.unit == "a")  # no stamp: still nox
+
+
+def test_nox_writes_the_stamp_then_tests_run_directly(repo: Path) -> None:
+    project = load_project(repo)
+    first = ci.test(project, project.select(["b"]), RunOptions())
+    assert [(r.unit, r.status) for r in first] == [("b", PASSED)]
+    assert "-m nox" in first[0].output
+    stamp = json.loads(stamp_path(project, project.units["b"], "3.11").read_text())
+    assert Path(stamp["venv"], "bin", "python").exists()
+    write(repo / "services" / "b" / "tests" / "test_more.py", "def test_more():\n    assert 2 + 2 == 4\n")
+    git(repo, "add", "-A")
+    second = ci.test(project, project.select(["b"]), RunOptions())
+    assert (second[0].status, second[0].cached) == (PASSED, False)
+    assert second[0].output.startswith("$ pytest\n")
+    assert "2 passed" in second[0].output
+
+
+def test_changed_install_inputs_ask_uv_to_reinstall_local_packages(repo: Path) -> None:
+    project = load_project(repo)
+    a = project.units["a"]
+    assert sessions._reinstall(project, a, "3.11") == []  # no stamp: a new venv installs everything
+    fake_venv(repo, "a")
+    assert sessions._reinstall(project, a, "3.11") == []  # unchanged inputs
+    pyproject = repo / "services" / "a" / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('test = ["pytest"]', 'test = ["pytest", "iniconfig"]'))
+    expected = ["--reinstall-package", "core", "--reinstall-package", "a"]
+    assert sessions._reinstall(project, a, "3.11") == (expected if sessions.venv_backend() == "uv" else [])

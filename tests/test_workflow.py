@@ -1,0 +1,96 @@
+"""The runner: jobs and batches in parallel, fail fast or keep going, what the console shows."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+
+from shipyard.proc import command
+from shipyard.progress import LiveDisplay, PlainDisplay, live_possible
+from shipyard.results import FAILED, PASSED, SKIPPED, Result
+from shipyard.workflow import Batch, Job, run_jobs
+
+PY = sys.executable
+
+
+def job(unit: str, code: str = "pass", task: str = "test") -> Job:
+    return Job(unit, task, "", (command(PY, "-c", code),))
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def test_results_come_back_in_job_order_with_batches_in_place() -> None:
+    batch_jobs = (Job("b", "lint", "", ()), Job("c", "lint", "", ()))
+    batch = Batch(batch_jobs, lambda: [Result("b", "lint", PASSED), Result("c", "lint", FAILED, reason="bad")])
+    results = run_jobs([job("a"), batch, job("d", "raise SystemExit(3)")], workers=2, report=quiet)
+    assert [(r.unit, r.status) for r in results] == [("a", PASSED), ("b", PASSED), ("c", FAILED), ("d", FAILED)]
+    assert results[3].reason == f"`{PY} -c raise SystemExit(3)` exited 3"
+
+
+def test_fail_fast_skips_what_has_not_started() -> None:
+    jobs = [job("a", "raise SystemExit(1)"), job("b"), job("c")]
+    results = run_jobs(jobs, workers=1, keep_going=False, report=quiet)
+    assert [(r.unit, r.status) for r in results] == [("a", FAILED), ("b", SKIPPED), ("c", SKIPPED)]
+    assert results[1].reason == "not run: an earlier task failed"
+    kept = run_jobs(jobs, workers=1, keep_going=True, report=quiet)
+    assert [r.status for r in kept] == [FAILED, PASSED, PASSED]
+
+
+def test_action_jobs_still_work() -> None:
+    def build() -> Result:
+        return Result("api", "build", PASSED, 1.0, "built api:abc", details={"digest": "sha256:1"})
+
+    results = run_jobs([Job("api", "build", "", (), action=build)], workers=1, report=quiet)
+    assert results == [Result("api", "build", PASSED, 1.0, "built api:abc", details={"digest": "sha256:1"})]
+
+
+def test_plain_display_lines() -> None:
+    lines: list[str] = []
+    out = io.StringIO()
+    display = PlainDisplay(lines.append, out=out)
+    display.started("a test")
+    display.finished("a test", Result("a", "test", FAILED, 1.25, "boom", "line 1\nline 2\n"))
+    display.finished("b lint", Result("b", "lint", PASSED, cached=True))
+    display.finished("c test", Result("c", "test", SKIPPED, reason="no python3.99 found"))
+    assert lines == [
+        "… a test",
+        "✗ a test failed in 1.2s",
+        "✓ b lint passed (cached)",
+        "- c test skipped: no python3.99 found",
+    ]
+    assert out.getvalue() == "    line 1\n    line 2\n"
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_live_display_redraws_a_status_line() -> None:
+    out = FakeTerminal()
+    display = LiveDisplay(2, cached=3, out=out)
+    display.started("a test")
+    display.finished("a test", Result("a", "test", PASSED, 0.5))
+    display.started("b test")
+    display.finished("b test", Result("b", "test", FAILED, 0.5, output="bad\n"))
+    display.close()
+    text = out.getvalue()
+    assert "\r\033[K[3/5] 3 cached, 0 failed, 1 running: a test 0s" in text
+    assert "\r\033[K✓ a test passed in 0.5s\n" in text
+    assert "\r\033[K✗ b test failed in 0.5s\n    bad\n" in text
+    assert "[5/5] 3 cached, 1 failed, 0 running" in text
+    assert text.endswith("\r\033[K")
+
+
+def test_live_display_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.delenv("CI", raising=False)
+    assert live_possible(False, FakeTerminal())
+    assert not live_possible(True, FakeTerminal())  # verbose streams tool output
+    assert not live_possible(False, io.StringIO())  # a pipe or a file
+    monkeypatch.setenv("CI", "true")
+    assert not live_possible(False, FakeTerminal())
