@@ -1,11 +1,10 @@
-import os
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from example_common.db import connect
-from example_common.testing import temporary_database
+from example_common.testing import admin_database_url, temporary_database
 
 from example_api.app import create_app
 
@@ -25,13 +24,7 @@ def make_alembic_config():
 
 @pytest.fixture(scope="session")
 def database_url():
-    """Admin DATABASE_URL; skip without one, except in CI where that is an error."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("DATABASE_URL is not set, and CI=true: database tests must run in CI")
-        pytest.skip("DATABASE_URL is not set")
-    return url
+    return admin_database_url()
 
 
 @pytest.fixture(scope="session")
