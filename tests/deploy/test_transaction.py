@@ -125,6 +125,7 @@ def test_happy_path_deploys_two_services_migrates_and_records(
         "attempt",
         "who",
         "when",
+        "url",
         "note",
     ]
     assert f"api@{entries['api'].artifact.split('@')[1][:19]}" in table

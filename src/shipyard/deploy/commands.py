@@ -18,7 +18,7 @@ from shipyard.deploy.session import Session
 from shipyard.deploy.target import DeployFailed, Progress, Running
 from shipyard.deploy.transaction import Transaction, confirm, now
 from shipyard.errors import ShipyardError
-from shipyard.project import Project
+from shipyard.project import Project, Unit
 from shipyard.results import Result, summary_table
 
 
@@ -58,7 +58,20 @@ def deploy(
     confirm(plan, options.yes, ask)
     results = Transaction(session, plan, settings, say=say).run(lock_wait=options.lock_wait)
     say(summary_table(results))
+    for service, url in running_urls(session, [project.units[r.unit] for r in results if r.ok]).items():
+        say(f"{service} is running at {url}")
     return results
+
+
+def running_urls(session: Session, units: Sequence[Unit]) -> dict[str, str]:
+    """Where each deployed unit answers, from its target; services last, so the api ends the output."""
+    urls: dict[str, str] = {}
+    for unit in sorted(units, key=lambda u: (u.kind == "service", u.name)):
+        running = session.targets.for_unit(unit).current(unit)
+        url = running.details.get("url", "") if running is not None else ""
+        if url:
+            urls[unit.name] = str(url)
+    return urls
 
 
 def _pending(session: Session, plan: Any, settings: Any) -> dict[str, migrate.MigrationStatus]:
@@ -223,10 +236,12 @@ def status(project: Project, env: str) -> list[dict[str, Any]]:
             "last": f"{last.action} {last.outcome}",
             "reason": last.reason,
             "drift": "",
+            "url": "",
         }
         unit = project.units.get(service)
         if unit is not None and running is not None:
             actual = session.targets.for_unit(unit).current(unit)
+            row["url"] = str(actual.details.get("url", "")) if actual is not None else ""
             if actual is not None and running.revision and actual.revision != running.revision:
                 row["drift"] = f"the target runs {actual.revision}"
         rows.append(row)

@@ -36,11 +36,12 @@ def status_table(env: str, rows: Sequence[Mapping[str, Any]]) -> str:
             r["last"],
             r["who"],
             r["when"],
+            r.get("url") or "-",
             (r["drift"] or r["reason"])[:80],
         )
         for r in rows
     ]
-    return _table(("service", "release", "artifact", "git", "last attempt", "who", "when", "note"), body)
+    return _table(("service", "release", "artifact", "git", "last attempt", "who", "when", "url", "note"), body)
 
 
 def history_table(env: str, entries: Sequence[Entry]) -> str:

@@ -285,6 +285,7 @@ def test_local_pipeline_serves_processes_and_survives_a_broken_release(local_env
 
     first = deploy(project, env, DeployOptions(services=("api", "worker", "web"), yes=True), say=lines.append)
     assert [(r.unit, r.status) for r in first] == [("api", "passed"), ("worker", "passed"), ("web", "passed")], lines
+    assert lines[-1] == f"api is running at {base}"  # the deploy ends with the URL of the running api
     assert _get(f"{base}/health") == (200, b'{"status":"ok"}\n')
     assert _wait_done(base, _post_job(base))["result"]["words"] == 6
     web_url = project.environment(env)["urls"]["web"]
