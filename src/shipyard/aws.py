@@ -7,6 +7,7 @@ The endpoint comes from boto3's own AWS_ENDPOINT_URL support (moto, LocalStack).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -23,8 +24,13 @@ _EXPIRED = {
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
 
+# What else decides where a client talks and as whom: a changed endpoint or identity in
+# the process environment must not reuse a client made for the old one.
+_ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION")
+
+
 @functools.cache
-def _session(profile: str, region: str) -> Any:
+def _session(profile: str, region: str, environment: tuple[str, ...]) -> Any:
     import boto3
 
     with aws_errors("open an AWS session"):
@@ -32,10 +38,20 @@ def _session(profile: str, region: str) -> Any:
 
 
 @functools.cache
+def _client(service: str, profile: str, region: str, environment: tuple[str, ...]) -> Any:
+    with aws_errors(f"create an AWS {service} client"):
+        return _session(profile, region, environment).client(service)
+
+
 def client(service: str, profile: str = "", region: str = "") -> Any:
     """A cached boto3 client for ``service`` with the environment's profile and region."""
-    with aws_errors(f"create an AWS {service} client"):
-        return _session(profile, region).client(service)
+    return _client(service, profile, region, tuple(os.environ.get(k, "") for k in _ENVIRONMENT))
+
+
+def reset() -> None:
+    """Forget every cached session and client."""
+    _client.cache_clear()
+    _session.cache_clear()
 
 
 def env_client(service: str, environment: Mapping[str, Any]) -> Any:

@@ -128,8 +128,7 @@ def ecs_aws(ecs_moto: str, slack_endpoint: Endpoint, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)  # the CI machine's own: would shadow .env.<env>
     monkeypatch.setenv("SLACK_WEBHOOK_URL", f"{slack_endpoint.url}/services/T0/B0/hook-secret-1234")  # a CI secret
-    shipyard_aws.client.cache_clear()
-    shipyard_aws._session.cache_clear()
+    shipyard_aws.reset()
     return ecs_moto
 
 

@@ -21,8 +21,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore
         yield LocalStore(tmp_path / "state")
         return
     request.getfixturevalue("aws")
-    shipyard_aws.client.cache_clear()
-    shipyard_aws._session.cache_clear()
+    shipyard_aws.reset()
     client = shipyard_aws.client("s3", "", "us-east-1")
     bucket = f"ledger-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)

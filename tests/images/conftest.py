@@ -54,6 +54,5 @@ registry = "127.0.0.1:{free_port()}/x"
 @pytest.fixture
 def fresh_aws(aws: str) -> str:
     """The aws fixture, with shipyard's cached boto3 clients dropped (they hold the endpoint)."""
-    shipyard_aws.client.cache_clear()
-    shipyard_aws._session.cache_clear()
+    shipyard_aws.reset()
     return aws
