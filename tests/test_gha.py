@@ -15,18 +15,18 @@ from tests.helpers import python_unit, run_invoke, write
 def test_annotations_from_ruff_and_pytest_output() -> None:
     lint = Result("a", "lint", FAILED, output="services/a/src/a/x.py:1:8: F401 [*] `os` imported but unused\n")
     test = Result("b", "test", FAILED, python="3.11", output="tests/test_b.py:2: AssertionError\n")
-    assert gha.annotations(lint, "services/a") == [
+    assert gha.annotations_for(lint, "services/a") == [
         "::error file=services/a/src/a/x.py,line=1,col=8::a lint: F401 [*] `os` imported but unused"
     ]
-    assert gha.annotations(test, "services/b") == [
+    assert gha.annotations_for(test, "services/b") == [
         "::error file=services/b/tests/test_b.py,line=2::b test-3.11: AssertionError"
     ]
-    assert gha.annotations(Result("b", "test", PASSED), "services/b") == []
+    assert gha.annotations_for(Result("b", "test", PASSED), "services/b") == []
 
 
 def test_unparseable_failure_still_gets_an_annotation() -> None:
     r = Result("b", "build", FAILED, reason="docker build exited 1\nstep 3")
-    assert gha.annotations(r, "services/b") == ["::error title=b build::docker build exited 1%0Astep 3"]
+    assert gha.annotations_for(r, "services/b") == ["::error title=b build::docker build exited 1%0Astep 3"]
 
 
 def test_output_with_a_delimiter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,12 @@ from shipyard.lint import actionlint_bin
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 SETUP_ACTION = ROOT / ".github" / "actions" / "setup-shipyard" / "action.yml"
-WELL_KNOWN = ("actions/checkout@", "actions/setup-python@", "actions/setup-node@", "aws-actions/configure-aws-credentials@")
+WELL_KNOWN = (
+    "actions/checkout@",
+    "actions/setup-python@",
+    "actions/setup-node@",
+    "aws-actions/configure-aws-credentials@",
+)
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -60,8 +60,8 @@ def tracked_files(root: Path) -> dict[str, str]:
     files: dict[str, str] = {}
     for entry in _git(root, "ls-files", "-s", "-z").split(b"\0"):
         if entry:
-            meta, path = entry.split(b"\t", 1)
-            files[path.decode()] = meta.split()[1].decode()
+            meta, name = entry.split(b"\t", 1)
+            files[name.decode()] = meta.split()[1].decode()
     for raw in _git(root, "diff-files", "--relative", "--name-only", "-z").split(b"\0"):
         path = raw.decode()
         if not path:

@@ -44,7 +44,7 @@ def mask(value: str) -> None:
         sys.stdout.flush()
 
 
-def annotations(result: Result, unit_path: str) -> list[str]:
+def annotations_for(result: Result, unit_path: str) -> list[str]:
     """``::error`` lines for the file/line failures found in a failed result's output."""
     if result.ok:
         return []
@@ -76,7 +76,7 @@ def groups(results: Sequence[Result], unit_paths: Mapping[str, str]) -> Iterator
         if r.output:
             yield r.output.rstrip("\n")
         yield "::endgroup::"
-        yield from annotations(r, unit_paths.get(r.unit, ""))
+        yield from annotations_for(r, unit_paths.get(r.unit, ""))
 
 
 def summary_markdown(results: Sequence[Result], title: str = "shipyard") -> str:

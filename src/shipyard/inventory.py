@@ -27,7 +27,7 @@ def _target(project: Project, unit: Unit) -> str | None:
     default = project.settings["default-environment"]
     env = project.settings["environments"].get(default, {})
     fallback = "static" if unit.kind == "static" else "local"
-    return env.get("targets", {}).get(unit.kind, fallback)
+    return str(env.get("targets", {}).get(unit.kind, fallback))
 
 
 def table(rows: Sequence[dict[str, Any]]) -> str:

@@ -150,7 +150,7 @@ def register(nox: ModuleType, start: Path | None = None) -> Project:
 def _define_lint(nox: ModuleType, project: Project) -> None:
     paths = [u.path for u in project.units.values() if u.is_python]
 
-    @nox.session(tags=["lint"])
+    @nox.session(tags=["lint"])  # type: ignore[untyped-decorator]  # nox is passed in as a module
     def lint(session: Any) -> None:
         """ruff check and ruff format --check over every Python unit."""
         session.install(f"ruff=={ruff_version()}")

@@ -6,7 +6,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from invoke import Collection, task
+from invoke.collection import Collection
+from invoke.tasks import task
 
 from shipyard.console import guarded
 from shipyard.errors import ShipyardError

@@ -6,7 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from invoke import Collection
+from invoke.collection import Collection
 
 from shipyard.console import print_error
 from shipyard.errors import ShipyardError

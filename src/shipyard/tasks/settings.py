@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from invoke import task
+from invoke.tasks import task
 
 from shipyard.console import guarded
 from shipyard.errors import ShipyardError
