@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -67,9 +67,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    """A moto server of this test session's own, on a free port; yields its endpoint URL."""
+def moto_process(extra_env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Start a moto server on a free port, yield its endpoint URL, stop it afterwards."""
     try:
         import moto.server  # noqa: F401
     except ImportError:
@@ -79,6 +78,7 @@ def moto_server() -> Iterator[str]:
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **(extra_env or {})},
     )
     deadline = time.monotonic() + 30
     while not _port_open("127.0.0.1", port):
@@ -89,6 +89,12 @@ def moto_server() -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto server of this test session's own, on a free port; yields its endpoint URL."""
+    yield from moto_process()
 
 
 @pytest.fixture

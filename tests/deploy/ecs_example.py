@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -29,7 +27,7 @@ from typing import Any
 import pytest
 
 from shipyard import aws as shipyard_aws
-from tests.conftest import _port_open, free_port, require
+from tests.conftest import free_port, moto_process, require
 from tests.helpers import write
 from tests.images.example import copy_example, delete_registry_repositories, remove_local_images
 
@@ -91,23 +89,7 @@ def slack_endpoint() -> Iterator[Endpoint]:
 @pytest.fixture(scope="module")
 def ecs_moto() -> Iterator[str]:
     """A moto server for these tests: ECS services with one desired task complete."""
-    port = free_port()
-    env = {**os.environ, "MOTO_ECS_SERVICE_RUNNING": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while not _port_open("127.0.0.1", port):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail("moto server did not start")
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
+    yield from moto_process({"MOTO_ECS_SERVICE_RUNNING": "1"})
 
 
 AWS_ENV = {

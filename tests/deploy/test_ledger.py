@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from shipyard import aws as shipyard_aws
 from shipyard.deploy.ledger import DEPLOY, FAILED, ROLLBACK, SUCCEEDED, Entry, Ledger
-from shipyard.deploy.store import LocalStore, S3Store, StateStore
+from shipyard.deploy.store import LocalStore, StateStore
 from shipyard.errors import ShipyardError
-
-
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
-    if request.param == "local":
-        yield LocalStore(tmp_path / "state")
-        return
-    request.getfixturevalue("aws")
-    shipyard_aws.reset()
-    client = shipyard_aws.client("s3", "", "us-east-1")
-    bucket = f"ledger-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=bucket)
-    yield S3Store(client, bucket, "shipyard/staging")
 
 
 def entry(service: str, outcome: str = SUCCEEDED, artifact: str = "", fp: str = "", action: str = DEPLOY) -> Entry:

@@ -5,15 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from shipyard import aws as shipyard_aws
 from shipyard.deploy.lock import LOCK_KEY, DeployLock, LockInfo, LockLost, Terminated, sigterm_as_interrupt
-from shipyard.deploy.store import LocalStore, S3Store, StateStore
+from shipyard.deploy.store import StateStore
 from shipyard.errors import ShipyardError
 
 
@@ -34,19 +30,6 @@ class Clock:
         if self.hook is not None:
             hook, self.hook = self.hook, None
             hook()
-
-
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
-    if request.param == "local":
-        yield LocalStore(tmp_path / "state")
-        return
-    request.getfixturevalue("aws")
-    shipyard_aws.reset()
-    client = shipyard_aws.client("s3", "", "us-east-1")
-    bucket = f"lock-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=bucket)
-    yield S3Store(client, bucket, "shipyard/staging")
 
 
 def lock(store: StateStore, who: str, clock: Clock, lease: float = 300, said: list[str] | None = None) -> DeployLock:
