@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,45 +26,14 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # shipyard, and the tests' example-repo builder
 
-from shipyard.fingerprint import tracked_files  # noqa: E402
 from shipyard.images.build import BuildOptions  # noqa: E402
 from shipyard.images.jobs import build_jobs  # noqa: E402
 from shipyard.project import load_project  # noqa: E402
 from shipyard.results import Result  # noqa: E402
 from shipyard.workflow import run_jobs  # noqa: E402
-
-PYPROJECT = """\
-[project]
-name = "bench"
-version = "0"
-
-[tool.shipyard]
-services = ["services/*"]
-libs = ["libs/*"]
-python = ["3.11"]
-
-[tool.shipyard.image]
-local-prefix = "{prefix}/"
-"""
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(("git", *args), cwd=repo, check=True, capture_output=True)
-
-
-def copy_example(dest: Path, prefix: str) -> Path:
-    for rel in tracked_files(ROOT):
-        if rel.startswith(("services/", "libs/")):
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(ROOT / rel, dest / rel)
-    (dest / "pyproject.toml").write_text(PYPROJECT.format(prefix=prefix), encoding="utf-8")
-    (dest / ".gitignore").write_text(".shipyard/\n", encoding="utf-8")
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "-c", "user.email=bench@example.com", "-c", "user.name=bench", "commit", "-qm", "bench")
-    return dest
+from tests.images.example import copy_example  # noqa: E402
 
 
 def build(root: Path, options: BuildOptions) -> tuple[float, list[Result]]:
@@ -108,7 +76,7 @@ def main() -> None:
     prefix = f"sybench-{uuid.uuid4().hex[:8]}"
     rows = []
     with tempfile.TemporaryDirectory(prefix="shipyard-bench-") as tmp:
-        root = copy_example(Path(tmp) / "repo", prefix)
+        root = copy_example(Path(tmp) / "repo", prefix=prefix, registry="127.0.0.1:5000")
         cache = Path(tmp) / "wheels"
         try:
             rows.append(("full", *build(root, BuildOptions(wheel_cache=cache, no_cache=True))))
