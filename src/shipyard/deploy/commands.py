@@ -53,12 +53,15 @@ def deploy(
     plan = build_plan(session, units, settings, artifacts, build=not options.plan_only, force=options.force)
     plan = with_status(plan, _pending(session, plan, settings))
     say(render(plan))
-    if options.plan_only or not plan.services:
+    if options.plan_only:
         return []
-    confirm(plan, options.yes, ask)
-    results = Transaction(session, plan, settings, say=say).run(lock_wait=options.lock_wait)
-    say(summary_table(results))
-    for service, url in running_urls(session, [project.units[r.unit] for r in results if r.ok]).items():
+    results: list[Result] = []
+    if plan.services:
+        confirm(plan, options.yes, ask)
+        results = Transaction(session, plan, settings, say=say).run(lock_wait=options.lock_wait)
+        say(summary_table(results))
+    serving = [*plan.up_to_date, *(r.unit for r in results if r.ok)]
+    for service, url in running_urls(session, [project.units[name] for name in serving]).items():
         say(f"{service} is running at {url}")
     return results
 

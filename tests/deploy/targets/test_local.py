@@ -313,3 +313,23 @@ def test_local_pipeline_serves_processes_and_survives_a_broken_release(local_env
     assert newest[0] == (ROLLBACK, SUCCEEDED, live.revision)
     leftovers = dk.find({dk.ENV: env, dk.SERVICE: "api"})
     assert [c.name for c in leftovers] == [live.revision]  # the broken container was removed
+
+    # A fresh clone elsewhere while the old checkout is deleted (CI on a machine where an
+    # earlier checkout deployed): the same releases run, but nothing routes to them from
+    # here. The plan says why, the deploy takes the edge over and restarts them.
+    app.write_text(app.read_text().replace('return jsonify(status="broken"), 503', 'return jsonify(status="ok")'))
+    clone = repo.parent / "clone"
+    shutil.copytree(repo, clone, ignore=shutil.ignore_patterns(".shipyard"))
+    shutil.rmtree(repo)
+    project = load_project(clone)
+    lines.clear()
+    third = deploy(project, env, DeployOptions(plan_only=True), say=lines.append)
+    assert third == [] and "serving: no: the edge serves another checkout -> yes" in "\n".join(lines), lines
+    third = deploy(project, env, DeployOptions(yes=True), say=lines.append)
+    assert sorted((r.unit, r.status) for r in third) == [("api", "passed"), ("web", "passed"), ("worker", "passed")]
+    assert any("served another checkout" in line and "takes it over" in line for line in lines), lines
+    assert _wait_done(base, _post_job(base))["result"]["words"] == 6
+    assert _get(web_url + "/")[0] == 200
+    lines.clear()
+    assert deploy(load_project(clone), env, DeployOptions(yes=True), say=lines.append) == []
+    assert lines[-1] == f"api is running at {base}" and "nothing to deploy" in lines[0], lines

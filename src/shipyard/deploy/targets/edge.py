@@ -95,12 +95,12 @@ class Edge:
         except (OSError, ValueError):
             return 0
 
-    def update(self, changes: Mapping[str, Route | None]) -> None:
+    def update(self, changes: Mapping[str, Route | None], say: Callable[[str], None] = lambda _: None) -> None:
         """Add, replace (or with None remove) routes; returns once the edge serves them."""
         with self._lock:
-            self._update(changes)
+            self._update(changes, say)
 
-    def _update(self, changes: Mapping[str, Route | None]) -> None:
+    def _update(self, changes: Mapping[str, Route | None], say: Callable[[str], None]) -> None:
         routes = self.routes()
         for name, route in changes.items():
             if route is None:
@@ -114,7 +114,7 @@ class Edge:
         tmp = self.routes_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         os.replace(tmp, self.routes_file)
-        self.ensure()
+        self.ensure(say)
         self._wait_applied(version, [r for r in changes.values() if r is not None])
 
     def _check_free(self, routes: Mapping[str, Route], route: Route) -> None:
@@ -125,8 +125,11 @@ class Edge:
                     hint=f"give one of them another port in [tool.shipyard.environments.{self.env}] urls",
                 )
 
-    def ensure(self) -> None:
-        """The edge container runs with the current script; (re)created when it does not."""
+    def ensure(self, say: Callable[[str], None] = lambda _: None) -> None:
+        """The edge container runs with the current script; (re)created when it does not.
+
+        The environment is this engine's, not one checkout's: an edge left by another
+        checkout (a fresh clone, a moved or deleted one) is taken over, and ``say`` tells."""
         self.folder.mkdir(parents=True, exist_ok=True)
         script = self.folder / SCRIPT.name
         changed = not script.is_file() or script.read_bytes() != SCRIPT.read_bytes()
@@ -134,17 +137,28 @@ class Edge:
             shutil.copyfile(SCRIPT, script)
         spec = edge_spec(self.env, self.folder, self.image)
         found = inspect([spec.name])
-        if found and found[0].labels.get(ROOT) != str(self.folder):
-            raise ShipyardError(
-                f"the container {spec.name} serves another checkout ({found[0].labels.get(ROOT)})",
-                hint=f"stop that deployment first: docker rm -f {spec.name}",
-            )
-        if found and found[0].running and not changed:
+        owner = found[0].labels.get(ROOT, "") if found else ""
+        if found and owner == str(self.folder) and found[0].running and not changed:
             return
+        if found and owner != str(self.folder):
+            say(f"{spec.name} served another checkout ({owner or 'unknown'}); this one takes it over")
         if found:
             docker(remove_command(spec.name), f"replace {spec.name}")
         docker(create_command(spec), f"create {spec.name}")
         docker(start_command(spec.name), f"start {spec.name}")
+
+    def problem(self) -> str:
+        """Why the edge does not serve this checkout's routes right now; "" when it does."""
+        found = inspect([edge_name(self.env)])
+        if not found:
+            return "the edge container is missing"
+        if found[0].labels.get(ROOT) != str(self.folder):
+            return "the edge serves another checkout"
+        if not found[0].running:
+            return f"the edge container is {found[0].status}"
+        if not (self.folder / SCRIPT.name).is_file():
+            return "the edge's files are missing"
+        return ""
 
     def _wait_applied(self, version: int, wanted: list[Route]) -> None:
         deadline = time.monotonic() + APPLY_TIMEOUT

@@ -98,7 +98,8 @@ class LocalTarget:
         plan = self.plan(unit, release, settings, gateway="")
         live = self._live(unit)
         if live and live.name == plan.spec.name:
-            return []
+            problem = self._problem(plan, live)
+            return [Change("serving", f"no: {problem}", "yes")] if problem else []
         changes = [Change("container", live.name if live else "(none)", plan.spec.name)]
         old_artifact = live.labels.get(dk.ARTIFACT, "") if live else ""
         if old_artifact != _label(plan, dk.ARTIFACT):
@@ -221,12 +222,20 @@ class LocalTarget:
     def _make_live(self, unit: Unit, plan: Plan, progress: Progress) -> Running:
         live = self._live(unit)
         if live and live.name == plan.spec.name:
-            progress(f"{live.name} is already live")
-            self._retire(unit, live.name, progress)
-            return self._running(live)
+            problem = self._problem(plan, live)
+            if not problem:
+                progress(f"{live.name} is already live")
+                self._retire(unit, live.name, progress)
+                return self._running(live)
+            # the same release, but not reachable (its checkout's .shipyard was removed, or
+            # another checkout deployed it): start it afresh, the way a new release starts
+            progress(f"{live.name} runs but does not serve ({problem}): replacing it")
+            dk.docker(dk.remove_command(live.name), f"remove {live.name}")
         gateway = self._gateway()
         if plan.host_ports:
-            self.edge.update({f"host:{p}": Route(f"host:{p}", (gateway, p), ("127.0.0.1", p)) for p in plan.host_ports})
+            self.edge.update(
+                {f"host:{p}": Route(f"host:{p}", (gateway, p), ("127.0.0.1", p)) for p in plan.host_ports}, progress
+            )
         created = not dk.inspect([plan.spec.name])
         if created:
             self._create(plan, progress)
@@ -303,11 +312,30 @@ class LocalTarget:
         name = f"service:{plan.service}"
         before = self.edge.routes().get(name)
         try:
-            self.edge.update({name: Route(name, plan.public, (c.ips[self.network], plan.port))})
+            self.edge.update({name: Route(name, plan.public, (c.ips[self.network], plan.port))}, progress)
         except BaseException:
-            self.edge.update({name: before})
+            self.edge.update({name: before}, progress)
             raise
         progress(f"http://{plan.public[0]}:{plan.public[1]} -> {c.name}")
+
+    def _problem(self, plan: Plan, live: dk.Container) -> str:
+        """Why ``live`` (the container ``plan`` would make) is not reachable; "" when it is."""
+        folder = plan.site[1]
+        if folder and not Path(folder).is_dir():
+            return "its site files are missing"
+        if not (plan.public or plan.host_ports):
+            return ""
+        edge = self.edge.problem()
+        if edge:
+            return edge
+        routes = self.edge.routes()
+        missing = [p for p in plan.host_ports if f"host:{p}" not in routes]
+        if missing:
+            return f"no route to the host's port {missing[0]}"
+        route = routes.get(f"service:{plan.service}")
+        if plan.public and (route is None or route.target != (live.ips.get(self.network, ""), plan.port)):
+            return f"nothing routes {plan.public[0]}:{plan.public[1]} to it"
+        return ""
 
     def _discard(self, name: str, created: bool, progress: Progress) -> None:
         """Take a container that did not make it out again: removed if this deploy made it."""
