@@ -10,14 +10,17 @@ Two layers on purpose: ``Sensitive`` stops a value from being printed by acciden
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
-from xml.sax.saxutils import escape
+
+if TYPE_CHECKING:
+    from shipyard.project import Project
 
 REDACTED = "[REDACTED]"
 _MASK = "::add-mask::"  # GitHub Actions workflow command (see shipyard.gha.mask)
@@ -94,6 +97,8 @@ _pattern: re.Pattern[str] | None = None
 def _variants(value: str) -> set[str]:
     """The value as it appears raw, inside JSON strings, in XML and in URLs, and each line
     of a multi-line value (a PEM key printed line by line)."""
+    from xml.sax.saxutils import escape  # ~10 ms with urllib.request: only once a secret exists
+
     found = {value, json.dumps(value)[1:-1], escape(value, {'"': "&quot;"}), quote(value, safe="")}
     found.update(line.strip() for line in value.splitlines())
     return {v for v in found if len(v) >= MIN_REDACT_LENGTH}
@@ -115,6 +120,15 @@ def register_secret(value: str) -> None:
     from shipyard import gha
 
     gha.mask(value)
+
+
+def register_process_secrets(project: Project, environ: Mapping[str, str] | None = None) -> None:
+    """Register the process-environment values of every service's ``secret-env`` keys."""
+    environ = os.environ if environ is None else environ
+    for unit in project.services:
+        for key in unit.settings["secret-env"]:
+            if environ.get(key):
+                register_secret(environ[key])
 
 
 def redact(text: str) -> str:

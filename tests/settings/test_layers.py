@@ -191,7 +191,7 @@ def test_parse_overrides() -> None:
 
 
 def test_process_secrets_are_registered_at_start(envrepo: Path) -> None:
-    from shipyard.settings.layers import register_process_secrets
+    from shipyard.secrets import register_process_secrets
 
     register_process_secrets(load_project(envrepo), {"DATABASE_URL": "postgres://from-env", "OTHER": "not-a-secret"})
     assert redact("postgres://from-env not-a-secret") == f"{REDACTED} not-a-secret"

@@ -165,15 +165,6 @@ def check_required(
     return loaded
 
 
-def register_process_secrets(project: Project, environ: Mapping[str, str] | None = None) -> None:
-    """Register the process-environment values of every service's ``secret-env`` keys."""
-    environ = os.environ if environ is None else environ
-    for unit in project.services:
-        for key in unit.settings["secret-env"]:
-            if environ.get(key):
-                register_secret(environ[key])
-
-
 def layers(
     project: Project, environment: str, unit: Unit, overrides: Mapping[str, str], environ: Mapping[str, str]
 ) -> list[Layer]:

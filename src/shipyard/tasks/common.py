@@ -12,7 +12,7 @@ from shipyard.ci import RunOptions
 from shipyard.errors import ShipyardError
 from shipyard.project import Project, Unit, find_root, load_project
 from shipyard.results import Result
-from shipyard.settings.layers import register_process_secrets
+from shipyard.secrets import register_process_secrets
 
 
 @functools.cache
