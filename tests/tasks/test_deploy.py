@@ -80,3 +80,24 @@ def test_an_unknown_environment_is_one_line(local: LocalStore, capsys: pytest.Ca
         history(context(), env="stagin")
     err = capsys.readouterr().err
     assert err.startswith("error: unknown environment 'stagin'")
+
+
+def test_since_selects_the_affected_services_and_nothing_when_none_changed(
+    local: LocalStore, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shipyard.tasks.deploy import _names, migrate
+
+    assert _names(context(), None, "HEAD") == ()
+    deploy(context(), since="HEAD")
+    migrate(context(), since="HEAD")
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        "nothing to deploy: no service changed since HEAD",
+        "nothing to migrate: no service changed since HEAD",
+    ]
+    assert not (repo / ".shipyard" / "state").exists()  # no lock taken, nothing recorded
+    with (repo / "libs" / "core" / "pyproject.toml").open("a") as f:
+        f.write("\n# changed\n")
+    common._files.cache_clear()
+    assert _names(context(), None, "HEAD") == ("a",)  # the lib is not deployable; its user is
+    assert _names(context(), ["b"], "HEAD") == ()

@@ -22,6 +22,7 @@ DEPLOY_HELP = {
     "lock-wait": "seconds to wait for another deploy's lock (default: fail at once)",
     "force": "deploy a release the promote-from environment never verified",
     "verbose": "stream build output",
+    "since": "only the services affected by changes since this git ref (e.g. origin/main)",
 }
 
 
@@ -29,7 +30,10 @@ def _env(env: str) -> str:
     return env or project().settings["default-environment"]
 
 
-def _names(c: Any, service: list[str] | None) -> tuple[str, ...]:
+def _names(c: Any, service: list[str] | None, since: str = "") -> tuple[str, ...]:
+    """The services named (-s, the namespace, --since); () means the command's default."""
+    if since:
+        return tuple(u.name for u in selected(c, service, libs=False, since=since))
     return tuple(u.name for u in selected(c, service)) if service or _bound(c) else ()
 
 
@@ -50,6 +54,7 @@ def deploy(
     lock_wait: int = 0,
     force: bool = False,
     verbose: bool = False,
+    since: str = "",
 ) -> None:
     """Plan, lock, migrate, roll out, verify, record.
 
@@ -58,7 +63,11 @@ def deploy(
     from shipyard.deploy.commands import DeployOptions
     from shipyard.deploy.commands import deploy as run_deploy
 
-    options = DeployOptions(_names(c, service), plan, yes, float(lock_wait), force, verbose)
+    names = _names(c, service, since)
+    if since and not names:
+        print(f"nothing to deploy: no service changed since {since}")
+        return
+    options = DeployOptions(names, plan, yes, float(lock_wait), force, verbose)
     exit_for(run_deploy(project(), _env(env), options))
 
 
@@ -69,14 +78,21 @@ def deploy(
         "service": "service (repeatable); default: all with migrations",
         "check": "only list pending revisions",
         "lock-wait": DEPLOY_HELP["lock-wait"],
+        "since": DEPLOY_HELP["since"],
     },
 )
 @guarded
-def migrate(c: Any, env: str = "", service: list[str] | None = None, check: bool = False, lock_wait: int = 0) -> None:
+def migrate(
+    c: Any, env: str = "", service: list[str] | None = None, check: bool = False, lock_wait: int = 0, since: str = ""
+) -> None:
     """alembic upgrade head (--check: list pending revisions)."""
     from shipyard.deploy.commands import run_migrations
 
-    run_migrations(project(), _env(env), _names(c, service), check_only=check, lock_wait=float(lock_wait))
+    names = _names(c, service, since)
+    if since and not names:
+        print(f"nothing to migrate: no service changed since {since}")
+        return
+    run_migrations(project(), _env(env), names, check_only=check, lock_wait=float(lock_wait))
 
 
 @task(
