@@ -6,7 +6,7 @@ import functools
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 
@@ -79,7 +79,7 @@ def _admits(have: tuple[int, ...], op: str, want: tuple[int, ...], star: bool) -
     return _OPS[op](_compare(have, want))
 
 
-_OPS = {
+_OPS: dict[str, Callable[[int], bool]] = {
     "==": lambda c: c == 0,
     "!=": lambda c: c != 0,
     "<=": lambda c: c <= 0,
