@@ -111,6 +111,21 @@ def test_redacting_stream_joins_split_writes() -> None:
     assert target.getvalue() == f"a {REDACTED} b\nnext {REDACTED}"
 
 
+def test_redacting_stream_flushes_each_complete_line() -> None:
+    class Target(io.StringIO):
+        flushed: list[str] = []
+
+        def flush(self) -> None:
+            self.flushed.append(self.getvalue())
+
+    target = Target()
+    stream = RedactingStream(target)
+    stream.write("waiting for the roll-out")
+    assert target.flushed == []  # a partial line waits for its newline
+    stream.write(" (1/2 tasks)\n")
+    assert target.flushed == ["waiting for the roll-out (1/2 tasks)\n"]
+
+
 def test_github_mask_command_passes_unredacted(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

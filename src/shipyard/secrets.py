@@ -161,7 +161,8 @@ class RedactingStream:
     """A text stream that redacts whole lines before passing them to ``target``.
 
     Partial lines are held until their newline (or a flush) so a secret written in two
-    pieces is still caught.
+    pieces is still caught. Complete lines are flushed at once: a pipe (CI logs, `| tee`)
+    would otherwise hold a deploy's progress until the process ends.
     """
 
     def __init__(self, target: TextIO) -> None:
@@ -175,6 +176,7 @@ class RedactingStream:
             head, sep, tail = self._pending.rpartition("\n")
             if sep:
                 self.target.write(redact(head + sep))
+                self.target.flush()
                 self._pending = tail
         return len(text)
 

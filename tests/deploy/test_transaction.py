@@ -228,7 +228,8 @@ def test_a_signal_while_waiting_releases_the_lock_and_records_interrupted(
     """Ctrl-C on a laptop, SIGTERM from a cancelled CI job: the lock must not stay behind."""
     # worker wants 2 tasks and moto runs 1: its roll-out never completes
     Cloud("staging", ecs_database, desired={"api": 1, "worker": 2}).create()
-    env = {**os.environ, "AWS_ENDPOINT_URL": ecs_aws}
+    # no PYTHONUNBUFFERED: progress must reach a pipe while the deploy runs, as in CI logs
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, "AWS_ENDPOINT_URL": ecs_aws}
     proc = subprocess.Popen(
         (sys.executable, "-m", "invoke", "deploy", "--env", "staging", "-s", "worker"),
         cwd=ecs_repo,
