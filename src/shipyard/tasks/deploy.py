@@ -37,6 +37,15 @@ def _names(c: Any, service: list[str] | None, since: str = "") -> tuple[str, ...
     return tuple(u.name for u in selected(c, service)) if service or _bound(c) else ()
 
 
+def _affected_names(c: Any, service: list[str] | None, since: str, action: str) -> tuple[str, ...] | None:
+    """``_names``, or None — after saying so — when --since leaves no service to ``action``."""
+    names = _names(c, service, since)
+    if since and not names:
+        print(f"nothing to {action}: no service changed since {since}")
+        return None
+    return names
+
+
 def _bound(c: Any) -> bool:
     from shipyard.tasks.common import bound_service
 
@@ -63,9 +72,8 @@ def deploy(
     from shipyard.deploy.commands import DeployOptions
     from shipyard.deploy.commands import deploy as run_deploy
 
-    names = _names(c, service, since)
-    if since and not names:
-        print(f"nothing to deploy: no service changed since {since}")
+    names = _affected_names(c, service, since, "deploy")
+    if names is None:
         return
     options = DeployOptions(names, plan, yes, float(lock_wait), force, verbose)
     exit_for(run_deploy(project(), _env(env), options))
@@ -88,9 +96,8 @@ def migrate(
     """alembic upgrade head (--check: list pending revisions)."""
     from shipyard.deploy.commands import run_migrations
 
-    names = _names(c, service, since)
-    if since and not names:
-        print(f"nothing to migrate: no service changed since {since}")
+    names = _affected_names(c, service, since, "migrate")
+    if names is None:
         return
     run_migrations(project(), _env(env), names, check_only=check, lock_wait=float(lock_wait))
 
