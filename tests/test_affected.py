@@ -88,9 +88,13 @@ def test_renamed_file_inside_a_unit(repo: Path) -> None:
     assert since(repo).reasons == {"b": "services/b/tests/test_b.py and 1 more file(s) changed"}
 
 
-def test_untracked_files_do_not_count(repo: Path) -> None:
-    write(repo / "services" / "b" / "notes.txt", "scratch\n")
-    assert since(repo).reasons == {}
+def test_untracked_files_count_ignored_ones_do_not(repo: Path) -> None:
+    # ruff and pytest read a new, not yet added file: it is a change
+    write(repo / "services" / "b" / "src" / "b" / "new.py", "import os\n")
+    write(repo / "services" / "a" / "scratch.log", "ignored\n")
+    write(repo / ".gitignore", "*.log\n__pycache__/\n")
+    write(repo / "services" / "a" / "src" / "a" / "__pycache__" / "x.pyc", "bytecode")
+    assert since(repo).reasons == {"b": "services/b/src/b/new.py changed"}
 
 
 def test_files_outside_units_select_nothing(repo: Path) -> None:

@@ -1,27 +1,57 @@
 """Content addressing: a unit's fingerprint is the hash of everything that determines it.
 
-Inputs: the git-tracked files of the unit and of every lib it uses (working-tree
-content, so uncommitted edits count; untracked and ignored files do not), the root
-configuration, and the task's own settings (build settings, tool versions, Python).
+Inputs: the files of the unit and of every lib it uses as the tools see them -- tracked
+files with their working-tree content, and untracked files that git does not ignore
+(ruff and pytest read them too); a symlink counts by the content it points to -- plus
+the root files and root ``pyproject.toml`` sections the task reads (``[tool.ruff]`` for
+lint, the noxfile and ``[tool.pytest]`` for tests; never the root ``[tool.shipyard]``
+table as text), files a unit names in its settings (a Dockerfile, a lock) whatever git
+thinks of them, and the task's own settings (build settings, tool versions, Python).
 No mtimes, no absolute paths: the same content gives the same fingerprint anywhere.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import hashlib
 import json
 import os
 import subprocess
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shipyard.errors import ShipyardError
 from shipyard.graph import lib_closure
-from shipyard.project import Project, Unit
+from shipyard.project import Project, Unit, read_toml
 
-ROOT_INPUTS = ("pyproject.toml", "noxfile.py", "tasks.py")  # plus any root *.lock
+# Root files each task reads, besides the root pyproject's sections below. `affected`
+# (--since) treats all of them as root inputs that select every unit.
+ROOT_FILES: dict[str, tuple[str, ...]] = {
+    "lint": ("ruff.toml", ".ruff.toml"),
+    "test": ("noxfile.py", "*.lock", "conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", ".coveragerc"),
+    "static": ("*.lock", "package.json", "package-lock.json", "pnpm-lock.yaml", "pnpm-workspace.yaml"),
+    "image": (),
+    "unit": ("*.lock",),
+}
+# The root pyproject.toml sections each task reads (its [tool.shipyard] settings enter a key
+# only as the parsed values the task uses, passed in as ``extra``).
+ROOT_SECTIONS: dict[str, tuple[str, ...]] = {
+    "lint": ("tool.ruff",),
+    "test": ("tool.pytest", "tool.coverage", "tool.uv", "project", "build-system", "dependency-groups"),
+    "static": (),
+    "image": (),
+    "unit": (),
+}
+# Tool by-products that are never inputs, even where a repository's .gitignore forgets them:
+# without this a first test run (which writes __pycache__) would change its own key.
+BYPRODUCTS = (
+    "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".nox", ".tox",
+    ".venv", "node_modules", ".shipyard", "*.egg-info", ".coverage", "coverage.xml",
+)  # fmt: skip
+CHUNK = 1 << 20  # hash big files a MiB at a time: a 1 GiB file must not need 1 GiB of memory
 
 
 @dataclass(frozen=True)
@@ -37,6 +67,15 @@ class Fingerprint:
         return self.digest[:16]
 
 
+@dataclass(frozen=True)
+class WorkingTree:
+    """The files the tools see: path -> blob id of the content read, and how each was found."""
+
+    files: dict[str, str]
+    untracked: frozenset[str] = frozenset()
+    links: dict[str, str] = field(default_factory=dict)  # symlink path -> the link's text
+
+
 def _git(root: Path, *args: str) -> bytes:
     try:
         return subprocess.run(("git", *args), cwd=root, capture_output=True, check=True).stdout
@@ -46,7 +85,7 @@ def _git(root: Path, *args: str) -> bytes:
         message = exc.stderr.decode(errors="replace").strip().splitlines()
         raise ShipyardError(
             f"git {args[0]} failed in {root}: {message[-1] if message else exc.returncode}",
-            hint="shipyard fingerprints git-tracked files: run it inside a git repository (git init && git add -A)",
+            hint="shipyard fingerprints the files git sees: run it inside a git repository (git init && git add -A)",
         ) from None
 
 
@@ -55,25 +94,67 @@ def blob_hash(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def tracked_files(root: Path) -> dict[str, str]:
-    """Every tracked file under ``root`` -> blob hash of its working-tree content."""
+def file_hash(path: Path) -> str:
+    """git's blob id of the file at ``path`` (following symlinks), read in chunks."""
+    with open(path, "rb") as f:
+        digest = hashlib.sha1(b"blob %d\0" % os.fstat(f.fileno()).st_size)
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_hash(root: Path, rel: str) -> str | None:
+    """The blob id of what ``rel`` holds: a file's content, a symlink's target's content
+    (its text when it points at no file), None when it is gone."""
+    full = root / rel
+    try:
+        if full.is_file():
+            return file_hash(full)
+        if full.is_symlink():
+            return blob_hash(os.readlink(full).encode())
+    except OSError:
+        return None
+    return None
+
+
+def _names(raw: bytes) -> list[str]:
+    # os.fsdecode keeps a non-UTF-8 file name as the same bytes (surrogateescape), not a crash
+    return [os.fsdecode(name) for name in raw.split(b"\0") if name]
+
+
+def is_byproduct(path: str) -> bool:
+    return any(fnmatch.fnmatchcase(part, pattern) for part in path.split("/") for pattern in BYPRODUCTS)
+
+
+def working_tree(root: Path) -> WorkingTree:
+    """Every tracked file, plus every untracked one git does not ignore, under ``root``."""
     files: dict[str, str] = {}
+    symlinks: list[str] = []
     for entry in _git(root, "ls-files", "-s", "-z").split(b"\0"):
         if entry:
             meta, name = entry.split(b"\t", 1)
-            files[name.decode()] = meta.split()[1].decode()
-    for raw in _git(root, "diff-files", "--relative", "--name-only", "-z").split(b"\0"):
-        path = raw.decode()
-        if not path:
-            continue
-        full = root / path
-        if full.is_symlink():
-            files[path] = blob_hash(os.readlink(full).encode())
-        elif full.is_file():
-            files[path] = blob_hash(full.read_bytes())
-        else:
+            mode, blob = meta.split()[:2]
+            path = os.fsdecode(name)
+            files[path] = blob.decode()
+            if mode == b"120000":
+                symlinks.append(path)
+    changed = _names(_git(root, "diff-files", "--relative", "--name-only", "-z"))
+    untracked = [p for p in _names(_git(root, "ls-files", "-o", "--exclude-standard", "-z")) if not is_byproduct(p)]
+    links: dict[str, str] = {}
+    for path in dict.fromkeys([*changed, *symlinks, *untracked]):
+        found = content_hash(root, path)
+        if found is None:
             files.pop(path, None)  # deleted in the working tree
-    return files
+            continue
+        files[path] = found
+        if (root / path).is_symlink():
+            links[path] = os.readlink(root / path)
+    return WorkingTree(files, frozenset(p for p in untracked if p in files), links)
+
+
+def tracked_files(root: Path) -> dict[str, str]:
+    """The input files under ``root`` (tracked and untracked-not-ignored) -> blob id."""
+    return working_tree(root).files
 
 
 def _under(files: Mapping[str, str], folder: str) -> list[tuple[str, str]]:
@@ -81,13 +162,73 @@ def _under(files: Mapping[str, str], folder: str) -> list[tuple[str, str]]:
     return [(p, h) for p, h in files.items() if p.startswith(prefix)]
 
 
-def root_inputs(files: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Root files that affect every unit: the configuration and shared lock files."""
-    return [(p, h) for p, h in files.items() if "/" not in p and (p in ROOT_INPUTS or p.endswith(".lock"))]
+def _is_root_file(path: str, patterns: Iterable[str]) -> bool:
+    return "/" not in path and any(fnmatch.fnmatchcase(path, p) for p in patterns)
+
+
+def root_inputs(files: Mapping[str, str], task: str | None = None) -> list[tuple[str, str]]:
+    """Root files that ``task`` reads (every task's, with no task): they affect every unit."""
+    patterns = ROOT_FILES[task] if task else {p for names in ROOT_FILES.values() for p in names} | {"pyproject.toml"}
+    return [(p, h) for p, h in files.items() if _is_root_file(p, patterns)]
+
+
+@functools.cache
+def _root_table(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    return read_toml(path, path.parent)
+
+
+def root_sections(root: Path, task: str) -> dict[str, Any]:
+    """The parsed root pyproject.toml sections ``task`` reads (comments and other tables do not count)."""
+    path = root / "pyproject.toml"
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    data = _root_table(path, stat.st_mtime_ns, stat.st_size)
+    found: dict[str, Any] = {}
+    for dotted in ROOT_SECTIONS[task]:
+        value: Any = data
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            found[dotted] = value
+    return found
 
 
 def settings_hash(settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@functools.cache
+def shipyard_source() -> str:
+    """A hash of shipyard's own source: results cached by one shipyard are not reused by another."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def unit_files(files: Mapping[str, str], unit: Unit) -> list[tuple[str, str]]:
+    """The files under ``unit``'s directory, less what it builds (a static unit's output)."""
+    found = _under(files, unit.path)
+    if unit.kind == "static" and unit.settings.get("output"):
+        output = f"{unit.path}/{unit.settings['output'].strip('/')}/"
+        found = [(p, h) for p, h in found if not p.startswith(output)]
+    return found
+
+
+def configured_inputs(root: Path, paths: Iterable[str]) -> list[tuple[str, str]]:
+    """Files a unit names in its settings, hashed by content whether or not git tracks or ignores them."""
+    return [(f"file:{rel}", content_hash(root, rel) or "missing") for rel in paths]
+
+
+def configured_files(unit: Unit, task: str) -> list[str]:
+    """Root-relative paths of the files ``unit``'s settings name for ``task`` (Dockerfile, pins)."""
+    names = ["requirements.lock"] if unit.is_python and task in ("test", "image") else []
+    if task == "image":
+        names.append(unit.settings["dockerfile"])
+    return [os.path.normpath(f"{unit.path}/{name}").replace(os.sep, "/") for name in names]
 
 
 def fingerprint(
@@ -97,16 +238,21 @@ def fingerprint(
     files: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
     include_libs: bool = True,
+    task: str = "unit",
+    configured: Iterable[str] = (),
 ) -> Fingerprint:
-    """The fingerprint of ``unit``; ``extra`` adds task settings (tool versions, Python...)."""
+    """The fingerprint of ``unit`` for ``task``; ``extra`` adds task settings (tool versions, Python...)."""
     files = tracked_files(project.root) if files is None else files
-    inputs = root_inputs(files) + _under(files, unit.path)
+    inputs = root_inputs(files, task) + unit_files(files, unit)
     if include_libs:
         for lib in lib_closure(project, unit):
-            inputs += _under(files, lib.path)
+            inputs += unit_files(files, lib)
+    inputs += configured_inputs(project.root, [*configured_files(unit, task), *configured])
+    for section, value in sorted(root_sections(project.root, task).items()):
+        inputs.append((f"pyproject.toml:{section}", settings_hash({section: value})))
     inputs.append(("settings:unit", settings_hash(unit.settings)))
     for key, value in sorted((extra or {}).items()):
         inputs.append((f"settings:{key}", settings_hash({key: value})))
     inputs.sort()
-    digest = hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in inputs).encode()).hexdigest()
+    digest = hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in inputs).encode("utf-8", "surrogateescape")).hexdigest()
     return Fingerprint(unit.name, digest, tuple(inputs))

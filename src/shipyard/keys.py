@@ -1,8 +1,8 @@
 """Cache keys: a unit's fingerprint plus the task, its tool versions and its Python.
 
-The working tree is read once per run (``Inputs``): one ``git ls-files -s`` and one
-``git diff-files``; files are then indexed by unit so that each key hashes only the
-paths it depends on.
+The working tree is read once per run (``Inputs``): ``git ls-files -s``, ``git diff-files``
+and ``git ls-files -o`` (untracked files git does not ignore); files are then indexed by
+unit so that each key hashes only the paths it depends on.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shipyard.fingerprint import fingerprint, root_inputs, tracked_files
+from shipyard.fingerprint import fingerprint, root_inputs, shipyard_source, tracked_files
 from shipyard.graph import lib_closure
 from shipyard.project import Project, Unit
 
-SCHEMA = "1"  # bump when the meaning of a key changes
+SCHEMA = "2"  # bump when the meaning of a key changes
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """The run's view of the working tree: tracked files by unit, plus the root inputs."""
+    """The run's view of the working tree: input files by unit, plus the root inputs."""
 
     project: Project
     files: Mapping[str, str]
@@ -53,9 +53,10 @@ class Inputs:
 
     def key(self, unit: Unit, task: str, tools: Mapping[str, str], *, include_libs: bool = True) -> str:
         """The cache key of ``task`` on ``unit`` with these tool versions (and Python)."""
-        extra = {"cache-schema": SCHEMA, "task": task, "tools": dict(tools)}
+        extra = {"cache-schema": SCHEMA, "task": task, "tools": dict(tools), "shipyard-source": shipyard_source()}
         files = self.for_unit(unit, include_libs=include_libs)
-        return fingerprint(self.project, unit, files=files, extra=extra, include_libs=include_libs).digest
+        fp = fingerprint(self.project, unit, files=files, extra=extra, include_libs=include_libs, task=task)
+        return fp.digest
 
 
 def digest(value: object) -> str:

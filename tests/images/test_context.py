@@ -1,4 +1,4 @@
-"""The build context: staged from git-tracked files only; clear errors for missing inputs."""
+"""The build context: staged from the fingerprint's files only; clear errors for missing inputs."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ from shipyard.project import load_project
 from tests.helpers import write
 
 
-def test_stage_copies_tracked_working_tree_files_only(repo: Path, tmp_path: Path) -> None:
+def test_stage_copies_the_fingerprinted_working_tree_files_only(repo: Path, tmp_path: Path) -> None:
+    write(repo / ".gitignore", "*.log\n")
+    write(repo / "services" / "a" / "debug.log", "ignored: not an input, not in the image\n")
     write(repo / "services" / "a" / "untracked.py", "x = 1\n")
     write(repo / "services" / "a" / "src" / "a" / "__init__.py", "VALUE = 42\n")  # edited, not committed
     dest = tmp_path / "ctx" / "unit"
     count = stage(repo, tracked_files(repo), "services/a", dest)
     copied = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
-    assert copied == ["pyproject.toml", "src/a/__init__.py", "tests/test_a.py"]
-    assert count == 3
+    assert copied == ["pyproject.toml", "src/a/__init__.py", "tests/test_a.py", "untracked.py"]
+    assert count == 4
     assert (dest / "src" / "a" / "__init__.py").read_text() == "VALUE = 42\n"
 
 

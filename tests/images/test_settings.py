@@ -22,17 +22,19 @@ def test_same_content_same_fingerprint_across_clones(repo: Path, tmp_path: Path)
     assert len(set(fingerprints(repo).values())) == 2
 
 
-def test_untracked_and_ignored_files_do_not_count(repo: Path) -> None:
-    before = fingerprints(repo)
+def test_untracked_files_count_ignored_ones_do_not(repo: Path) -> None:
     write(repo / ".gitignore", "*.log\n")
     git(repo, "add", ".gitignore")
     git(repo, "commit", "-qm", "ignore logs")
     before = fingerprints(repo)  # the root .gitignore is not an input; committing it changes nothing
-    write(repo / "services" / "a" / "notes.txt", "untracked\n")
     write(repo / "services" / "a" / "debug.log", "ignored\n")
+    write(repo / "services" / "a" / "src" / "a" / "__pycache__" / "m.cpython-311.pyc", "by-product\n")
     assert fingerprints(repo) == before
+    write(repo / "services" / "a" / "notes.txt", "untracked: the wheel and the context take it too\n")
+    untracked = fingerprints(repo)
+    assert untracked["a"] != before["a"] and untracked["b"] == before["b"]
     write(repo / "services" / "a" / "src" / "a" / "__init__.py", "VALUE = 2\n")  # uncommitted edit
-    assert fingerprints(repo)["a"] != before["a"]
+    assert fingerprints(repo)["a"] != untracked["a"]
 
 
 def test_lib_change_changes_its_dependents_only(repo: Path) -> None:
@@ -72,8 +74,11 @@ def test_fingerprint_inputs_name_files_and_settings(repo: Path) -> None:
 def test_revision_marks_dirty_trees(repo: Path) -> None:
     sha = git(repo, "rev-parse", "HEAD").strip()
     assert revision(repo).tag == f"git-{sha}"
-    write(repo / "scratch.txt", "untracked files do not make a tree dirty\n")
+    write(repo / "services" / "b" / "src" / "b" / "__pycache__" / "x.pyc", "tool by-products do not count\n")
     assert not revision(repo).dirty
+    write(repo / "services" / "b" / "src" / "b" / "new.py", "X = 1\n")  # untracked: an input, so not git-<sha>
+    assert revision(repo).dirty
+    (repo / "services" / "b" / "src" / "b" / "new.py").unlink()
     write(repo / "services" / "b" / "src" / "b" / "__init__.py", "VALUE = 9\n")
     assert revision(repo).tag == f"git-{sha}-dirty"
     assert Checkout.read(repo).revision.dirty

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import IMAGE_FIELDS
-from shipyard.fingerprint import Fingerprint, fingerprint, tracked_files
+from shipyard.fingerprint import Fingerprint, fingerprint, is_byproduct, tracked_files
 from shipyard.project import Project, Unit
 
 # Bump when the build context layout or the way images are built changes: every image rebuilds.
@@ -67,7 +67,7 @@ def _narrowed(unit: Unit, keys: tuple[str, ...]) -> Unit:
 def image_fingerprint(project: Project, unit: Unit, files: Mapping[str, str] | None = None) -> Fingerprint:
     """The fingerprint an image of ``unit`` is tagged with."""
     extra = ImageSettings.of(project, unit).fingerprint_inputs()
-    return fingerprint(project, _narrowed(unit, IMAGE_UNIT_KEYS), files=files, extra=extra)
+    return fingerprint(project, _narrowed(unit, IMAGE_UNIT_KEYS), files=files, extra=extra, task="image")
 
 
 def static_inputs(unit: Unit) -> dict[str, Any]:
@@ -76,7 +76,9 @@ def static_inputs(unit: Unit) -> dict[str, Any]:
 
 def static_fingerprint(project: Project, unit: Unit, files: Mapping[str, str] | None = None) -> Fingerprint:
     """The fingerprint of a static unit's build output."""
-    return fingerprint(project, _narrowed(unit, STATIC_UNIT_KEYS), files=files, extra=static_inputs(unit))
+    return fingerprint(
+        project, _narrowed(unit, STATIC_UNIT_KEYS), files=files, extra=static_inputs(unit), task="static"
+    )
 
 
 def build_fingerprint(project: Project, unit: Unit, files: Mapping[str, str] | None = None) -> Fingerprint:
@@ -117,9 +119,10 @@ def _git(root: Path, *args: str) -> str:
 
 
 def revision(root: Path) -> Revision:
-    """HEAD's sha, dirtiness (untracked files do not count, as for fingerprints) and origin."""
+    """HEAD's sha, dirtiness (any input file that differs from HEAD, untracked ones too) and origin."""
     sha = _git(root, "rev-parse", "--verify", "-q", "HEAD")
-    dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no"))
+    lines = _git(root, "status", "--porcelain", "--untracked-files=all").splitlines()
+    dirty = any(not (line.startswith("??") and is_byproduct(line[3:])) for line in lines)
     return Revision(sha, dirty, _git(root, "remote", "get-url", "origin"))
 
 
