@@ -351,6 +351,9 @@ def test_promotion_copies_the_files_staging_verified_and_never_rebuilds(
     assert "promoted: the release staging verified" in out
     assert (repo / "build-runs.log").read_text() == runs  # the build command did not run
     assert _served(s3, buckets["production"], "site") == staging_files
+    live = json.loads(s3.get_object(Bucket=buckets["production"], Key="site/current.json")["Body"].read())
+    index = s3.get_object(Bucket=buckets["production"], Key=f"site/releases/{live['release']}/index.html")
+    assert (index["ContentType"], index["CacheControl"]) == ("text/html; charset=utf-8", NO_CACHE)
     assert _served(s3, buckets["production"], "docs") == _served(s3, buckets["staging"], "docs")
     assert _deploy(repo, "production")[0] == []
 
