@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from shipyard.deploy.artifacts import Artifacts
 from shipyard.deploy.commands import DeployOptions, deploy
 from shipyard.deploy.target import Progress, Release, TargetContext
 from shipyard.deploy.targets.site import IMMUTABLE, NO_CACHE, Site, SiteFile, cache_control, content_type, scan
@@ -302,8 +303,13 @@ def test_a_changed_fingerprint_with_the_same_built_files_is_up_to_date(sites: tu
     site_before = _served(s3, buckets["staging"], "site")
 
     (repo / "services/site/tests/test_page.py").write_text("def test_page():\n    assert 1 + 1 == 2\n")
+    with (repo / "services/site/shipyard.toml").open("a") as toml:
+        toml.write('test = ["python3", "-m", "pytest", "tests"]\n')
     (repo / "services/docs/page.html").write_text("<h1>docs, second edition</h1>\n")
-    git(repo, "commit", "-qam", "a test of site, a page of docs")
+    git(repo, "commit", "-qam", "a test and shipyard.toml of site, a page of docs")
+    project = load_project(repo)
+    pointer = json.loads(s3.get_object(Bucket=buckets["staging"], Key="site/current.json")["Body"].read())
+    assert Artifacts(project, "staging").fingerprint(project.unit("site")) != pointer["fingerprint"]
     second, out = _deploy(repo, "staging")
     assert [(r.unit, r.status, r.reason) for r in second] == [("docs", PASSED, "")], out
     assert "up to date: site" in out
