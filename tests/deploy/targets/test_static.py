@@ -376,3 +376,29 @@ def test_promotion_of_a_new_fingerprint_with_staging_content(sites: tuple[Path, 
     promoted, out = _deploy(repo, "production")
     assert all(r.ok for r in promoted), out
     assert _served(s3, buckets["production"], "site") == _served(s3, buckets["staging"], "site")
+
+
+@pytest.mark.integration
+def test_promotion_across_credentials_passes_the_files_through(
+    sites: tuple[Path, dict[str, str], Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Production under another profile (another account): staging's objects are read with
+    staging's credentials and written with production's, headers and bytes unchanged."""
+    repo, buckets, s3 = sites
+    config = tmp_path / "aws-config"
+    config.write_text("[profile prod]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('promote-from = "staging"\n', 'promote-from = "staging"\nprofile = "prod"\n')
+    )
+    git(repo, "commit", "-qam", "production in its own account")
+    _deploy(repo, "staging")
+    shutil.rmtree(repo / "services/site/dist")
+    promoted, out = _deploy(repo, "production")
+    assert all(r.ok for r in promoted), out
+    assert f"copy index.html from s3://{buckets['staging']} through this machine" in out
+    assert _served(s3, buckets["production"], "site") == _served(s3, buckets["staging"], "site")
+    live = json.loads(s3.get_object(Bucket=buckets["production"], Key="site/current.json")["Body"].read())
+    script = s3.get_object(Bucket=buckets["production"], Key=f"site/releases/{live['release']}/app.0123abcd.js")
+    assert (script["ContentType"], script["CacheControl"]) == ("text/javascript; charset=utf-8", IMMUTABLE)

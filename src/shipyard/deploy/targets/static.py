@@ -213,6 +213,8 @@ class StaticTarget:
         self.bucket: str = self.environment.get("static-bucket", "")
         self.distribution: str = self.environment.get("distribution-id", "")
         self.timeout = float(self.environment.get("deploy-timeout", 900))
+        promote = self.environment.get("promote-from", "")
+        self.source: Mapping[str, Any] = ctx.project.environment(promote) if promote else {}
         if not self.bucket:
             raise ShipyardError(
                 f"environment {self.env!r} deploys static sites but has no static-bucket",
@@ -300,12 +302,10 @@ class StaticTarget:
 
     def _in_source(self, unit: Unit, release: str) -> Files | None:
         """The ``promote-from`` environment's bucket has the release (its deploy stored it there)."""
-        name = self.environment.get("promote-from", "")
-        source = self.project.environment(name) if name else {}
-        bucket = source.get("static-bucket", "")
+        bucket = self.source.get("static-bucket", "")
         if not bucket:
             return None
-        manifest = self._read_json(manifest_key(unit.name, release), bucket, env_client("s3", source))
+        manifest = self._read_json(manifest_key(unit.name, release), bucket, env_client("s3", self.source))
         return Files(release, manifest["files"], bucket=bucket) if manifest else None
 
     # -- the protocol -----------------------------------------------------------------------
@@ -393,6 +393,10 @@ class StaticTarget:
         for cp in plan.copies:
             if (cp.source_bucket, cp.source_key) == (self.bucket, cp.key):
                 continue  # already in place; S3 refuses a copy onto itself (InvalidRequest)
+            if self._foreign(cp.source_bucket):
+                progress(f"copy {cp.path} from s3://{cp.source_bucket} through this machine (other credentials)")
+                self._pass_through(cp)
+                continue
             s3.copy_object(
                 Bucket=self.bucket,
                 Key=cp.key,
@@ -406,6 +410,22 @@ class StaticTarget:
                 Body=plan.manifest,
                 ContentType="application/json",
             )
+
+    def _foreign(self, bucket: str) -> bool:
+        """The promote-from bucket under other credentials (another account): no server-side copy."""
+        other = self.source.get("profile", "") != self.environment.get("profile", "")
+        return other and bucket != self.bucket and bucket == self.source.get("static-bucket")
+
+    def _pass_through(self, cp: Copy) -> None:
+        """Read with the source environment's credentials, write with ours; the headers go along."""
+        obj = env_client("s3", self.source).get_object(Bucket=cp.source_bucket, Key=cp.source_key)
+        self._s3().put_object(
+            Bucket=self.bucket,
+            Key=cp.key,
+            Body=obj["Body"].read(),
+            ContentType=obj.get("ContentType", "application/octet-stream"),
+            CacheControl=obj.get("CacheControl", ""),
+        )
 
     def _switch_origin(self, plan: SitePlan, progress: Progress) -> None:
         if not self.distribution:
