@@ -15,7 +15,8 @@ from shipyard.deploy.artifacts import Artifacts
 from shipyard.deploy.commands import DeployOptions, deploy
 from shipyard.deploy.target import Progress, Release, TargetContext
 from shipyard.deploy.targets.site import IMMUTABLE, NO_CACHE, Site, SiteFile, cache_control, content_type, scan
-from shipyard.deploy.targets.static import Files, StaticTarget, invalidation_paths, plan_release, plan_switch
+from shipyard.deploy.targets.static import StaticTarget
+from shipyard.deploy.targets.static_plan import Files, invalidation_paths, plan_release, plan_switch
 from shipyard.project import load_project
 from shipyard.results import PASSED, Result
 from tests.helpers import git, make_monorepo
