@@ -4,14 +4,16 @@ The one place the deploy code touches the images package. ``lookup`` answers "is
 image of this fingerprint in the registry, and under which digest?" with one manifest
 request and no side effects (for ``--plan``); ``ensure`` builds and pushes what is
 missing (the push jobs of shipyard.images skip what is already there).
-Units without an image (static sites) get a Release without an artifact: their target
-builds the site and names the release itself.
+Units without an image (static sites) are named by content: ``site`` builds the site
+(skipped when already built for this fingerprint) and its artifact is the hash of its
+published files, so the same files are the same release whatever the fingerprint.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from shipyard.deploy.target import Release
@@ -60,6 +62,18 @@ class Artifacts:
         digest = dest.lookup(unit.name, fingerprint[:16])
         artifact = f"{dest.registry.image(unit.name)}@{digest}" if digest and digest != "unknown" else ""
         return Release(unit.name, fingerprint, artifact, self.git_sha)
+
+    def site(self, unit: Unit) -> Release:
+        """The release of a static unit, named by the content of its built site."""
+        from shipyard.deploy.target import DeployFailed
+        from shipyard.deploy.targets.site import build_site
+
+        release = self.lookup(unit)
+        try:
+            site = build_site(self.project, unit, release.fingerprint)
+        except DeployFailed as exc:
+            raise ShipyardError(f"cannot deploy: {exc.reason}", hint=f"fix the build of {unit.name}") from None
+        return replace(release, artifact=site.release_id)
 
     def ensure(self, units: Sequence[Unit]) -> dict[str, Release]:
         """Build and push the images that are missing; the release of every unit, by digest."""

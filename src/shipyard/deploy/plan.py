@@ -92,12 +92,16 @@ def _placeholder(release: Release) -> Release:
 
 
 def promoted(
-    session: Session, source: Session | None, unit: Unit, release: Release, force: bool
+    session: Session, source: Session | None, unit: Unit, release: Release, force: bool, artifacts: Artifacts
 ) -> tuple[Release, str]:
     """With ``promote-from``: the exact artifact the other environment verified (or refuse)."""
     if source is None:
         return release, ""
     entry = source.ledger.verified(unit.name, fingerprint=release.fingerprint)
+    if entry is None and not unit.has_image:
+        # A new fingerprint with the same site is "up to date" there, so it has no entry of
+        # its own: only the content (the build) can tell whether it was verified.
+        entry = source.ledger.verified(unit.name, artifact=artifacts.site(unit).artifact)
     if entry is not None:
         return replace(release, artifact=entry.artifact, git_sha=entry.git_sha or release.git_sha), source.env
     if force:
@@ -121,8 +125,12 @@ def service_plan(
 
 
 def needs_deploy(sp: ServicePlan) -> bool:
-    """A service is deployed when its fingerprint or its task definition (settings, sizes) differ."""
-    return sp.running is None or sp.running.fingerprint != sp.release.fingerprint or bool(sp.changes)
+    """A service is deployed when its target reports changes (settings, sizes), or when it runs
+    another release: neither the fingerprint nor the artifact (a static site's content) match."""
+    if sp.running is None or sp.changes:
+        return True
+    same_artifact = bool(sp.release.artifact) and sp.running.artifact == sp.release.artifact
+    return sp.running.fingerprint != sp.release.fingerprint and not same_artifact
 
 
 def build_plan(
@@ -139,11 +147,14 @@ def build_plan(
     source = session.other(promote_env) if promote_env else None
     releases: dict[str, tuple[Release, str]] = {}
     for unit in units:
-        releases[unit.name] = promoted(session, source, unit, artifacts.lookup(unit), force)
+        releases[unit.name] = promoted(session, source, unit, artifacts.lookup(unit), force, artifacts)
     missing = [u for u in units if u.has_image and not releases[u.name][0].artifact]
     if build and missing:
         for name, release in artifacts.ensure(missing).items():
             releases[name] = (release, "")
+    for unit in units:
+        if not unit.has_image and not releases[unit.name][0].artifact:  # promoted ones are never rebuilt
+            releases[unit.name] = (artifacts.site(unit), "")
     plans = [
         service_plan(session, u, releases[u.name][0], settings[u.name], promoted_from=releases[u.name][1])
         for u in units

@@ -6,11 +6,19 @@ Bucket layout (``static-bucket`` of the environment), per service:
     <service>/manifests/<release>.json    path -> sha256, size, content type, cache control
     <service>/current.json                the pointer: which release is live
 
-CloudFront serves ``<service>/releases/<release>`` as its S3 origin's path, so going live
-and rolling back both switch one pointer (origin path + current.json) and upload nothing.
-A new release uploads only the files whose content differs from the live release's
-manifest; unchanged files are copied inside S3. The changed and removed paths are then
-invalidated, and the deploy waits for the invalidation (with the deploy timeout).
+A release is named by its content (the hash of its published files, see site.py), and
+that name is the release's artifact: the same files are the same release, whatever the
+fingerprint. CloudFront serves ``<service>/releases/<release>`` as its S3 origin's path,
+so going live and rolling back both switch one pointer (origin path + current.json).
+
+A release's files come from one place (``Files``): the environment's own bucket when it
+already holds that release, the local build when it has exactly that content, or the
+bucket of the ``promote-from`` environment. A promoted release is never rebuilt. Files
+that the live release already has are copied inside S3, the rest uploaded (or copied from
+the other bucket); keys already in the release's prefix are left alone, so no object is
+ever copied onto itself (the plan, as values: static_plan.py). The changed and removed
+paths are then invalidated, and the deploy waits for the invalidation (with the deploy
+timeout).
 """
 
 from __future__ import annotations
@@ -18,149 +26,28 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.aws import aws_errors, env_client
 from shipyard.deploy.target import Change, DeployFailed, Progress, Release, Running, TargetContext
-from shipyard.deploy.targets.site import Site, build_site
+from shipyard.deploy.targets.site import build_site, scan
+from shipyard.deploy.targets.static_plan import (
+    RELEASE_ID,
+    Copy,
+    Files,
+    SitePlan,
+    manifest_key,
+    plan_release,
+    plan_switch,
+    pointer_key,
+    release_prefix,
+)
 from shipyard.errors import ShipyardError
 from shipyard.project import Unit
 
 if TYPE_CHECKING:
     from shipyard.settings import Settings
-
-
-@dataclass(frozen=True)
-class Upload:
-    """Put one local file into the release prefix."""
-
-    path: str
-    key: str
-    source: str  # local file
-    content_type: str
-    cache_control: str
-
-
-@dataclass(frozen=True)
-class Copy:
-    """Copy an unchanged file from the live release into the new one, inside S3."""
-
-    path: str
-    source_key: str
-    key: str
-
-
-@dataclass(frozen=True)
-class SitePlan:
-    """Everything one deploy or rollback of a site does, in order."""
-
-    service: str
-    bucket: str
-    release: str
-    previous: str  # the live release before, "" on the first deploy
-    uploads: tuple[Upload, ...]
-    copies: tuple[Copy, ...]
-    manifest: bytes  # written to manifests/<release>.json; b"" when it exists (rollback)
-    pointer: bytes  # written to current.json
-    invalidate: tuple[str, ...]
-
-    def summary(self) -> str:
-        return (
-            f"{self.service}: release {self.release} ({len(self.uploads)} uploaded, {len(self.copies)} copied, "
-            f"{len(self.invalidate)} paths invalidated)"
-        )
-
-
-def release_prefix(service: str, release: str) -> str:
-    return f"{service}/releases/{release}"
-
-
-def manifest_key(service: str, release: str) -> str:
-    return f"{service}/manifests/{release}.json"
-
-
-def pointer_key(service: str) -> str:
-    return f"{service}/current.json"
-
-
-def manifest_of(site: Site, release: Release) -> dict[str, Any]:
-    files = {
-        f.path: {"sha256": f.sha256, "size": f.size, "content_type": f.content_type, "cache_control": f.cache_control}
-        for f in site.files
-    }
-    return {
-        "release": site.release_id,
-        "fingerprint": release.fingerprint,
-        "git_sha": release.git_sha,
-        "artifact": release.artifact or site.release_id,  # a site's artifact is its content
-        "files": files,
-    }
-
-
-def _paths(path: str) -> list[str]:
-    """The URL paths a file is served under: /docs/index.html is also /docs/."""
-    paths = ["/" + path]
-    if path == "index.html" or path.endswith("/index.html"):
-        paths.append("/" + path[: -len("index.html")])
-    return paths
-
-
-def invalidation_paths(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> tuple[str, ...]:
-    """Paths whose content changed or that disappeared; everything ("/*") when nothing was live."""
-    if old is None:
-        return ("/*",)
-    stale = [p for p, meta in old.items() if p not in new or new[p]["sha256"] != meta["sha256"]]
-    return tuple(sorted({u for p in stale for u in _paths(p)}))
-
-
-def plan_release(bucket: str, service: str, site: Site, release: Release, live: Mapping[str, Any] | None) -> SitePlan:
-    """Upload what differs from the live release's manifest, copy the rest, then switch."""
-    new_id = site.release_id
-    prefix = release_prefix(service, new_id)
-    old_files: Mapping[str, Any] = live["files"] if live else {}
-    old_prefix = release_prefix(service, live["release"]) if live else ""
-    uploads, copies = [], []
-    for f in site.files:
-        key = f"{prefix}/{f.path}"
-        if old_files.get(f.path, {}).get("sha256") == f.sha256:
-            copies.append(Copy(f.path, f"{old_prefix}/{f.path}", key))
-        else:
-            uploads.append(Upload(f.path, key, str(site.root / f.path), f.content_type, f.cache_control))
-    manifest = manifest_of(site, release)
-    pointer = _pointer(manifest)
-    return SitePlan(
-        service,
-        bucket,
-        new_id,
-        live["release"] if live else "",
-        tuple(uploads),
-        tuple(copies),
-        json.dumps(manifest, indent=1, sort_keys=True).encode(),
-        pointer,
-        invalidation_paths(old_files if live else None, manifest["files"]),
-    )
-
-
-def plan_switch(bucket: str, service: str, target: Mapping[str, Any], live: Mapping[str, Any] | None) -> SitePlan:
-    """Point back at an existing release (rollback): no uploads, no copies."""
-    return SitePlan(
-        service,
-        bucket,
-        target["release"],
-        live["release"] if live else "",
-        (),
-        (),
-        b"",
-        _pointer(target),
-        invalidation_paths(live["files"] if live else None, target["files"]),
-    )
-
-
-def _pointer(manifest: Mapping[str, Any]) -> bytes:
-    keys = ("release", "fingerprint", "git_sha", "artifact")
-    return json.dumps({k: manifest.get(k, "") for k in keys}, sort_keys=True).encode()
 
 
 class StaticTarget:
@@ -173,6 +60,8 @@ class StaticTarget:
         self.bucket: str = self.environment.get("static-bucket", "")
         self.distribution: str = self.environment.get("distribution-id", "")
         self.timeout = float(self.environment.get("deploy-timeout", 900))
+        promote = self.environment.get("promote-from", "")
+        self.source: Mapping[str, Any] = ctx.project.environment(promote) if promote else {}
         if not self.bucket:
             raise ShipyardError(
                 f"environment {self.env!r} deploys static sites but has no static-bucket",
@@ -186,20 +75,27 @@ class StaticTarget:
     def _cloudfront(self) -> Any:
         return env_client("cloudfront", self.environment)
 
-    def _read_json(self, key: str) -> dict[str, Any] | None:
+    def _read_json(self, key: str, bucket: str = "", s3: Any = None) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
 
         from shipyard.aws import error_code
 
+        bucket = bucket or self.bucket
         try:
-            body = self._s3().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            body = (s3 or self._s3()).get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as exc:
             if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
                 return None
-            with aws_errors(f"read s3://{self.bucket}/{key}", self.environment.get("profile", "")):
+            with aws_errors(f"read s3://{bucket}/{key}", self.environment.get("profile", "")):
                 raise
         data: dict[str, Any] = json.loads(body)
         return data
+
+    def _keys(self, prefix: str) -> frozenset[str]:
+        """The keys under ``prefix/`` in the bucket."""
+        pages = self._s3().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix + "/")
+        with aws_errors(f"list s3://{self.bucket}/{prefix}/", self.environment.get("profile", "")):
+            return frozenset(obj["Key"] for page in pages for obj in page.get("Contents", []))
 
     def _manifest(self, service: str, release: str) -> dict[str, Any]:
         manifest = self._read_json(manifest_key(service, release))
@@ -211,6 +107,54 @@ class StaticTarget:
         pointer = self._read_json(pointer_key(service))
         return self._manifest(service, pointer["release"]) if pointer else None
 
+    # -- where a release's files are --------------------------------------------------------
+    def files(self, unit: Unit, release: Release) -> Files:
+        """The files of ``release``. A release named by content (its artifact) is looked up, never
+        rebuilt; one without a name (a direct call, not through a plan) is built and named here."""
+        if not RELEASE_ID.fullmatch(release.artifact):
+            return Files.built(build_site(self.project, unit, release.fingerprint))
+        found = self._in_bucket(unit, release.artifact) or self._in_build(unit, release.artifact)
+        found = found or self._in_source(unit, release.artifact)
+        if found is None:
+            source = self.environment.get("promote-from", "")
+            raise ShipyardError(
+                f"{unit.name}: release {release.artifact} is neither in s3://{self.bucket} nor in the local build"
+                + (f" nor in the bucket of {source!r}" if source else ""),
+                hint="deploy it where it was verified first; a promoted release is copied, never rebuilt",
+            )
+        return found
+
+    def _in_bucket(self, unit: Unit, release: str) -> Files | None:
+        """This environment already has the release, every file of it."""
+        manifest = self._read_json(manifest_key(unit.name, release))
+        if manifest is None:
+            return None
+        prefix, existing = release_prefix(unit.name, release), self._keys(release_prefix(unit.name, release))
+        if any(f"{prefix}/{path}" not in existing for path in manifest["files"]):
+            return None  # files expired (a lifecycle rule): fill it again from elsewhere
+        return Files(release, manifest["files"], bucket=self.bucket)
+
+    def _in_build(self, unit: Unit, release: str) -> Files | None:
+        """The local build output has exactly this content (scanned, not built)."""
+        from shipyard.images.static import static_build
+
+        output = static_build(self.project, unit).output
+        if not output.is_dir():
+            return None
+        try:
+            site = scan(output, unit.settings["publish-exclude"])
+        except DeployFailed:
+            return None  # empty
+        return Files.built(site) if site.release_id == release else None
+
+    def _in_source(self, unit: Unit, release: str) -> Files | None:
+        """The ``promote-from`` environment's bucket has the release (its deploy stored it there)."""
+        bucket = self.source.get("static-bucket", "")
+        if not bucket:
+            return None
+        manifest = self._read_json(manifest_key(unit.name, release), bucket, env_client("s3", self.source))
+        return Files(release, manifest["files"], bucket=bucket) if manifest else None
+
     # -- the protocol -----------------------------------------------------------------------
     def current(self, unit: Unit) -> Running | None:
         pointer = self._read_json(pointer_key(unit.name))
@@ -219,7 +163,7 @@ class StaticTarget:
         return Running(
             unit.name,
             pointer["release"],
-            pointer.get("artifact", ""),
+            pointer["release"],  # the artifact of a site is its content: the release
             pointer.get("fingerprint", ""),
             {
                 "prefix": release_prefix(unit.name, pointer["release"]),
@@ -229,21 +173,25 @@ class StaticTarget:
         )
 
     def diff(self, unit: Unit, release: Release, settings: Settings) -> list[Change]:
-        site = build_site(self.project, unit, release.fingerprint)
-        plan = plan_release(self.bucket, unit.name, site, release, self._live(unit.name))
-        if plan.release == plan.previous:
-            return []
+        files = self.files(unit, release)
+        live = self._live(unit.name)
+        if live is not None and live["release"] == files.release:
+            return []  # the same content is the same release, whatever the fingerprint
+        plan = self._plan(unit, files, release, live)
         return [
             Change("release", plan.previous or "(none)", plan.release),
-            Change("files", "", f"{len(plan.uploads)} to upload, {len(plan.copies)} unchanged"),
+            Change("files", "", f"{len(plan.uploads)} to upload, {len(plan.copies)} to copy in S3"),
             Change("invalidate", "", " ".join(plan.invalidate) or "(nothing)"),
         ]
 
     def deploy(self, unit: Unit, release: Release, settings: Settings, progress: Progress) -> Running:
-        site = build_site(self.project, unit, release.fingerprint)
-        progress(f"{unit.name}: built {len(site.files)} files, release {site.release_id}")
-        plan = plan_release(self.bucket, unit.name, site, release, self._live(unit.name))
-        return self.execute(plan, progress)
+        files = self.files(unit, release)
+        progress(f"release {files.release}: {len(files.files)} files, from {files.origin()}")
+        return self.execute(self._plan(unit, files, release, self._live(unit.name)), progress)
+
+    def _plan(self, unit: Unit, files: Files, release: Release, live: Mapping[str, Any] | None) -> SitePlan:
+        existing = self._keys(release_prefix(unit.name, files.release))
+        return plan_release(self.bucket, unit.name, files, release, live, existing)
 
     def rollback(self, unit: Unit, previous: Running, progress: Progress) -> Running:
         target = self._manifest(unit.name, previous.revision)
@@ -290,10 +238,16 @@ class StaticTarget:
                 CacheControl=up.cache_control,
             )
         for cp in plan.copies:
+            if (cp.source_bucket, cp.source_key) == (self.bucket, cp.key):
+                continue  # already in place; S3 refuses a copy onto itself (InvalidRequest)
+            if self._foreign(cp.source_bucket):
+                progress(f"copy {cp.path} from s3://{cp.source_bucket} through this machine (other credentials)")
+                self._pass_through(cp)
+                continue
             s3.copy_object(
                 Bucket=self.bucket,
                 Key=cp.key,
-                CopySource={"Bucket": self.bucket, "Key": cp.source_key},
+                CopySource={"Bucket": cp.source_bucket, "Key": cp.source_key},
                 MetadataDirective="COPY",
             )
         if plan.manifest:
@@ -303,6 +257,22 @@ class StaticTarget:
                 Body=plan.manifest,
                 ContentType="application/json",
             )
+
+    def _foreign(self, bucket: str) -> bool:
+        """The promote-from bucket under other credentials (another account): no server-side copy."""
+        other = self.source.get("profile", "") != self.environment.get("profile", "")
+        return other and bucket != self.bucket and bucket == self.source.get("static-bucket")
+
+    def _pass_through(self, cp: Copy) -> None:
+        """Read with the source environment's credentials, write with ours; the headers go along."""
+        obj = env_client("s3", self.source).get_object(Bucket=cp.source_bucket, Key=cp.source_key)
+        self._s3().put_object(
+            Bucket=self.bucket,
+            Key=cp.key,
+            Body=obj["Body"].read(),
+            ContentType=obj.get("ContentType", "application/octet-stream"),
+            CacheControl=obj.get("CacheControl", ""),
+        )
 
     def _switch_origin(self, plan: SitePlan, progress: Progress) -> None:
         if not self.distribution:
