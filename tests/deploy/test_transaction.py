@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from shipyard.deploy.commands import DeployOptions, deploy, rollback, run_migrations, status
 from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, ROLLED_BACK, SUCCEEDED, Ledger
 from shipyard.deploy.lock import LOCK_KEY, DeployLock, LockInfo
+from shipyard.deploy.plan import UNRECORDED
 from shipyard.deploy.report import status_table
 from shipyard.deploy.session import open_store
 from shipyard.errors import ShipyardError
@@ -318,3 +320,60 @@ def test_manual_rollback_to_the_previous_release(ecs_repo: Path, staging: Cloud,
     assert (entry.action, entry.outcome, entry.revision) == (ROLLBACK, SUCCEEDED, first)
     assert ledger(ecs_repo, "staging").current("api") == entry
     assert out[-1].startswith("api is back on release 1 (")
+
+
+@pytest.fixture
+def network(ecs_repo: Path, ecs_aws: str) -> Iterator[None]:
+    """A subnet and security group in moto (which checks them), named in the staging environment."""
+    ec2 = Cloud("staging", "").client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="api", Description="api", VpcId=vpc)["GroupId"]
+    pyproject = ecs_repo / "pyproject.toml"
+    original = pyproject.read_text()
+    pyproject.write_text(original.replace("subnet-0a1b2c3d", subnet).replace("sg-0a1b2c3d", group))
+    yield
+    pyproject.write_text(original)
+
+
+def test_a_failed_first_deploy_is_taken_out_of_service_and_tried_again(
+    ecs_repo: Path, ecs_aws: str, ecs_database: str, smoke_endpoint: Endpoint, network: None
+) -> None:
+    """No ECS service yet: the deploy creates it; its smoke check fails: scaled to 0, not "up to date"."""
+    cloud = Cloud("staging", ecs_database, desired={}).create()  # a cluster without services
+    smoke_endpoint.status = 503
+    results, out = run_deploy(ecs_repo, "staging", "api")
+    assert [r.status for r in results] == ["failed"], out.text
+    assert results[0].reason.endswith(" (first deploy: nothing runs now)")
+    assert "api: first deploy taken out of service: api scaled from 1 to 0 tasks" in out.text
+    assert cloud.service("api")["desiredCount"] == 0
+    rows = status(load_project(ecs_repo), "staging")
+    assert [(r["service"], r["release"], r["last"]) for r in rows] == [("api", None, "deploy failed")]
+    # the next deploy tries again: the environment runs nothing
+    _, out = run_deploy(ecs_repo, "staging", "api", plan_only=True)
+    assert "deploy plan for staging: 1 service(s)" in out.text and "    now: not deployed" in out.text, out.text
+    smoke_endpoint.status = 200
+    results, out = run_deploy(ecs_repo, "staging", "api")
+    assert [r.status for r in results] == [PASSED], out.text
+    service = cloud.service("api")
+    assert service["desiredCount"] == 1 and service.get("tags", []) == []  # its count restored, the mark gone
+    rows = status(load_project(ecs_repo), "staging")
+    assert [(r["release"], r["last"]) for r in rows] == [(results[0].details["release"], "deploy succeeded")]
+    assert run_deploy(ecs_repo, "staging", "api")[0] == []  # now it is up to date
+
+
+def test_a_live_release_without_a_recorded_success_is_not_up_to_date(ecs_repo: Path, staging: Cloud) -> None:
+    """What runs counts as current only when the ledger's newest success is it (here: it failed)."""
+    first, out = run_deploy(ecs_repo, "staging", "worker")
+    assert [r.status for r in first] == [PASSED], out.text
+    live = staging.service("worker")["taskDefinition"]
+    store, book = ledger(ecs_repo, "staging").store, ledger(ecs_repo, "staging")
+    recorded = book.history("worker")[0]
+    store.delete(f"ledger/{recorded.release:010d}.json")  # as if that deploy had failed, its undo not done
+    book.append(replace(recorded, outcome=FAILED, reason="smoke check failed"))
+    results, out = run_deploy(ecs_repo, "staging", "worker")
+    assert "deploy plan for staging: 1 service(s)" in out.text, out.text
+    assert f"    note: {UNRECORDED}" in out.text
+    assert [r.status for r in results] == [PASSED], out.text
+    assert staging.service("worker")["taskDefinition"] != live  # deployed again, as a new revision
+    assert ledger(ecs_repo, "staging").current("worker").revision == staging.service("worker")["taskDefinition"]  # type: ignore[union-attr]

@@ -10,7 +10,7 @@ rewritten: an attempt is recorded once, when its outcome is known (including
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
 
 from shipyard.deploy.store import Conflict, StateStore
@@ -129,6 +129,16 @@ class Ledger:
             if entry.ok and running.get(entry.service) is None:
                 running[entry.service] = entry
         return {s: (running.get(s), last[s]) for s in sorted(last)}
+
+    def current_of(self, services: Iterable[str]) -> dict[str, Entry]:
+        """``current`` of several services in one pass over the ledger (never-deployed ones left out)."""
+        wanted, found = set(services), {}
+        for entry in self.newest_first():
+            if entry.ok and entry.service in wanted and entry.service not in found:
+                found[entry.service] = entry
+                if len(found) == len(wanted):
+                    break
+        return found
 
     def previous_good(self, service: str, revision: str) -> Entry | None:
         """The newest succeeded release of ``service`` on another revision than ``revision`` (what runs)."""
