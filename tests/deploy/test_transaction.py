@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from shipyard.errors import ShipyardError
 from shipyard.project import load_project
 from shipyard.results import PASSED
 from tests.deploy.ecs_example import ACCOUNT, Cloud, Endpoint, psql
+from tests.helpers import run_invoke
 
 pytestmark = pytest.mark.integration
 
@@ -377,3 +379,50 @@ def test_a_live_release_without_a_recorded_success_is_not_up_to_date(ecs_repo: P
     assert [r.status for r in results] == [PASSED], out.text
     assert staging.service("worker")["taskDefinition"] != live  # deployed again, as a new revision
     assert ledger(ecs_repo, "staging").current("worker").revision == staging.service("worker")["taskDefinition"]  # type: ignore[union-attr]
+
+
+def test_rollbacks_go_back_release_by_release_and_never_forward(
+    ecs_repo: Path, staging: Cloud, settings_change: Path, smoke_endpoint: Endpoint
+) -> None:
+    project = load_project(ecs_repo)
+    revisions = []
+    for level in ("info", "warning", "error"):  # three successful releases A, B, C
+        settings_change.write_text(re.sub(r"LOG_LEVEL=\w+", f"LOG_LEVEL={level}", settings_change.read_text()))
+        results, out = run_deploy(ecs_repo, "staging", "api")
+        assert [r.status for r in results] == [PASSED], out.text
+        revisions.append((results[0].details["release"], staging.service("api")["taskDefinition"]))
+    (a, a_td), (b, b_td), (c, c_td) = revisions
+    back = rollback(project, "staging", "api", say=lambda _: None)
+    assert (staging.service("api")["taskDefinition"], back.restores) == (b_td, b)
+    back = rollback(project, "staging", "api", say=lambda _: None)
+    assert (staging.service("api")["taskDefinition"], back.restores) == (a_td, a)  # not forward to C
+    entries = len(ledger(ecs_repo, "staging").history())
+    done = run_invoke(ecs_repo, "rollback", "--env", "staging", "-s", "api")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"error: api has no older successful release than release {a} (which runs now) in 'staging'" in (done.stderr)
+    assert "Traceback" not in done.stderr and "hint: nothing was changed" in done.stderr
+    assert staging.service("api")["taskDefinition"] == a_td and len(ledger(ecs_repo, "staging").history()) == entries
+    # a release that never succeeded is no goal for --to either
+    smoke_endpoint.status = 503
+    failed, out = run_deploy(ecs_repo, "staging", "api")
+    assert [r.status for r in failed] == ["failed"], out.text
+    assert staging.service("api")["taskDefinition"] == a_td  # the automatic rollback: back on A
+    assert ledger(ecs_repo, "staging").history("api")[0].restores == a
+    with pytest.raises(ShipyardError) as info:
+        rollback(project, "staging", "api", to=failed[0].details["release"])
+    assert info.value.message == (
+        f"cannot roll api back to release {failed[0].details['release']} in 'staging': "
+        "it never succeeded (its deploy ended failed)"
+    )
+    rollback(project, "staging", "api", to=c, say=lambda _: None)  # a named older-or-newer success: fine
+    assert staging.service("api")["taskDefinition"] == c_td
+
+
+def test_a_mistyped_environment_gets_a_did_you_mean(ecs_repo: Path, ecs_aws: str) -> None:
+    for args in (("deploy", "--env", "stagng"), ("rollback", "--env", "stagng", "-s", "api")):
+        done = run_invoke(ecs_repo, *args)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert done.stderr.splitlines() == [
+            "error: unknown environment 'stagng' (did you mean 'staging'?)",
+            "hint: known environments: local, production, staging",
+        ]

@@ -309,7 +309,16 @@ class Transaction:
             finished=now(),
             reason=reason,
             deploy_id=self.deploy_id,
+            restores=self._release_of(previous),
         )
+
+    def _release_of(self, previous: Running) -> int:
+        """The release an automatic rollback puts back (0: not one shipyard deployed, or unreadable)."""
+        try:
+            found = self.session.ledger.release_running(previous.service, previous.revision)
+        except ShipyardError:
+            return 0  # the ledger is unreadable: _record warns about it
+        return found.release if found is not None else 0
 
     def _interrupted(self, exc: KeyboardInterrupt) -> None:
         reason = self.stop_reason or (
