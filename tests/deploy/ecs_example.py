@@ -123,6 +123,8 @@ registry-kind = "ecr"
 region = "{REGION}"
 account-id = "{ACCOUNT}"
 cluster = "staging"
+subnets = ["subnet-0a1b2c3d"]
+security-groups = ["sg-0a1b2c3d"]
 state-bucket = "shipyard-state"
 execution-role-arn = "{EXEC_ROLE}"
 urls = {{ api = "{smoke.url}" }}
@@ -227,7 +229,8 @@ class Cloud:
         return self
 
     def service(self, name: str) -> dict[str, Any]:
-        return dict(self.client("ecs").describe_services(cluster=self.env, services=[name])["services"][0])
+        found = self.client("ecs").describe_services(cluster=self.env, services=[name], include=["TAGS"])
+        return dict(found["services"][0])
 
     def container(self, name: str) -> dict[str, Any]:
         arn = self.service(name)["taskDefinition"]

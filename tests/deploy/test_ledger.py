@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -42,11 +43,35 @@ def test_status_previous_and_verified(store: StateStore) -> None:
     assert running is not None and (running.release, running.action, running.artifact) == (4, ROLLBACK, "a1")
     assert last.release == 4
     assert ledger.current("api") == running
-    previous = ledger.previous_good("api", "td:a1")
-    assert previous is not None and previous.artifact == "a2"
+    # what runs is release 1 (put back by a rollback that did not record it): nothing is older
+    assert ledger.release_running("api", "td:a1") == ledger.get(1)
+    assert ledger.rollback_goal("api", "td:a1") is None
+    assert ledger.current_of(["api", "worker"]) == {"api": running}
     assert ledger.verified("api", fingerprint="f2") is not None
     assert ledger.verified("api", fingerprint="f3") is None  # failed: not verified
     assert ledger.verified("worker", fingerprint="f1") is None
+
+
+def test_rollbacks_go_back_never_forward(store: StateStore) -> None:
+    """A, B, C deployed: rollback -> B, rollback -> A, then nothing older; C never came back."""
+    ledger = Ledger(store, "staging")
+    a, b, c = (ledger.append(entry("api", artifact=x)) for x in ("a", "b", "c"))
+    ledger.append(entry("api", FAILED, artifact="d"))  # failed releases are never goals
+    ledger.append(entry("worker", artifact="w"))  # another service's release neither
+    assert ledger.release_running("api", c.revision) == c
+    assert ledger.rollback_goal("api", c.revision) == b
+    to_b = ledger.append(replace(entry("api", artifact="b", action=ROLLBACK), restores=b.release))
+    assert ledger.deploy_of(to_b) == b and ledger.release_running("api", b.revision) == b
+    assert ledger.rollback_goal("api", b.revision) == a
+    to_a = ledger.append(replace(entry("api", artifact="a", action=ROLLBACK), restores=a.release))
+    assert ledger.release_running("api", a.revision) == a
+    assert ledger.rollback_goal("api", a.revision) is None
+    # a revision shipyard never deployed (what ran before the first deploy): nothing names it
+    ledger.append(entry("api", artifact="placeholder", action=ROLLBACK))
+    assert ledger.release_running("api", "td:placeholder") is None
+    assert ledger.deploy_of(ledger.get(to_a.release + 1)) is None
+    assert ledger.rollback_goal("api", "td:placeholder") == c  # from unknown ground: the newest deploy
+    assert ledger.deploy_of(ledger.get(4)) is None  # the failed deploy
 
 
 def test_a_writer_that_picked_a_taken_number_takes_the_next(store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:

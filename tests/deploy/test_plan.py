@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from shipyard.deploy.ledger import DEPLOY, ROLLBACK, SUCCEEDED, Entry
 from shipyard.deploy.migrate import Migration, MigrationStatus
-from shipyard.deploy.plan import DeployPlan, ServicePlan, deployable, needs_deploy, render, waves
+from shipyard.deploy.plan import UNRECORDED, DeployPlan, ServicePlan, deployable, needs_deploy, render, waves
 from shipyard.deploy.target import Change, Release, Running
 from shipyard.errors import ConfigError, ShipyardError
 from shipyard.project import load_project
@@ -108,10 +110,24 @@ def test_render_redacts_a_secret_that_slipped_into_a_value() -> None:
     assert "s3cr3t-in-a-url" not in render(DeployPlan("staging", False, (leaky,), (("api",),)))
 
 
-def test_needs_deploy() -> None:
+def test_needs_deploy_when_the_target_or_the_ledger_says_so() -> None:
     api = plan().services[0]
-    assert needs_deploy(api)  # fingerprint differs
-    same = ServicePlan("api", "ecs", Release("api", "e" * 64, api.running.artifact), api.running, ())  # type: ignore[union-attr]
-    assert not needs_deploy(same)
+    assert api.running is not None
+    ok = Entry("api", DEPLOY, SUCCEEDED, "e" * 64, api.running.artifact, revision=api.running.revision, release=7)
+    assert needs_deploy(api, ok)  # fingerprint differs
+    same = ServicePlan("api", "ecs", Release("api", "e" * 64, api.running.artifact), api.running, ())
+    assert not needs_deploy(same, ok)
     settings_only = ServicePlan("api", "ecs", same.release, same.running, (Change("environment", "", "~A"),))
-    assert needs_deploy(settings_only)
+    assert needs_deploy(settings_only, ok)
+    # live, unchanged, but the ledger does not say it succeeded: deployed again, never "up to date"
+    assert needs_deploy(same, None)  # a failed first deploy left it live
+    older = Entry("api", DEPLOY, SUCCEEDED, "d" * 64, "reg/api@sha256:" + "9" * 64, revision="td:3", release=5)
+    assert needs_deploy(same, older)  # its deploy failed and the rollback did not happen
+    assert needs_deploy(same, replace(ok, revision="td:other"))  # the same release, but not this revision
+    assert not needs_deploy(same, replace(ok, action=ROLLBACK))  # a rollback put it back: it runs, recorded
+
+
+def test_render_says_why_an_unchanged_live_release_is_deployed_again() -> None:
+    sp = replace(plan().services[1], changes=(), note=UNRECORDED)
+    text = render(DeployPlan("staging", False, (sp,), (("worker",),)))
+    assert f"    note: {UNRECORDED}" in text.splitlines()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,12 +23,14 @@ import pytest
 from shipyard.deploy.commands import DeployOptions, deploy, rollback, run_migrations, status
 from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, ROLLED_BACK, SUCCEEDED, Ledger
 from shipyard.deploy.lock import LOCK_KEY, DeployLock, LockInfo
+from shipyard.deploy.plan import UNRECORDED
 from shipyard.deploy.report import status_table
 from shipyard.deploy.session import open_store
 from shipyard.errors import ShipyardError
 from shipyard.project import load_project
 from shipyard.results import PASSED
 from tests.deploy.ecs_example import ACCOUNT, Cloud, Endpoint, psql
+from tests.helpers import run_invoke
 
 pytestmark = pytest.mark.integration
 
@@ -318,3 +322,107 @@ def test_manual_rollback_to_the_previous_release(ecs_repo: Path, staging: Cloud,
     assert (entry.action, entry.outcome, entry.revision) == (ROLLBACK, SUCCEEDED, first)
     assert ledger(ecs_repo, "staging").current("api") == entry
     assert out[-1].startswith("api is back on release 1 (")
+
+
+@pytest.fixture
+def network(ecs_repo: Path, ecs_aws: str) -> Iterator[None]:
+    """A subnet and security group in moto (which checks them), named in the staging environment."""
+    ec2 = Cloud("staging", "").client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="api", Description="api", VpcId=vpc)["GroupId"]
+    pyproject = ecs_repo / "pyproject.toml"
+    original = pyproject.read_text()
+    pyproject.write_text(original.replace("subnet-0a1b2c3d", subnet).replace("sg-0a1b2c3d", group))
+    yield
+    pyproject.write_text(original)
+
+
+def test_a_failed_first_deploy_is_taken_out_of_service_and_tried_again(
+    ecs_repo: Path, ecs_aws: str, ecs_database: str, smoke_endpoint: Endpoint, network: None
+) -> None:
+    """No ECS service yet: the deploy creates it; its smoke check fails: scaled to 0, not "up to date"."""
+    cloud = Cloud("staging", ecs_database, desired={}).create()  # a cluster without services
+    smoke_endpoint.status = 503
+    results, out = run_deploy(ecs_repo, "staging", "api")
+    assert [r.status for r in results] == ["failed"], out.text
+    assert results[0].reason.endswith(" (first deploy: nothing runs now)")
+    assert "api: first deploy taken out of service: api scaled from 1 to 0 tasks" in out.text
+    assert cloud.service("api")["desiredCount"] == 0
+    rows = status(load_project(ecs_repo), "staging")
+    assert [(r["service"], r["release"], r["last"]) for r in rows] == [("api", None, "deploy failed")]
+    # the next deploy tries again: the environment runs nothing
+    _, out = run_deploy(ecs_repo, "staging", "api", plan_only=True)
+    assert "deploy plan for staging: 1 service(s)" in out.text and "    now: not deployed" in out.text, out.text
+    smoke_endpoint.status = 200
+    results, out = run_deploy(ecs_repo, "staging", "api")
+    assert [r.status for r in results] == [PASSED], out.text
+    service = cloud.service("api")
+    assert service["desiredCount"] == 1 and service.get("tags", []) == []  # its count restored, the mark gone
+    rows = status(load_project(ecs_repo), "staging")
+    assert [(r["release"], r["last"]) for r in rows] == [(results[0].details["release"], "deploy succeeded")]
+    assert run_deploy(ecs_repo, "staging", "api")[0] == []  # now it is up to date
+
+
+def test_a_live_release_without_a_recorded_success_is_not_up_to_date(ecs_repo: Path, staging: Cloud) -> None:
+    """What runs counts as current only when the ledger's newest success is it (here: it failed)."""
+    first, out = run_deploy(ecs_repo, "staging", "worker")
+    assert [r.status for r in first] == [PASSED], out.text
+    live = staging.service("worker")["taskDefinition"]
+    store, book = ledger(ecs_repo, "staging").store, ledger(ecs_repo, "staging")
+    recorded = book.history("worker")[0]
+    store.delete(f"ledger/{recorded.release:010d}.json")  # as if that deploy had failed, its undo not done
+    book.append(replace(recorded, outcome=FAILED, reason="smoke check failed"))
+    results, out = run_deploy(ecs_repo, "staging", "worker")
+    assert "deploy plan for staging: 1 service(s)" in out.text, out.text
+    assert f"    note: {UNRECORDED}" in out.text
+    assert [r.status for r in results] == [PASSED], out.text
+    assert staging.service("worker")["taskDefinition"] != live  # deployed again, as a new revision
+    assert ledger(ecs_repo, "staging").current("worker").revision == staging.service("worker")["taskDefinition"]  # type: ignore[union-attr]
+
+
+def test_rollbacks_go_back_release_by_release_and_never_forward(
+    ecs_repo: Path, staging: Cloud, settings_change: Path, smoke_endpoint: Endpoint
+) -> None:
+    project = load_project(ecs_repo)
+    revisions = []
+    for level in ("info", "warning", "error"):  # three successful releases A, B, C
+        settings_change.write_text(re.sub(r"LOG_LEVEL=\w+", f"LOG_LEVEL={level}", settings_change.read_text()))
+        results, out = run_deploy(ecs_repo, "staging", "api")
+        assert [r.status for r in results] == [PASSED], out.text
+        revisions.append((results[0].details["release"], staging.service("api")["taskDefinition"]))
+    (a, a_td), (b, b_td), (c, c_td) = revisions
+    back = rollback(project, "staging", "api", say=lambda _: None)
+    assert (staging.service("api")["taskDefinition"], back.restores) == (b_td, b)
+    back = rollback(project, "staging", "api", say=lambda _: None)
+    assert (staging.service("api")["taskDefinition"], back.restores) == (a_td, a)  # not forward to C
+    entries = len(ledger(ecs_repo, "staging").history())
+    done = run_invoke(ecs_repo, "rollback", "--env", "staging", "-s", "api")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"error: api has no older successful release than release {a} (which runs now) in 'staging'" in (done.stderr)
+    assert "Traceback" not in done.stderr and "hint: nothing was changed" in done.stderr
+    assert staging.service("api")["taskDefinition"] == a_td and len(ledger(ecs_repo, "staging").history()) == entries
+    # a release that never succeeded is no goal for --to either
+    smoke_endpoint.status = 503
+    failed, out = run_deploy(ecs_repo, "staging", "api")
+    assert [r.status for r in failed] == ["failed"], out.text
+    assert staging.service("api")["taskDefinition"] == a_td  # the automatic rollback: back on A
+    assert ledger(ecs_repo, "staging").history("api")[0].restores == a
+    with pytest.raises(ShipyardError) as info:
+        rollback(project, "staging", "api", to=failed[0].details["release"])
+    assert info.value.message == (
+        f"cannot roll api back to release {failed[0].details['release']} in 'staging': "
+        "it never succeeded (its deploy ended failed)"
+    )
+    rollback(project, "staging", "api", to=c, say=lambda _: None)  # a named older-or-newer success: fine
+    assert staging.service("api")["taskDefinition"] == c_td
+
+
+def test_a_mistyped_environment_gets_a_did_you_mean(ecs_repo: Path, ecs_aws: str) -> None:
+    for args in (("deploy", "--env", "stagng"), ("rollback", "--env", "stagng", "-s", "api")):
+        done = run_invoke(ecs_repo, *args)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert done.stderr.splitlines() == [
+            "error: unknown environment 'stagng' (did you mean 'staging'?)",
+            "hint: known environments: local, production, staging",
+        ]

@@ -145,22 +145,17 @@ def rollback(
     say: Callable[[str], None] = print,
     ask: Callable[[str], str] = input,
 ) -> Entry:
-    """``invoke rollback``: back to the previous successful release (or release ``to``)."""
+    """``invoke rollback``: back to the newest successful release older than the one running (or
+    release ``to``). Only releases shipyard deployed successfully are goals; refused otherwise."""
     session = Session.open(project, env, say=say)
     unit = project.unit(service)
     target = session.targets.for_unit(unit)
     running = target.current(unit)
-    ledger = session.ledger
-    goal = ledger.get(to) if to else ledger.previous_good(service, running.revision if running else "")
-    if goal is None:
+    goal = _goal_named(session, service, to) if to else _goal_older(session, service, running)
+    if running is not None and goal.revision == running.revision:
         raise ShipyardError(
-            f"{service} has no earlier successful release in {env!r} to roll back to",
-            hint=f"see invoke history --env {env} -s {service}",
-        )
-    if goal.service != service or not goal.ok or not goal.revision:
-        raise ShipyardError(
-            f"release {goal.release} is not a successful release of {service}",
-            hint=f"pick one from invoke history --env {env} -s {service}",
+            f"{service} already runs release {goal.release} in {env!r}: nothing to roll back",
+            hint=f"pick another release from invoke history --env {env} -s {service}",
         )
     _confirm_rollback(session, service, goal, yes, ask)
     previous = Running(service, goal.revision, goal.artifact, goal.fingerprint, {"gitSha": goal.git_sha})
@@ -173,6 +168,40 @@ def rollback(
         raise ShipyardError(f"rollback of {service} failed: {entry.reason}", hint=f"see invoke status --env {env}")
     say(f"{service} is back on release {goal.release} ({goal.artifact}); recorded as release {entry.release}")
     return entry
+
+
+def _goal_older(session: Session, service: str, running: Running | None) -> Entry:
+    """The newest successful release older than the one running (never a newer one)."""
+    ledger = session.ledger
+    goal = ledger.rollback_goal(service, running.revision if running else "")
+    if goal is not None:
+        return goal
+    now_on = ledger.release_running(service, running.revision) if running else None
+    than = f"than release {now_on.release} (which runs now) " if now_on else ""
+    raise ShipyardError(
+        f"{service} has no older successful release {than}in {session.env!r} to roll back to",
+        hint=f"nothing was changed; see invoke history --env {session.env} -s {service}",
+    )
+
+
+def _goal_named(session: Session, service: str, release: int) -> Entry:
+    """Release ``release``, when it is a successful deploy of ``service`` (a rollback: the release it put back)."""
+    entry = session.ledger.get(release)
+    goal = session.ledger.deploy_of(entry) if entry.service == service else None
+    if goal is None or not goal.revision:
+        raise ShipyardError(
+            f"cannot roll {service} back to release {release} in {session.env!r}: {_not_a_goal(entry, service)}",
+            hint=f"nothing was changed; pick a succeeded deploy from invoke history --env {session.env} -s {service}",
+        )
+    return goal
+
+
+def _not_a_goal(entry: Entry, service: str) -> str:
+    if entry.service != service:
+        return f"it is a release of {entry.service}"
+    if not entry.ok:
+        return f"it never succeeded (its {entry.action} ended {entry.outcome})"
+    return "it put back a revision shipyard never deployed"
 
 
 def _confirm_rollback(session: Session, service: str, goal: Entry, yes: bool, ask: Callable[[str], str]) -> None:
@@ -221,6 +250,7 @@ def _manual(goal: Entry, running: Running | None, outcome: str, reason: str, sta
         started=started,
         finished=now(),
         reason=reason,
+        restores=goal.release,
     )
 
 

@@ -10,7 +10,7 @@ rewritten: an attempt is recorded once, when its outcome is known (including
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
 
 from shipyard.deploy.store import Conflict, StateStore
@@ -39,6 +39,7 @@ class Entry:
     finished: str = ""
     reason: str = ""
     deploy_id: str = ""  # groups the services of one `invoke deploy`
+    restores: int = 0  # a rollback: the release (a succeeded deploy) it put back; 0 when not known
     release: int = 0  # assigned when appended
 
     def to_bytes(self) -> bytes:
@@ -53,6 +54,11 @@ class Entry:
     @property
     def ok(self) -> bool:
         return self.outcome == SUCCEEDED
+
+
+def _deploy_of(entry: Entry, service: str) -> bool:
+    """Whether ``entry`` is a succeeded deploy of ``service`` (what a rollback may go back to)."""
+    return entry.service == service and entry.ok and entry.action == DEPLOY
 
 
 def _key(number: int) -> str:
@@ -130,9 +136,47 @@ class Ledger:
                 running[entry.service] = entry
         return {s: (running.get(s), last[s]) for s in sorted(last)}
 
-    def previous_good(self, service: str, revision: str) -> Entry | None:
-        """The newest succeeded release of ``service`` on another revision than ``revision`` (what runs)."""
-        return next((e for e in self.newest_first() if e.service == service and e.ok and e.revision != revision), None)
+    def current_of(self, services: Iterable[str]) -> dict[str, Entry]:
+        """``current`` of several services in one pass over the ledger (never-deployed ones left out)."""
+        wanted, found = set(services), {}
+        for entry in self.newest_first():
+            if entry.ok and entry.service in wanted and entry.service not in found:
+                found[entry.service] = entry
+                if len(found) == len(wanted):
+                    break
+        return found
+
+    def deploy_of(self, entry: Entry) -> Entry | None:
+        """The succeeded deploy whose release ``entry`` runs: itself, or the release a rollback put back.
+
+        None for a rollback to a revision shipyard never deployed (what ran before its first deploy).
+        """
+        if entry.action == DEPLOY:
+            return entry if entry.ok else None
+        if entry.restores:
+            restored = self._read(entry.restores)
+            return restored if restored is not None and _deploy_of(restored, entry.service) else None
+        # a rollback that did not record what it restored: the newest deploy of its revision before it
+        older = (e for e in self.newest_first() if e.release < entry.release and e.revision == entry.revision)
+        return next((e for e in older if _deploy_of(e, entry.service)), None)
+
+    def release_running(self, service: str, revision: str) -> Entry | None:
+        """The succeeded deploy whose release runs as ``revision`` (the target's handle), if shipyard made it."""
+        if not revision:
+            return None
+        latest = next(
+            (e for e in self.newest_first() if e.service == service and e.ok and e.revision == revision), None
+        )
+        return self.deploy_of(latest) if latest is not None else None
+
+    def rollback_goal(self, service: str, revision: str) -> Entry | None:
+        """Where a rollback goes from ``revision`` (what runs): the newest succeeded deploy older than the
+        release running it, on another revision. Rollbacks are not goals, so a second rollback goes further
+        back, never forward; when shipyard never deployed what runs, the newest succeeded deploy."""
+        running = self.release_running(service, revision)
+        before = running.release if running is not None else None
+        goals = (e for e in self.newest_first() if _deploy_of(e, service) and e.revision != revision)
+        return next((e for e in goals if before is None or e.release < before), None)
 
     def verified(self, service: str, *, fingerprint: str = "", artifact: str = "") -> Entry | None:
         """The newest successful deploy of ``service`` with this fingerprint (or artifact)."""

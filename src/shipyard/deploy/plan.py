@@ -3,7 +3,8 @@
 Per service: the release (fingerprint, image digest, git sha), what runs now, the diff
 (image, changed setting keys — never values —, cpu/memory), pending migrations, and the
 waves of the roll-out (``deploy-after`` order; a wave's services deploy in parallel).
-Services whose deployed fingerprint and task definition already match are left out.
+Services whose deployed fingerprint and task definition already match, as the ledger's
+newest successful release of them, are left out.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from shipyard.secrets import redact
 
 if TYPE_CHECKING:
     from shipyard.deploy.artifacts import Artifacts
+    from shipyard.deploy.ledger import Entry
     from shipyard.deploy.session import Session
     from shipyard.settings import Settings
 
@@ -124,13 +126,29 @@ def service_plan(
     return ServicePlan(unit.name, target.name, release, running, changes, migration, promoted_from=promoted_from)
 
 
-def needs_deploy(sp: ServicePlan) -> bool:
-    """A service is deployed when its target reports changes (settings, sizes), or when it runs
-    another release: neither the fingerprint nor the artifact (a static site's content) match."""
+def differs(sp: ServicePlan) -> bool:
+    """The target does not run this release as planned: nothing runs, a diff (settings, sizes),
+    or another release -- neither the fingerprint nor the artifact (a static site's content) match."""
     if sp.running is None or sp.changes:
         return True
     same_artifact = bool(sp.release.artifact) and sp.running.artifact == sp.release.artifact
     return sp.running.fingerprint != sp.release.fingerprint and not same_artifact
+
+
+def unrecorded(sp: ServicePlan, recorded: Entry | None) -> bool:
+    """``recorded`` (the ledger's newest successful release of the service) is not what runs."""
+    runs = (sp.running.fingerprint, sp.running.revision) if sp.running else None
+    return recorded is None or (recorded.fingerprint, recorded.revision) != runs
+
+
+def needs_deploy(sp: ServicePlan, recorded: Entry | None) -> bool:
+    """Up to date only when the target runs this release unchanged *and* the ledger's newest
+    successful release is that one: a release left live by a failed, interrupted or unrecorded
+    deploy is deployed again, never "up to date"."""
+    return differs(sp) or unrecorded(sp, recorded)
+
+
+UNRECORDED = "what runs is not the ledger's newest successful release (a failed or unrecorded deploy): deploying it"
 
 
 def build_plan(
@@ -159,13 +177,17 @@ def build_plan(
         service_plan(session, u, releases[u.name][0], settings[u.name], promoted_from=releases[u.name][1])
         for u in units
     ]
-    chosen = [p for p in plans if needs_deploy(p)]
+    recorded = session.ledger.current_of(u.name for u in units)
+    chosen = [
+        p if differs(p) else replace(p, note=UNRECORDED) for p in plans if needs_deploy(p, recorded.get(p.service))
+    ]
+    kept = {p.service for p in chosen}
     return DeployPlan(
         session.env,
         session.protected,
         tuple(chosen),
         waves(session.project, [p.service for p in chosen]),
-        tuple(p.service for p in plans if p not in chosen),
+        tuple(p.service for p in plans if p.service not in kept),
     )
 
 
@@ -214,6 +236,8 @@ def render(plan: DeployPlan) -> str:
             if sp.promoted_from:
                 lines.append(f"    promoted: the release {sp.promoted_from} verified")
             lines.append(f"    now: {sp.running.revision if sp.running else 'not deployed'}")
+            if sp.note:
+                lines.append(f"    note: {sp.note}")
             lines += [f"    {_change_line(c)}" for c in sp.changes]
             if _migration_line(sp):
                 lines.append(f"    {_migration_line(sp)}")

@@ -4,7 +4,9 @@ A target is made per environment by a factory registered in ``deploy/targets/__i
 (``TARGETS``), from a ``TargetContext``. The transaction (deploy/transaction.py) drives
 it: ``current`` and ``diff`` for the plan, ``deploy`` for the roll-out, and ``rollback``
 when the roll-out (or a later service, or the smoke check) failed. ``deploy`` raises
-DeployFailed and leaves the undo to the transaction, which calls ``rollback(previous)``.
+DeployFailed and leaves the undo to the transaction, which calls ``rollback(previous)`` —
+or, on a first deploy (nothing ran before), ``undo_first_deploy``, which takes the new
+release out of service so that the environment is on nothing again.
 
 Wait loops call ``progress.check()`` now and then: it raises Cancelled when the
 transaction wants the target to stop waiting (Ctrl-C/SIGTERM, the deploy lock lost).
@@ -118,6 +120,12 @@ class Target(Protocol):
 
     def rollback(self, unit: Unit, previous: Running, progress: Progress) -> Running:
         """Put ``previous`` back and wait for it."""
+
+    def undo_first_deploy(self, unit: Unit, progress: Progress) -> None:
+        """Take a failed first deploy of ``unit`` out of service; ``current`` is None afterwards.
+
+        Nothing ran before, so there is nothing to go back to. Does nothing when nothing runs.
+        """
 
 
 TargetFactory = Callable[[TargetContext], Target]

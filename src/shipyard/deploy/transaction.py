@@ -6,8 +6,9 @@ Under the lock: migrations first (a failure stops everything before any service
 changes); then each wave of services in parallel, each one rolled out by its target and
 smoke-checked. When a service fails, the rest stop (siblings still waiting are told to
 stop, later waves never start) and every service this deploy changed goes back to what
-ran before. Every attempt ends in the ledger — succeeded, failed, rolled back, or
-interrupted by Ctrl-C/SIGTERM — and the lock is released however it ends.
+ran before — or, deployed for the first time, is taken out of service. Every attempt
+ends in the ledger — succeeded, failed, rolled back, or interrupted by Ctrl-C/SIGTERM —
+and the lock is released however it ends.
 """
 
 from __future__ import annotations
@@ -265,7 +266,7 @@ class Transaction:
         sp = attempt.sp
         previous = sp.running
         if previous is None:
-            attempt.reason += " (first deploy: no previous release to return to)"
+            self._undo_first(attempt)
             return
         unit = self.session.project.units[sp.service]
         progress = Progress(sp.service, self.say)
@@ -282,6 +283,17 @@ class Transaction:
             raise
         attempt.rollback = self._rollback_entry(attempt, previous, outcome, reason, start)
 
+    def _undo_first(self, attempt: Attempt) -> None:
+        """A first deploy has nothing to go back to: its target takes it out of service."""
+        unit = self.session.project.units[attempt.sp.service]
+        try:
+            self.session.targets.for_unit(unit).undo_first_deploy(unit, Progress(unit.name, self.say))
+        except (DeployFailed, ShipyardError) as exc:
+            why = getattr(exc, "reason", None) or exc
+            attempt.reason += f" (first deploy: TAKING IT OUT OF SERVICE FAILED: {why}; fix by hand, see invoke status)"
+            return
+        attempt.reason += " (first deploy: nothing runs now)"
+
     def _rollback_entry(self, attempt: Attempt, previous: Running, outcome: str, reason: str, start: str) -> Entry:
         return Entry(
             attempt.sp.service,
@@ -297,7 +309,16 @@ class Transaction:
             finished=now(),
             reason=reason,
             deploy_id=self.deploy_id,
+            restores=self._release_of(previous),
         )
+
+    def _release_of(self, previous: Running) -> int:
+        """The release an automatic rollback puts back (0: not one shipyard deployed, or unreadable)."""
+        try:
+            found = self.session.ledger.release_running(previous.service, previous.revision)
+        except ShipyardError:
+            return 0  # the ledger is unreadable: _record warns about it
+        return found.release if found is not None else 0
 
     def _interrupted(self, exc: KeyboardInterrupt) -> None:
         reason = self.stop_reason or (

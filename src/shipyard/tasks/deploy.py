@@ -107,7 +107,7 @@ def migrate(
     help={
         "env": ENV_HELP,
         "service": "the service to roll back",
-        "to": "release number to go back to (default: the previous successful one)",
+        "to": "release number to go back to (default: the newest successful release older than the running one)",
         "yes": DEPLOY_HELP["yes"],
         "lock-wait": DEPLOY_HELP["lock-wait"],
     },

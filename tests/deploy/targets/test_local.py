@@ -333,3 +333,59 @@ def test_local_pipeline_serves_processes_and_survives_a_broken_release(local_env
     lines.clear()
     assert deploy(load_project(clone), env, DeployOptions(yes=True), say=lines.append) == []
     assert lines[-1] == f"api is running at {base}" and "nothing to deploy" in lines[0], lines
+
+
+@pytest.fixture
+def site_env(tmp_path: Path, docker_engine: None) -> Iterator[tuple[Path, str, int]]:
+    """A repo with one static unit (built by a Python one-liner: no image to build) whose smoke
+    check asks for a page the site does not have; an environment of its own, removed afterwards."""
+    env, port = f"it{uuid.uuid4().hex[:8]}", free_port()
+    build = (
+        "import pathlib; pathlib.Path('dist').mkdir(exist_ok=True); pathlib.Path('dist/index.html').write_text('hi')"
+    )
+    repo = make_monorepo(
+        tmp_path / "repo",
+        files={
+            "services/site/shipyard.toml": (
+                f'kind = "static"\nbuild = ["{sys.executable}", "-c", "{build}"]\nhealth-path = "/healthz"\n'
+            ),
+        },
+    )
+    with (repo / "pyproject.toml").open("a") as f:
+        f.write(
+            f'\n[tool.shipyard.environments.{env}]\ntargets = {{ static = "local" }}\nregistry = "127.0.0.1:5000"\n'
+            f'urls = {{ site = "http://127.0.0.1:{port}" }}\nsmoke-attempts = 1\nsmoke-interval = 0\n'
+        )
+    try:
+        yield repo, env, port
+    finally:
+        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=shipyard.env={env}"],
+                             capture_output=True, text=True).stdout.split()  # fmt: skip
+        if ids:
+            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+        subprocess.run(["docker", "network", "rm", dk.network_name(env)], capture_output=True)
+
+
+@pytest.mark.integration
+def test_a_failed_first_deploy_is_taken_out_again(site_env: tuple[Path, str, int]) -> None:
+    """The container becomes healthy and goes live, then the smoke check fails: nothing may stay live."""
+    from shipyard.deploy.commands import DeployOptions, deploy, status
+
+    repo, env, port = site_env
+    lines: list[str] = []
+    results = deploy(load_project(repo), env, DeployOptions(services=("site",)), say=lines.append)
+    assert [(r.unit, r.status) for r in results] == [("site", "failed")], lines
+    assert "smoke check failed" in results[0].reason and results[0].reason.endswith("(first deploy: nothing runs now)")
+    assert any("first deploy taken out of service: remove shipyard-" in line for line in lines), lines
+    project = load_project(repo)
+    target = LocalTarget(TargetContext(project, env, project.environment(env)))
+    assert target.current(project.unit("site")) is None
+    assert dk.find({dk.ENV: env, dk.SERVICE: "site"}) == []  # the container is gone
+    assert "service:site" not in target.edge.routes()
+    assert "site" not in json.loads((repo / ".shipyard" / "local" / env / "live.json").read_text())
+    with pytest.raises(OSError):
+        _get(f"http://127.0.0.1:{port}/")  # nobody listens there any more
+    assert [(r["service"], r["release"], r["last"]) for r in status(project, env)] == [("site", None, "deploy failed")]
+    lines.clear()
+    assert deploy(project, env, DeployOptions(services=("site",), plan_only=True), say=lines.append) == []
+    assert "1 service(s)" in lines[0] and "    now: not deployed" in lines[0].splitlines(), lines  # tried again

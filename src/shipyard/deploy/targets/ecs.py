@@ -6,6 +6,10 @@ A deploy registers the next task-definition revision (image by digest, settings 
 waits for the roll-out (ecs_wait.py). A rollback points the service back at the
 previous revision and waits again. A service that does not exist yet is created
 (awsvpc with the environment's subnets and security groups, circuit breaker on).
+
+A first deploy that fails has nothing to go back to: the service is scaled to 0 tasks
+and tagged with the count it had (STOPPED_TAG). A tagged service runs nothing as far as
+shipyard is concerned (``current`` is None); the next deploy restores the count.
 """
 
 from __future__ import annotations
@@ -23,6 +27,16 @@ from shipyard.project import Unit
 
 if TYPE_CHECKING:
     from shipyard.settings import Settings
+
+STOPPED_TAG = "shipyard:stopped-first-deploy"  # value: the desired count to restore
+
+
+def stopped_count(service: Mapping[str, Any]) -> int | None:
+    """The desired count to restore when a failed first deploy stopped ``service``; else None."""
+    value = next((str(t.get("value", "")) for t in service.get("tags", []) if t.get("key") == STOPPED_TAG), None)
+    if value is None:
+        return None
+    return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
 class EcsTarget:
@@ -59,7 +73,7 @@ class EcsTarget:
 
     def describe_service(self, unit: Unit) -> Mapping[str, Any] | None:
         with aws_errors(f"describe ECS service {unit.name} in {self.cluster}", self.env.get("profile", "")):
-            response = self.client.describe_services(cluster=self.cluster, services=[unit.name])
+            response = self.client.describe_services(cluster=self.cluster, services=[unit.name], include=["TAGS"])
         found = [s for s in response.get("services", []) if s.get("status") == "ACTIVE"]
         return found[0] if found else None
 
@@ -71,7 +85,7 @@ class EcsTarget:
     def current(self, unit: Unit) -> Running | None:
         """The service's task definition, the image in it, and the fingerprint it was tagged with."""
         service = self.describe_service(unit)
-        if service is None or not service.get("taskDefinition"):
+        if service is None or not service.get("taskDefinition") or stopped_count(service) is not None:
             return None
         td, tags = self.task_definition(service["taskDefinition"])
         image = str(taskdefs.container_of(td, unit).get("image", ""))
@@ -123,17 +137,39 @@ class EcsTarget:
         progress(f"back on {short(previous.revision)}")
         return previous
 
+    def undo_first_deploy(self, unit: Unit, progress: Progress) -> None:
+        """Scale the service to 0 tasks, tagged with its count so that the next deploy restores it."""
+        service = self.describe_service(unit)
+        if service is None or stopped_count(service) is not None:
+            return
+        count = int(service.get("desiredCount", 0))
+        with aws_errors(f"stop ECS service {unit.name}", self.env.get("profile", "")):
+            self.client.tag_resource(
+                resourceArn=service["serviceArn"], tags=[{"key": STOPPED_TAG, "value": str(count)}]
+            )
+            self.client.update_service(cluster=self.cluster, service=unit.name, desiredCount=0)
+        progress(f"first deploy taken out of service: {unit.name} scaled from {count} to 0 tasks")
+
     def _point(self, unit: Unit, arn: str) -> str:
         """Put the service on ``arn`` (creating the service if needed); returns the deployment id."""
-        if self.describe_service(unit) is None:
-            service = self._create(unit, arn)
-        else:
-            with aws_errors(f"update ECS service {unit.name}", self.env.get("profile", "")):
-                service = self.client.update_service(cluster=self.cluster, service=unit.name, taskDefinition=arn)[
-                    "service"
-                ]
+        found = self.describe_service(unit)
+        service = self._create(unit, arn) if found is None else self._update(unit, found, arn)
         primary = [d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"]
         return str(primary[0].get("id", "")) if primary else ""
+
+    def _update(self, unit: Unit, found: Mapping[str, Any], arn: str) -> Mapping[str, Any]:
+        """Point an existing service at ``arn``; one a failed first deploy stopped gets its count back."""
+        restore = stopped_count(found)
+        count = {} if restore is None else {"desiredCount": restore}
+        with aws_errors(f"update ECS service {unit.name}", self.env.get("profile", "")):
+            service = dict(
+                self.client.update_service(cluster=self.cluster, service=unit.name, taskDefinition=arn, **count)[
+                    "service"
+                ]
+            )
+            if restore is not None:
+                self.client.untag_resource(resourceArn=found["serviceArn"], tagKeys=[STOPPED_TAG])
+        return service
 
     def _create(self, unit: Unit, arn: str) -> Mapping[str, Any]:
         subnets, groups = self.env.get("subnets", []), self.env.get("security-groups", [])

@@ -7,6 +7,8 @@ image's HEALTHCHECK, else HTTP GET on the unit's health-path, else a few seconds
 without a restart. Only then does the edge (edge.py) send the service's port to it and
 the old container is stopped — kept, stopped, for rollbacks (the newest few). When the
 new container does not become healthy it is removed; the old one never stopped serving.
+A first deploy that fails later (its smoke check, another service) is taken out again:
+its route and live pointer go, its container is removed.
 
 Settings reach containers through a 0600 ``--env-file`` that is deleted as soon as the
 container exists; loopback addresses in them (DATABASE_URL=...@127.0.0.1:5432/...) are
@@ -135,6 +137,17 @@ class LocalTarget:
         port, public = self.ports(unit)
         plan = Plan(unit.name, spec, (), port, public, self._health_path(unit), ())
         return self._make_live(unit, plan, progress)
+
+    def undo_first_deploy(self, unit: Unit, progress: Progress) -> None:
+        live = self._live(unit)
+        if live is None:
+            return
+        route = f"service:{unit.name}"
+        if route in self.edge.routes():
+            self.edge.update({route: None}, progress)
+        self._set_live(unit.name, None)
+        progress(f"first deploy taken out of service: remove {live.name}")
+        dk.docker(dk.remove_command(live.name), f"remove {live.name}")
 
     # -- planning -----------------------------------------------------------------------------
     def plan(self, unit: Unit, release: Release, settings: Settings | None, *, gateway: str) -> Plan:
@@ -379,9 +392,13 @@ class LocalTarget:
             return {}
         return data
 
-    def _set_live(self, service: str, name: str) -> None:
+    def _set_live(self, service: str, name: str | None) -> None:
+        """Point ``service`` at container ``name`` (None: at nothing)."""
         with self._lock:
-            _write_private(self.state / "live.json", json.dumps({**self._pointers(), service: name}, indent=1))
+            pointers = {k: v for k, v in self._pointers().items() if k != service}
+            if name is not None:
+                pointers[service] = name
+            _write_private(self.state / "live.json", json.dumps(pointers, indent=1))
 
     def _gateway(self) -> str:
         with self._lock:

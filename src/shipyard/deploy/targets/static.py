@@ -198,6 +198,12 @@ class StaticTarget:
         plan = plan_switch(self.bucket, unit.name, target, self._live(unit.name))
         return self.execute(plan, progress)
 
+    def undo_first_deploy(self, unit: Unit, progress: Progress) -> None:
+        """Remove the pointer: the service is on no release again (the release's files stay)."""
+        with aws_errors(f"remove s3://{self.bucket}/{pointer_key(unit.name)}", self.environment.get("profile", "")):
+            self._s3().delete_object(Bucket=self.bucket, Key=pointer_key(unit.name))
+        progress(f"first deploy taken out of service: removed the pointer {pointer_key(unit.name)}")
+
     # -- the executor -----------------------------------------------------------------------
     def execute(self, plan: SitePlan, progress: Progress) -> Running:
         """Run ``plan``: upload, copy, write the manifest, switch, invalidate and wait."""
