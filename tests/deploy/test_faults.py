@@ -1,0 +1,311 @@
+"""Faults injected for real: a lock force-released under its holder, dropped connections,
+and throttled (SlowDown/Throttling) AWS calls from a proxy in front of the moto server."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from shipyard import aws as shipyard_aws
+from shipyard.deploy import ledger as ledger_module
+from shipyard.deploy import lock as lock_module
+from shipyard.deploy.ledger import DEPLOY, SUCCEEDED, Entry, Ledger, LedgerWriteFailed
+from shipyard.deploy.lock import LOCK_KEY, DeployLock
+from shipyard.deploy.store import S3Store
+
+pytestmark = pytest.mark.integration
+
+_S3_SLOWDOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+_JSON_THROTTLED = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
+
+
+def operation(method: str, path: str, target: str) -> str:
+    """The API operation of a request: the JSON protocol's X-Amz-Target, else S3's REST shape."""
+    if target:
+        return target.rsplit(".", 1)[-1]
+    route, _, query = path.partition("?")
+    has_key = route.strip("/").count("/") >= 1
+    if not has_key:
+        return {"GET": "ListObjectsV2" if "list-type" in query else "ListBucket", "PUT": "CreateBucket"}.get(
+            method, method
+        )
+    return {"GET": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject", "HEAD": "HeadObject"}.get(method, method)
+
+
+@dataclass
+class Rule:
+    op: str
+    count: int  # how many matching calls fail; -1: all of them
+    path: str = ""  # only requests whose path contains this
+
+
+class FaultProxy:
+    """A threading HTTP server that forwards to moto, except for the calls a rule throttles."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urlsplit(upstream)
+        self.rules: list[Rule] = []
+        self.seen: Counter[str] = Counter()
+        self.failed: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def throttle(self, op: str, count: int = -1, path: str = "") -> Rule:
+        rule = Rule(op, count, path)
+        self.rules.append(rule)
+        return rule
+
+    def heal(self) -> None:
+        self.rules.clear()
+
+    def _fails(self, op: str, path: str) -> bool:
+        with self.lock:
+            self.seen[op] += 1
+            for rule in self.rules:
+                if rule.op == op and rule.path in path and rule.count != 0:
+                    rule.count -= 1 if rule.count > 0 else 0
+                    self.failed[op] += 1
+                    return True
+        return False
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                target = self.headers.get("X-Amz-Target", "")
+                if proxy._fails(operation(self.command, self.path, target), self.path):
+                    status, payload = (400, _JSON_THROTTLED) if target else (503, _S3_SLOWDOWN)
+                    self._answer(status, [("Content-Type", "application/xml")], payload)
+                    return
+                status, headers, payload = proxy.forward(self.command, self.path, dict(self.headers), body)
+                self._answer(status, headers, payload)
+
+            def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers:
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        conn = http.client.HTTPConnection(self.upstream.hostname or "", self.upstream.port or 80, timeout=30)
+        headers.pop("Expect", None)  # the body is already here
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def proxy(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """boto3 pointed at a fault proxy in front of this session's moto server."""
+    fault = FaultProxy(aws)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fault.url)
+    shipyard_aws.reset()
+    yield fault
+    fault.close()
+    shipyard_aws.reset()
+
+
+@pytest.fixture
+def no_botocore_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Faults reach shipyard's own retries at once (botocore's are tested on their own)."""
+    monkeypatch.setattr(shipyard_aws, "MAX_ATTEMPTS", 0)
+    monkeypatch.setattr(ledger_module, "WRITE_BACKOFF", 0.01)
+    shipyard_aws.reset()
+
+
+def s3_store(prefix: str = "shipyard/staging") -> S3Store:
+    client = shipyard_aws.client("s3", "", "us-east-1")
+    bucket = f"state-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    return S3Store(client, bucket, prefix)
+
+
+def wait_for(condition: Callable[[], object], what: str, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+def an_entry(service: str = "api") -> Entry:
+    return Entry(service, DEPLOY, SUCCEEDED, "fp1", "repo@sha256:1", revision="td:1")
+
+
+# -- 1. a force-released lock stops its holder ----------------------------------------------------
+
+
+def test_a_force_released_lock_is_lost_by_its_holder_and_fences_the_ledger(aws: str) -> None:
+    shipyard_aws.reset()
+    store = s3_store()
+    said: list[str] = []
+    alice = DeployLock(store, "staging", lease=0.9, holder="alice", say=said.append)
+    with alice.held("deploy api"):
+        assert DeployLock(store, "staging", holder="ops").force_release() is not None
+        # the renewer's If-Match put on the deleted object gets 404 NoSuchKey: that is a lost lock
+        wait_for(lambda: alice.lost, "the holder to notice its lock is gone")
+        assert "lost the deploy lock of 'staging'" in alice.lost
+        bob = DeployLock(store, "staging", holder="bob", say=said.append)
+        bob.acquire("deploy worker")
+        with pytest.raises(LedgerWriteFailed, match="lost the deploy lock"):
+            Ledger(store, "staging", fence=alice.check).append(an_entry())
+    assert Ledger(store, "staging").history() == []
+    assert bob.status() is not None and bob.status().holder == "bob"  # type: ignore[union-attr]
+    assert not any("warning: could not renew" in line for line in said)
+
+
+class DropConnections:
+    """A botocore hook: the next ``count`` PutObject calls of the lock end in ConnectionClosedError."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.dropped = 0
+
+    def __call__(self, request: Any, **_: Any) -> None:
+        from botocore.exceptions import ConnectionClosedError
+
+        if LOCK_KEY in request.url and request.method == "PUT" and self.count:
+            self.count -= 1
+            self.dropped += 1
+            raise ConnectionClosedError(endpoint_url=request.url)
+
+
+def _dropping_store(aws: str, drop: DropConnections) -> S3Store:
+    import boto3
+    from botocore.config import Config
+
+    # no botocore retries: each dropped connection reaches the renewer
+    client = boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 0}))
+    bucket = f"state-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    client.meta.events.register("before-send.s3.PutObject", drop)
+    return S3Store(client, bucket, "shipyard/staging")
+
+
+def test_a_renewal_that_fails_on_dropped_connections_is_retried(aws: str) -> None:
+    drop = DropConnections(0)
+    store = _dropping_store(aws, drop)
+    said: list[str] = []
+    alice = DeployLock(store, "staging", lease=1.5, holder="alice", say=said.append)
+    with alice.held("deploy api") as info:
+        drop.count = 2
+        wait_for(lambda: alice.status().expires > info.expires, "a renewal after the drops")  # type: ignore[union-attr]
+        assert not alice.lost
+    assert drop.dropped == 2
+    warning = "warning: could not renew the deploy lock of staging (retrying): ConnectionClosedError"
+    assert said and all(line.startswith(warning) for line in said)
+
+
+def test_a_renewal_failing_until_the_lease_expires_loses_the_lock(aws: str) -> None:
+    drop = DropConnections(0)
+    store = _dropping_store(aws, drop)
+    alice = DeployLock(store, "staging", lease=0.9, holder="alice", say=lambda _: None)
+    with alice.held("deploy api"):
+        drop.count = 10_000
+        wait_for(lambda: alice.lost, "the lock to be lost")
+        assert "its lease expired while renewing failed (ConnectionClosedError" in alice.lost
+        with pytest.raises(LedgerWriteFailed, match="lease expired"):
+            Ledger(store, "staging", fence=alice.check).append(an_entry())
+    assert drop.dropped >= 2
+
+
+# -- 2. ledger writes are retried, then fail loudly -------------------------------------------
+
+
+@pytest.mark.usefixtures("no_botocore_retries")
+def test_a_throttled_ledger_write_is_retried(proxy: FaultProxy) -> None:
+    store = s3_store()
+    proxy.throttle("PutObject", 3, path="/ledger/")
+    written = Ledger(store, "staging").append(an_entry())
+    assert written.release == 1
+    assert proxy.failed["PutObject"] == 3
+    assert [e.release for e in Ledger(store, "staging").history()] == [1]
+
+
+@pytest.mark.usefixtures("no_botocore_retries")
+def test_a_ledger_that_stays_throttled_fails_loudly(proxy: FaultProxy) -> None:
+    store = s3_store()
+    proxy.throttle("PutObject", path="/ledger/")
+    with pytest.raises(LedgerWriteFailed) as info:
+        Ledger(store, "staging").append(an_entry())
+    assert "could not record api deploy succeeded (repo@sha256:1, revision td:1)" in info.value.message
+    assert "after 5 attempts: cannot write" in info.value.message and "SlowDown" in info.value.message
+    assert proxy.failed["PutObject"] == 5
+
+
+# -- 4. a failed release never hides the deploy's result -------------------------------------
+
+
+@pytest.mark.usefixtures("no_botocore_retries")
+def test_a_throttled_release_is_retried(proxy: FaultProxy) -> None:
+    store, said, slept = s3_store(), [], []
+    alice = DeployLock(store, "staging", holder="alice", say=said.append, sleep=slept.append)
+    with alice.held("deploy api"):
+        proxy.throttle("DeleteObject", 2, path=LOCK_KEY)
+    assert alice.status() is None
+    assert slept == [1.0, 2.0] and said == []
+
+
+@pytest.mark.usefixtures("no_botocore_retries")
+def test_a_release_that_keeps_failing_says_how_to_release_by_hand(proxy: FaultProxy) -> None:
+    store, said, slept = s3_store(), [], []
+    alice = DeployLock(store, "staging", holder="alice", say=said.append, sleep=slept.append)
+    with alice.held("deploy api"):
+        proxy.throttle("DeleteObject", path=LOCK_KEY)
+        done = "the deploy's own work"
+    assert done  # the block's result stands: no exception out of the release
+    assert proxy.failed["DeleteObject"] == lock_module.RELEASE_ATTEMPTS
+    assert len(said) == 1 and said[0].startswith("warning: could not release the deploy lock of staging: ")
+    assert "SlowDown" in said[0] and "invoke lock.release --env staging" in said[0]
+    proxy.heal()
+    assert alice.status() is not None  # still held, until its lease expires or by hand
+
+
+def test_operation_names() -> None:
+    assert operation("PUT", "/bucket/a/lock.json", "") == "PutObject"
+    assert operation("GET", "/bucket?list-type=2&prefix=x", "") == "ListObjectsV2"
+    assert operation("POST", "/", "AmazonEC2ContainerServiceV20141113.DescribeServices") == "DescribeServices"
+    assert json.loads(_JSON_THROTTLED)["__type"] == "ThrottlingException"
