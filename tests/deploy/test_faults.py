@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +23,13 @@ from shipyard.deploy import ledger as ledger_module
 from shipyard.deploy import lock as lock_module
 from shipyard.deploy.ledger import DEPLOY, SUCCEEDED, Entry, Ledger, LedgerWriteFailed
 from shipyard.deploy.lock import LOCK_KEY, DeployLock
+from shipyard.deploy.plan import DeployPlan, ServicePlan
+from shipyard.deploy.session import Session
 from shipyard.deploy.store import S3Store
+from shipyard.deploy.target import Release, Running
+from shipyard.deploy.transaction import Transaction
+from shipyard.project import load_project
+from tests.helpers import make_monorepo
 
 pytestmark = pytest.mark.integration
 
@@ -309,3 +316,62 @@ def test_operation_names() -> None:
     assert operation("GET", "/bucket?list-type=2&prefix=x", "") == "ListObjectsV2"
     assert operation("POST", "/", "AmazonEC2ContainerServiceV20141113.DescribeServices") == "DescribeServices"
     assert json.loads(_JSON_THROTTLED)["__type"] == "ThrottlingException"
+
+
+# -- a whole transaction on a stand-in target, its state on throttled S3 ------------------------
+
+
+class StandInTarget:
+    """Deploys instantly; what it ran is what the ledger must then hold."""
+
+    name = "stand-in"
+
+    def current(self, unit: Any) -> Running | None:
+        return None
+
+    def deploy(self, unit: Any, release: Release, settings: Any, progress: Any) -> Running:
+        return Running(unit.name, f"stand-in:{unit.name}:1", release.artifact, release.fingerprint)
+
+
+class StandInTargets:
+    def __init__(self) -> None:
+        self.target = StandInTarget()
+
+    def for_unit(self, unit: Any) -> StandInTarget:
+        return self.target
+
+
+def transaction(tmp_path: Path, store: S3Store, out: list[str]) -> Transaction:
+    project = load_project(make_monorepo(tmp_path / "repo"))
+    session = Session(project, "staging", {}, store, "", StandInTargets(), out.append)  # type: ignore[arg-type]
+    sp = ServicePlan("a", "stand-in", Release("a", "fp-a", "repo/a@sha256:1"), None, ())
+    plan = DeployPlan("staging", False, (sp,), (("a",),))
+    return Transaction(session, plan, {"a": None}, say=out.append)  # type: ignore[dict-item]
+
+
+@pytest.mark.usefixtures("no_botocore_retries")
+def test_a_deploy_whose_ledger_stays_throttled_fails_and_says_what_ran(proxy: FaultProxy, tmp_path: Path) -> None:
+    store, out = s3_store(), []
+    proxy.throttle("PutObject", path="/ledger/")
+    with pytest.raises(LedgerWriteFailed) as info:
+        transaction(tmp_path, store, out).run()
+    assert "the release ledger of 'staging' could not record what ran" in info.value.message
+    assert "not recorded: a deploy succeeded (repo/a@sha256:1, revision stand-in:a:1)" in info.value.message
+    assert info.value.hint is not None and "invoke status --env staging" in info.value.hint
+    proxy.heal()
+    assert DeployLock(store, "staging").status() is None  # the lock was still released
+
+
+@pytest.mark.usefixtures("no_botocore_retries")
+def test_a_deploy_whose_lock_release_fails_still_reports_its_result(proxy: FaultProxy, tmp_path: Path) -> None:
+    store, out = s3_store(), []
+    tx = transaction(tmp_path, store, out)
+    tx.lock.sleep = lambda _: None
+    proxy.throttle("DeleteObject", path=LOCK_KEY)
+    results = tx.run()
+    assert [(r.unit, r.ok, r.details["release"]) for r in results] == [("a", True, 1)]
+    assert any(
+        line.startswith("warning: could not release the deploy lock of staging")
+        and "invoke lock.release --env staging" in line
+        for line in out
+    )
