@@ -91,11 +91,14 @@ def error_code(exc: BaseException) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
-def throttled(exc: BaseException) -> bool:
-    """Whether ``exc`` is AWS saying "not now" (throttling, 5xx): worth trying again later."""
-    from botocore.exceptions import ClientError
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is AWS saying "not now" (throttling, 5xx) or a dropped connection:
+    worth trying again later, once botocore's own retries are spent."""
+    from botocore import exceptions as bx
 
-    if not isinstance(exc, ClientError):
+    if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError)):
+        return True
+    if not isinstance(exc, bx.ClientError):
         return False
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     return error_code(exc) in THROTTLED or int(status or 0) >= 500

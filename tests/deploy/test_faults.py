@@ -375,3 +375,52 @@ def test_a_deploy_whose_lock_release_fails_still_reports_its_result(proxy: Fault
         and "invoke lock.release --env staging" in line
         for line in out
     )
+
+
+# -- 3. a burst of throttling is "try again", not a failed deploy ----------------------------------
+
+
+@pytest.fixture
+def instant_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore decides what to retry and how often; only its jittered waits are skipped here."""
+    from botocore.retries import standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+def ecs_service(cluster: str) -> tuple[str, str]:
+    """A moto ECS service of no tasks (its roll-out is COMPLETED at once): (task definition, deployment id)."""
+    ecs = shipyard_aws.client("ecs", "", "us-east-1")
+    ecs.create_cluster(clusterName=cluster)
+    taskdef = ecs.register_task_definition(
+        family="api", containerDefinitions=[{"name": "api", "image": "repo/api@sha256:1", "memory": 128}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    created = ecs.create_service(cluster=cluster, serviceName="api", taskDefinition=taskdef, desiredCount=0)
+    return taskdef, created["service"]["deployments"][0]["id"]
+
+
+@pytest.mark.usefixtures("instant_backoff")
+def test_a_burst_of_throttled_describe_services_does_not_fail_the_roll_out(proxy: FaultProxy) -> None:
+    from shipyard.deploy.target import Progress
+    from shipyard.deploy.targets.ecs_wait import RolloutWatch
+
+    cluster = f"c-{uuid.uuid4().hex[:8]}"
+    taskdef, deployment = ecs_service(cluster)
+    proxy.throttle("DescribeServices", 12)  # the incident: 12 in a row, ~3.5 s
+    lines: list[str] = []
+    client = shipyard_aws.client("ecs", "", "us-east-1")
+    watch = RolloutWatch(client, cluster, "api", timeout=600, poll=15, sleep=lambda _: None)
+    watch.wait(taskdef, deployment, Progress("api", lines.append))
+    assert proxy.failed["DescribeServices"] == 12
+    # botocore's standard mode retried 8 times inside the first poll; the next poll went through
+    assert proxy.seen["DescribeServices"] == 13
+    throttled = [line for line in lines if "AWS is throttling" in line]
+    assert len(throttled) == 1 and "ThrottlingException" in throttled[0]
+    assert lines[-1] == "  api: 0/0 running, 0 pending, 0 failed (COMPLETED)"
+
+
+def test_every_shipyard_client_uses_standard_retries(aws: str) -> None:
+    shipyard_aws.reset()
+    for service in ("s3", "ecs", "sts"):
+        retries = shipyard_aws.client(service, "", "us-east-1").meta.config.retries
+        assert retries == {"mode": "standard", "total_max_attempts": shipyard_aws.MAX_ATTEMPTS + 1}
