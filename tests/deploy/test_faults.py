@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -424,3 +428,79 @@ def test_every_shipyard_client_uses_standard_retries(aws: str) -> None:
     for service in ("s3", "ecs", "sts"):
         retries = shipyard_aws.client(service, "", "us-east-1").meta.config.retries
         assert retries == {"mode": "standard", "total_max_attempts": shipyard_aws.MAX_ATTEMPTS + 1}
+
+
+# -- 6. SIGTERM mid-migration stops the migration before the lock goes -------------------------
+
+_INTERRUPTED_RUN = """
+import sys
+from shipyard.deploy import migrate
+from shipyard.deploy.lock import sigterm_as_interrupt
+from shipyard.proc import command, run
+from shipyard.secrets import Sensitive
+
+kind, arg = sys.argv[1], sys.argv[2]
+if kind == "docker":
+    m = migrate.Migration("api", "python:3.11-slim", "/app/alembic.ini", "docker")
+    sleeper = ("python", "-c", "import time; time.sleep(300)")
+    cmd = migrate.docker_command(m, sleeper, Sensitive("postgresql://u:p@127.0.0.1/db"), name=arg)
+else:
+    cmd = command(sys.executable, "-c", f"import os, time; open({arg!r}, 'w').write(str(os.getpid())); time.sleep(300)")
+try:
+    with sigterm_as_interrupt():
+        run(cmd)
+except KeyboardInterrupt:
+    print("stopped the child, now the lock would be released", flush=True)
+    sys.exit(143)
+"""
+
+
+def _start(kind: str, arg: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTED_RUN, kind, arg],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_sigterm_stops_and_waits_for_the_child_before_unwinding(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    parent = _start("process", str(pid_file))
+    wait_for(lambda: pid_file.is_file() and pid_file.read_text(), "the child to start")
+    child = int(pid_file.read_text())
+    parent.send_signal(signal.SIGTERM)
+    out, _ = parent.communicate(timeout=60)
+    assert parent.returncode == 143, out
+    assert "stopped the child" in out
+    assert not _alive(child)  # terminated and reaped before the interrupt went on
+
+
+def _containers(name: str) -> str:
+    listed = subprocess.run(
+        ["docker", "ps", "--all", "--quiet", "--filter", f"name=^{name}$"], capture_output=True, text=True, check=True
+    )
+    return listed.stdout.strip()
+
+
+@pytest.mark.usefixtures("docker_engine")
+def test_sigterm_mid_migration_stops_and_removes_the_migration_container() -> None:
+    name = f"shipyard-migrate-api-{uuid.uuid4().hex[:8]}"
+    parent = _start("docker", name)
+    try:
+        wait_for(lambda: _containers(name), "the migration container to run", seconds=60)
+        parent.send_signal(signal.SIGTERM)
+        out, _ = parent.communicate(timeout=90)
+        assert parent.returncode == 143, out
+        assert _containers(name) == ""  # old: it went on migrating after shipyard had gone
+    finally:
+        parent.kill()
+        subprocess.run(["docker", "rm", "--force", name], capture_output=True)
