@@ -338,19 +338,60 @@ class StandInTarget:
 
 
 class StandInTargets:
-    def __init__(self) -> None:
-        self.target = StandInTarget()
+    def __init__(self, target: StandInTarget | None = None) -> None:
+        self.target = target or StandInTarget()
 
     def for_unit(self, unit: Any) -> StandInTarget:
         return self.target
 
 
-def transaction(tmp_path: Path, store: S3Store, out: list[str]) -> Transaction:
+def transaction(
+    tmp_path: Path, store: S3Store, out: list[str], target: StandInTarget | None = None, lease: float | None = None
+) -> Transaction:
     project = load_project(make_monorepo(tmp_path / "repo"))
-    session = Session(project, "staging", {}, store, "", StandInTargets(), out.append)  # type: ignore[arg-type]
-    sp = ServicePlan("a", "stand-in", Release("a", "fp-a", "repo/a@sha256:1"), None, ())
+    targets = StandInTargets(target)
+    session = Session(project, "staging", {}, store, "", targets, out.append)  # type: ignore[arg-type]
+    running = targets.target.current(project.units["a"])
+    sp = ServicePlan("a", "stand-in", Release("a", "fp-a", "repo/a@sha256:1"), running, ())
     plan = DeployPlan("staging", False, (sp,), (("a",),))
-    return Transaction(session, plan, {"a": None}, say=out.append)  # type: ignore[dict-item]
+    return Transaction(session, plan, {"a": None}, lease=lease, say=out.append)  # type: ignore[dict-item]
+
+
+class ReleasedUnderfoot(StandInTarget):
+    """While it deploys, an operator runs `invoke lock.release` and the roll-out then fails."""
+
+    def __init__(self, store: S3Store) -> None:
+        self.store = store
+        self.rolled_back: list[str] = []
+        self.previous = Running("a", "stand-in:a:0", "repo/a@sha256:0", "fp-0")
+
+    def current(self, unit: Any) -> Running | None:
+        return self.previous
+
+    def deploy(self, unit: Any, release: Release, settings: Any, progress: Any) -> Running:
+        from shipyard.deploy.target import DeployFailed
+
+        assert DeployLock(self.store, "staging", holder="ops").force_release() is not None
+        wait_for(lambda: progress.stop.is_set(), "the transaction to stop")
+        raise DeployFailed("health checks failed")
+
+    def rollback(self, unit: Any, previous: Running, progress: Any) -> Running:
+        self.rolled_back.append(previous.revision)
+        return previous
+
+
+def test_a_deploy_whose_lock_is_force_released_stops_and_changes_and_records_nothing_more(
+    aws: str, tmp_path: Path
+) -> None:
+    shipyard_aws.reset()
+    store, out = s3_store(), []
+    target = ReleasedUnderfoot(store)
+    with pytest.raises(LedgerWriteFailed) as info:
+        transaction(tmp_path, store, out, target, lease=0.9).run()
+    assert "lost the deploy lock of 'staging': another deploy took it over or it was released" in info.value.message
+    assert target.rolled_back == []  # the environment may be another deploy's now: no undo
+    assert any(line.startswith("not rolling back: lost the deploy lock") for line in out)
+    assert Ledger(store, "staging").history() == []
 
 
 @pytest.mark.usefixtures("no_botocore_retries")

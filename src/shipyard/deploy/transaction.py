@@ -187,6 +187,9 @@ class Transaction:
                 break
             self._run_wave(wave)
             failed = [a for a in self.attempts.values() if a.outcome == FAILED]
+            if failed and self.lock.lost:  # another deploy may own the environment now: hands off
+                self.say(f"not rolling back: {self.lock.lost}")
+                return
             if failed:
                 self._undo(failed)
                 return
