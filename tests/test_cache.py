@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -203,3 +206,42 @@ def test_unreachable_s3_degrades_to_a_warning(
     results = lint(repo)
     assert all(r.status == PASSED for r in results.values())
     assert "warning: S3 result cache disabled for this run" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_a_truncated_s3_entry_is_a_miss_with_a_warning_and_is_rewritten(
+    repo: Path, tmp_path: Path, aws: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import boto3
+
+    bucket = s3_repo(repo)
+    lint(repo)
+    s3 = boto3.client("s3")
+    broken = next(
+        k for k in bucket_keys(bucket) if json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())["unit"] == "b"
+    )
+    whole = s3.get_object(Bucket=bucket, Key=broken)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=broken, Body=whole[: len(whole) // 2])  # a writer cut off mid-upload
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    capsys.readouterr()
+    results = lint(clone)
+    assert {u: r.cached for u, r in results.items()} == {"a": True, "b": False, "core": True}
+    assert results["b"].status == PASSED
+    err = capsys.readouterr().err
+    assert f"warning: ignoring a broken result-cache entry s3://{bucket}/{broken} (treated as a miss)" in err
+    assert json.loads(s3.get_object(Bucket=bucket, Key=broken)["Body"].read())["unit"] == "b"  # rewritten whole
+
+
+def test_tmp_files_left_by_a_killed_writer_are_swept(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    record = to_record(Result("a", "lint", PASSED, 1.5), "k" * 64)
+    folder = store.path("lint", "k" * 64).parent
+    folder.mkdir(parents=True)
+    stale, fresh = folder / f"{'k' * 64}.json.4242.tmp", folder / f"{'j' * 64}.json.4343.tmp"
+    stale.write_text('{"key": "half')
+    fresh.write_text('{"key": "being written')
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))  # kill -9 an hour ago
+    store.put("lint", "k" * 64, record)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([f"{'k' * 64}.json", fresh.name])
+    assert store.get("lint", "k" * 64) == record

@@ -22,6 +22,26 @@ _EXPIRED = {
     "UnrecognizedClientException",
 }
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+THROTTLED = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalError",
+    "InternalFailure",
+    "503",
+}
+
+# botocore's "standard" retry mode retries throttling, 5xx and connection errors with
+# jittered exponential backoff; a dozen throttled calls in a row (seen in a real incident:
+# 12 DescribeServices in 3.5 s) are absorbed by this and by shipyard's own polls/retries.
+MAX_ATTEMPTS = 8  # botocore's `max_attempts`: retries after the first try
 
 
 # What else decides where a client talks and as whom: a changed endpoint or identity in
@@ -37,10 +57,17 @@ def _session(profile: str, region: str, environment: tuple[str, ...]) -> Any:
         return boto3.session.Session(profile_name=profile or None, region_name=region or None)
 
 
+def client_config() -> Any:
+    """The botocore Config of every client shipyard makes: standard retries."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
+
+
 @functools.cache
 def _client(service: str, profile: str, region: str, environment: tuple[str, ...]) -> Any:
     with aws_errors(f"create an AWS {service} client"):
-        return _session(profile, region, environment).client(service)
+        return _session(profile, region, environment).client(service, config=client_config())
 
 
 def client(service: str, profile: str = "", region: str = "") -> Any:
@@ -64,6 +91,19 @@ def error_code(exc: BaseException) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is AWS saying "not now" (throttling, 5xx) or a dropped connection:
+    worth trying again later, once botocore's own retries are spent."""
+    from botocore import exceptions as bx
+
+    if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError)):
+        return True
+    if not isinstance(exc, bx.ClientError):
+        return False
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return error_code(exc) in THROTTLED or int(status or 0) >= 500
+
+
 @contextmanager
 def aws_errors(action: str, profile: str = "") -> Iterator[None]:
     """Translate boto3/botocore failures while doing ``action`` into ShipyardError."""
@@ -82,7 +122,7 @@ def aws_errors(action: str, profile: str = "") -> Iterator[None]:
         raise ShipyardError(
             f"cannot {action}: no AWS region", hint="set `region` in the environment or AWS_REGION"
         ) from None
-    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError) as exc:
+    except (bx.ConnectionError, bx.HTTPClientError) as exc:  # refused, reset, closed, TLS, timeouts
         raise ShipyardError(
             f"cannot {action}: AWS is unreachable ({exc})", hint="check the network or AWS_ENDPOINT_URL"
         ) from None

@@ -25,6 +25,7 @@ from shipyard.secrets import redact
 
 MODES = ("read-write", "read-only", "off")
 MODE_ENV = "SHIPYARD_CACHE_S3_MODE"  # e.g. read-only on pull requests, read-write on main
+STALE_TMP = 60.0  # seconds: a .tmp file this old was left by a killed writer (writes take ms)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,15 @@ def to_record(result: Result, key: str) -> dict[str, Any]:
     }
 
 
+def valid(record: object, key: str) -> bool:
+    """Whether ``record`` is a cache entry for ``key`` (anything else is a miss, never a crash)."""
+    return (
+        isinstance(record, dict)
+        and record.get("key") == key
+        and all(isinstance(record.get(name), str) for name in ("unit", "task", "status"))
+    )
+
+
 def from_record(record: Mapping[str, Any], source: str) -> Result:
     """The cached result as this run's record: no time spent now, the original time kept."""
     details = {"cache": source, "cached_duration": record.get("duration", 0.0), "cached_at": record.get("created", "")}
@@ -94,7 +104,7 @@ class LocalStore:
                 record = json.load(f)
         except (OSError, ValueError):
             return None
-        return record if isinstance(record, dict) and record.get("key") == key else None
+        return record if valid(record, key) else None
 
     def put(self, task: str, key: str, record: Mapping[str, Any]) -> None:
         path = self.path(task, key)
@@ -102,6 +112,18 @@ class LocalStore:
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(record), encoding="utf-8")
         os.replace(tmp, path)
+        _sweep(path.parent)
+
+
+def _sweep(folder: Path) -> None:
+    """Delete the .tmp files of writers that were killed (kill -9) before their rename."""
+    stale = time.time() - STALE_TMP
+    for tmp in folder.glob("*.tmp"):
+        try:
+            if tmp.stat().st_mtime < stale:
+                tmp.unlink()
+        except OSError:
+            pass  # another process swept it first
 
 
 class S3Reader:
@@ -132,11 +154,22 @@ class S3Reader:
                 body = client.get_object(Bucket=self.bucket, Key=self.object_key(task, key))["Body"].read()
             except client.exceptions.NoSuchKey:
                 return key, None
-            record = json.loads(body)
-            return key, record if isinstance(record, dict) and record.get("key") == key else None
+            return key, self._parse(body, task, key)
 
         with aws_errors(f"read the result cache in s3://{self.bucket}"), ThreadPoolExecutor(8) as pool:
             return {k: r for k, r in pool.map(fetch, wanted) if r is not None}
+
+    def _parse(self, body: bytes, task: str, key: str) -> dict[str, Any] | None:
+        """The entry in ``body``; a truncated or foreign object is a miss, with a warning."""
+        try:
+            record = json.loads(body)
+        except ValueError:  # truncated, empty, not UTF-8 (UnicodeDecodeError is a ValueError)
+            record = None
+        if valid(record, key):
+            return dict(record)
+        where = f"s3://{self.bucket}/{self.object_key(task, key)}"
+        print(f"warning: ignoring a broken result-cache entry {where} (treated as a miss)", file=sys.stderr)
+        return None
 
 
 class S3Store(S3Reader):

@@ -1,7 +1,15 @@
-"""Commands are data: a frozen argv value, executed by one runner."""
+"""Commands are data: a frozen argv value, executed by one runner.
+
+A child never outlives an interrupted shipyard: when Ctrl-C or SIGTERM (``Terminated``)
+reaches ``run`` while its child runs, the command's ``on_interrupt`` commands run first
+(``docker stop`` of a named container: the docker CLI going away does not stop it), then
+the child is terminated and waited for, and only then does the interrupt go on — so a
+deploy lock is released after, never while, a migration still runs.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -21,13 +29,24 @@ class Command:
     cwd: str = ""
     env: tuple[tuple[str, str], ...] = ()
     stdin: str | None = field(default=None, repr=False)  # may hold a secret: never printed
+    on_interrupt: tuple[tuple[str, ...], ...] = ()  # argv run to stop what the child started
 
     def __str__(self) -> str:
         return " ".join(self.argv)
 
 
-def command(*argv: str, cwd: Path | str = "", env: Mapping[str, str] | None = None) -> Command:
-    return Command(tuple(argv), str(cwd), tuple(sorted((env or {}).items())))
+def command(
+    *argv: str,
+    cwd: Path | str = "",
+    env: Mapping[str, str] | None = None,
+    on_interrupt: Sequence[Sequence[str]] = (),
+) -> Command:
+    return Command(
+        tuple(argv), str(cwd), tuple(sorted((env or {}).items())), on_interrupt=tuple(tuple(a) for a in on_interrupt)
+    )
+
+
+STOP_GRACE = 10.0  # seconds a child gets to exit after SIGTERM before SIGKILL
 
 
 @dataclass(frozen=True)
@@ -71,8 +90,27 @@ def run(cmd: Command, *, stream: bool = False) -> Completed:
             f"command not found: {cmd.argv[0]}",
             hint=f"install {cmd.argv[0]} or put it on PATH",
         ) from None
-    output = _collect(proc, cmd.stdin, stream)
+    try:
+        output = _collect(proc, cmd.stdin, stream)
+    except BaseException:  # Ctrl-C, SIGTERM, a bug: the child must not keep running unseen
+        stop(proc, cmd)
+        raise
     return Completed(cmd, proc.wait(), output, time.monotonic() - start)
+
+
+def stop(proc: subprocess.Popen[str], cmd: Command) -> None:
+    """Run ``cmd``'s clean-up commands, then terminate ``proc`` and wait until it has exited."""
+    for argv in cmd.on_interrupt:
+        # best effort: the child itself is still stopped below
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=STOP_GRACE + 20)
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _collect(proc: subprocess.Popen[str], stdin: str | None, stream: bool) -> str:

@@ -41,11 +41,13 @@ def test_migration_for_reads_the_unit_and_environment() -> None:
 
 
 def test_the_url_travels_in_the_environment_never_in_argv() -> None:
-    cmd = docker_command(M, alembic_argv(M, "upgrade", "head"), URL)
+    cmd = docker_command(M, alembic_argv(M, "upgrade", "head"), URL, name="shipyard-migrate-api-0a1b2c3d")
     assert cmd.argv == (
         "docker",
         "run",
         "--rm",
+        "--name",
+        "shipyard-migrate-api-0a1b2c3d",
         "--network",
         "host",
         "-e",
@@ -58,7 +60,18 @@ def test_the_url_travels_in_the_environment_never_in_argv() -> None:
         "head",
     )
     assert cmd.env == (("DATABASE_URL", URL.reveal()),)
+    assert cmd.on_interrupt == (
+        ("docker", "stop", "--time", "10", "shipyard-migrate-api-0a1b2c3d"),
+        ("docker", "rm", "--force", "shipyard-migrate-api-0a1b2c3d"),
+    )
     assert "pa55-w0rd-x" not in str(cmd)
+
+
+def test_each_migration_container_gets_a_name_of_its_own() -> None:
+    first, second = (docker_command(M, alembic_argv(M, "current"), URL).argv for _ in range(2))
+    name = first[first.index("--name") + 1]
+    assert name.startswith("shipyard-migrate-api-") and len(name) == len("shipyard-migrate-api-") + 8
+    assert second[second.index("--name") + 1] != name
 
 
 def test_status_is_parsed_from_the_script_output() -> None:

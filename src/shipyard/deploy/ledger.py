@@ -5,20 +5,29 @@ claimed with a conditional put (If-None-Match), so two writers that pick the sam
 number cannot overwrite each other — the loser takes the next one. Nothing is ever
 rewritten: an attempt is recorded once, when its outcome is known (including
 "interrupted" when Ctrl-C or SIGTERM ended it).
+
+A write that fails (throttled, unreachable) is retried with backoff; when it still
+fails the caller gets LedgerWriteFailed — an attempt that cannot be recorded is not a
+success. Under a deploy lock every write first passes the lock's fence: once the lock
+is lost, nothing more is written.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 
+from shipyard.deploy.lock import LockLost
 from shipyard.deploy.store import Conflict, StateStore
 from shipyard.errors import ShipyardError
 
 PREFIX = "ledger/"
 SUCCEEDED, FAILED, ROLLED_BACK, INTERRUPTED = "succeeded", "failed", "rolled-back", "interrupted"
 DEPLOY, ROLLBACK = "deploy", "rollback"
+WRITE_ATTEMPTS = 5  # on top of botocore's own retries
+WRITE_BACKOFF = 1.0  # seconds before the second try, doubled for each next one (1+2+4+8 s)
 
 
 @dataclass(frozen=True)
@@ -69,17 +78,67 @@ def _number(key: str) -> int:
     return int(key[len(PREFIX) :].split(".", 1)[0])
 
 
+class LedgerWriteFailed(ShipyardError):
+    """An entry could not be written, even after retries (or the deploy lock was lost)."""
+
+
+def describe_entry(entry: Entry) -> str:
+    """One line: what an attempt did, for a report of what ran but is not recorded."""
+    where = f", revision {entry.revision}" if entry.revision else ""
+    why = f": {entry.reason}" if entry.reason else ""
+    return f"{entry.service} {entry.action} {entry.outcome} ({entry.artifact}{where}){why}"
+
+
+def not_recorded(env: str, failures: Sequence[tuple[Entry, str]]) -> LedgerWriteFailed:
+    """The error of a deploy whose attempts ran but could not (all) be recorded."""
+    ran = "; ".join(describe_entry(e) for e, _ in failures)
+    why = failures[0][1]
+    return LedgerWriteFailed(
+        f"the release ledger of {env!r} could not record what ran ({why}); not recorded: {ran}",
+        hint=f"check `invoke status --env {env}` (the target's own state is the truth) before deploying again",
+    )
+
+
 class Ledger:
     """The ledger of one environment's state store."""
 
-    def __init__(self, store: StateStore, env: str) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        env: str,
+        *,
+        fence: Callable[[], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.store, self.env = store, env
+        self.fence = fence  # raises when the writer no longer holds the deploy lock
+        self.sleep = sleep
 
     def _numbers(self) -> list[int]:
         return sorted(_number(k) for k in self.store.list(PREFIX) if k.endswith(".json"))
 
     def append(self, entry: Entry) -> Entry:
-        """Record ``entry`` under the next free release number; returns it numbered."""
+        """Record ``entry`` under the next free release number; returns it numbered.
+
+        Retried with backoff; LedgerWriteFailed when it cannot be written (or the lock is lost)."""
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                return self._append_once(entry)
+            except LockLost as exc:
+                raise LedgerWriteFailed(exc.message, exc.hint) from None
+            except ShipyardError as exc:
+                if attempt + 1 == WRITE_ATTEMPTS:
+                    raise LedgerWriteFailed(
+                        f"could not record {describe_entry(entry)} in the release ledger of {self.env!r} "
+                        f"after {WRITE_ATTEMPTS} attempts: {exc.message}",
+                        hint=exc.hint,
+                    ) from None
+                self.sleep(WRITE_BACKOFF * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _append_once(self, entry: Entry) -> Entry:
+        if self.fence is not None:
+            self.fence()
         numbers = self._numbers()
         candidate = (numbers[-1] if numbers else 0) + 1
         for _ in range(100):
@@ -87,10 +146,16 @@ class Ledger:
             try:
                 self.store.put(_key(candidate), numbered.to_bytes(), if_absent=True)
             except Conflict:
+                if self._is(candidate, numbered):
+                    return numbered  # an earlier try wrote it, and only its answer was lost
                 candidate += 1  # a concurrent writer took this number
                 continue
             return numbered
         raise ShipyardError(f"could not append to the release ledger of {self.env!r}: too many concurrent writers")
+
+    def _is(self, number: int, entry: Entry) -> bool:
+        stored = self.store.get(_key(number))
+        return stored is not None and stored.data == entry.to_bytes()
 
     def _read(self, number: int) -> Entry | None:
         stored = self.store.get(_key(number))

@@ -6,11 +6,17 @@ holds it, for what, since when and until when. A deploy renews the lease in a
 background thread; a holder that vanished (a cancelled CI job) stops renewing, and once
 the lease has expired the next deploy may take the lock over (If-Match on the stale
 object, so two takers cannot both win) — and says so.
+
+A lock that is gone or belongs to someone else (force-released, taken over) is lost:
+the renewer records why, the transaction stops, and ``check`` — the fence every ledger
+write passes — refuses from then on. A renewal that fails for a transient reason (a
+throttled or dropped request) is retried until the lease would expire; only then is
+the lock lost. A release that fails is retried, then reported with the command that
+releases the lock by hand: it never hides the deploy's own result.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -29,6 +35,7 @@ from shipyard.errors import ShipyardError
 
 LOCK_KEY = "lock.json"
 DEFAULT_LEASE = 300.0  # seconds; renewed every third of it while a deploy runs
+RELEASE_ATTEMPTS = 4  # a release is tried this often, 1 s, 2 s, 4 s apart
 
 
 def whoami() -> str:
@@ -76,6 +83,13 @@ class LockInfo:
 
 class LockLost(ShipyardError):
     """Another deploy took the lock over (our lease had expired) or it was force-released."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint or "check `invoke lock.status` and `invoke status` before deploying again")
+
+
+def _why(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, ShipyardError) else f"{type(exc).__name__}: {exc}"
 
 
 class DeployLock:
@@ -164,19 +178,57 @@ class DeployLock:
         try:
             self.etag = self.store.put(LOCK_KEY, info.to_bytes(), if_match=self.etag)
         except Conflict:
-            raise LockLost(
-                f"lost the deploy lock of {self.env!r}: another deploy took it over or it was released",
-                hint="check `invoke lock.status` and `invoke status` before deploying again",
+            raise self._lose(
+                f"lost the deploy lock of {self.env!r}: another deploy took it over or it was released"
             ) from None
         self.info = info
 
-    def release(self) -> None:
-        """Delete the lock object if it is still ours; a lost lock is left alone."""
+    def _lose(self, why: str) -> LockLost:
+        """Remember that the lock is lost (the first reason wins); the error to raise."""
+        self.lost = self.lost or why
+        return LockLost(self.lost)
+
+    def check(self) -> None:
+        """Raise LockLost unless the lock object is still ours: the fence of every ledger write.
+
+        A lock never taken (or already released) fences nothing; a lost one always refuses.
+        """
+        if self.lost:
+            raise LockLost(self.lost)
         if self.etag is None:
             return
-        with contextlib.suppress(Conflict):  # taken over meanwhile: it is not ours to delete
-            self.store.delete(LOCK_KEY, if_match=self.etag)
+        current = self.store.get(LOCK_KEY)
+        if current is None or _token(current.data) != self.token:
+            held = "it was released" if current is None else "another deploy holds it"
+            raise self._lose(f"lost the deploy lock of {self.env!r}: {held}")
+
+    def release(self) -> None:
+        """Delete the lock object if it is still ours; a lost lock is left alone.
+
+        A failing delete is retried; when it keeps failing this says so and how to release
+        by hand, and returns: the lock then stays until its lease expires.
+        """
+        if self.etag is None:
+            return
+        for attempt in range(RELEASE_ATTEMPTS):
+            try:
+                self.store.delete(LOCK_KEY, if_match=self.etag)
+                break
+            except Conflict:  # taken over meanwhile: it is not ours to delete
+                break
+            except Exception as exc:
+                if attempt + 1 == RELEASE_ATTEMPTS:
+                    self._release_failed(exc)
+                    break
+                self.sleep(2.0**attempt)
         self.etag, self.info = None, None
+
+    def _release_failed(self, exc: BaseException) -> None:
+        until = f" (until {utc(self.info.expires)})" if self.info else ""
+        self.say(
+            f"warning: could not release the deploy lock of {self.env}: {_why(exc)}; it stays held until its "
+            f"lease expires{until}. Release it by hand: invoke lock.release --env {self.env}"
+        )
 
     def force_release(self) -> LockInfo | None:
         """Delete whatever lock object exists (``invoke lock.release``); returns what it was."""
@@ -206,14 +258,35 @@ class DeployLock:
             self.release()
 
     def _renew_loop(self, stop: threading.Event) -> None:
-        while not stop.wait(self.lease / 3):
+        wait = self.lease / 3
+        while not stop.wait(wait):
             try:
                 self.renew()
-            except LockLost as exc:
-                self.lost = exc.message
+                wait = self.lease / 3
+            except LockLost:
                 return
-            except ShipyardError as exc:  # a network blip: the lease still has two thirds left
-                self.say(f"warning: could not renew the deploy lock: {exc.message}")
+            except Exception as exc:  # throttled, dropped, TLS...: retry while the lease lasts
+                wait = self._retry_renewal(exc)
+                if not wait:
+                    return
+
+    def _retry_renewal(self, exc: BaseException) -> float:
+        """Seconds until the next try of a failed renewal; 0 (the lock is lost) when the lease
+        would expire before it."""
+        wait = max(self.lease / 30, 0.05)
+        expires = self.info.expires if self.info else 0.0
+        if self.clock() + wait >= expires:
+            self._lose(f"lost the deploy lock of {self.env!r}: its lease expired while renewing failed ({_why(exc)})")
+            return 0.0
+        self.say(f"warning: could not renew the deploy lock of {self.env} (retrying): {_why(exc)}")
+        return wait
+
+
+def _token(data: bytes) -> str:
+    try:
+        return LockInfo.from_bytes(data).token
+    except (ValueError, KeyError, TypeError):
+        return ""  # not a lock object we can read: not ours
 
 
 class Terminated(KeyboardInterrupt):

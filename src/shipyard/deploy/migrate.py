@@ -15,6 +15,7 @@ Commands are values (``Command``); ``run`` executes them.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -96,11 +97,20 @@ def status_argv(m: Migration) -> tuple[str, ...]:
     return ("python", "-c", STATUS_SCRIPT, m.config)
 
 
-def docker_command(m: Migration, argv: tuple[str, ...], url: Sensitive) -> Command:
-    """``docker run`` of the image with host networking; the URL only in the CLI's environment."""
+def container_name(m: Migration) -> str:
+    """A name to find (and stop) the migration container by: ``shipyard-migrate-<unit>-<random>``."""
+    return f"shipyard-migrate-{m.service}-{uuid.uuid4().hex[:8]}"
+
+
+def docker_command(m: Migration, argv: tuple[str, ...], url: Sensitive, *, name: str = "") -> Command:
+    """``docker run`` of the image with host networking; the URL only in the CLI's environment.
+    Interrupted (Ctrl-C, SIGTERM), shipyard stops and removes the named container."""
+    name = name or container_name(m)
     return command(
-        "docker", "run", "--rm", "--network", "host", "-e", URL_KEY, m.image, *argv, env={URL_KEY: url.reveal()}
-    )
+        "docker", "run", "--rm", "--name", name, "--network", "host", "-e", URL_KEY, m.image, *argv,
+        env={URL_KEY: url.reveal()},
+        on_interrupt=(("docker", "stop", "--time", "10", name), ("docker", "rm", "--force", name)),
+    )  # fmt: skip
 
 
 def parse_status(output: str) -> MigrationStatus:

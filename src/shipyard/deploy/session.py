@@ -8,7 +8,7 @@ credentials belong to the environment's account — before any side effect.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ class Session:
     account: str
     targets: Targets
     say: Callable[[str], None] = print
+    locks: list[DeployLock] = field(default_factory=list)  # handed out by lock(): they fence the ledger
 
     @classmethod
     def open(cls, project: Project, env: str, *, say: Callable[[str], None] = print) -> Session:
@@ -74,14 +75,21 @@ class Session:
 
     @property
     def ledger(self) -> Ledger:
-        return Ledger(self.store, self.env)
+        """The release ledger; its writes refuse once a lock of this session is lost."""
+        return Ledger(self.store, self.env, fence=self._fence)
+
+    def _fence(self) -> None:
+        for lock in self.locks:
+            lock.check()
 
     @property
     def protected(self) -> bool:
         return bool(self.environment.get("protected"))
 
     def lock(self, lease: float = DEFAULT_LEASE) -> DeployLock:
-        return DeployLock(self.store, self.env, lease=lease, say=self.say)
+        lock = DeployLock(self.store, self.env, lease=lease, say=self.say)
+        self.locks.append(lock)
+        return lock
 
     def other(self, env: str) -> Session:
         """Another environment, to read its ledger (promotion). No account check: it may live in

@@ -79,6 +79,8 @@ class S3Store:
         except ClientError as exc:
             if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
                 raise Conflict(key) from None
+            if if_match and error_code(exc) in ("NoSuchKey", "404"):
+                raise Conflict(key) from None  # S3 answers If-Match on a deleted object with 404
             with aws_errors(f"write {self.describe()}/{key}"):
                 raise
         return str(response["ETag"])

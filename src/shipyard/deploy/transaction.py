@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from shipyard.deploy import migrate
-from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, ROLLED_BACK, SUCCEEDED, Entry
+from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, ROLLED_BACK, SUCCEEDED, Entry, not_recorded
 from shipyard.deploy.lock import Terminated, sigterm_as_interrupt, whoami
 from shipyard.deploy.migrate import database_url
 from shipyard.deploy.notify import Notifier
@@ -116,8 +116,10 @@ class Transaction:
                     self._interrupted(exc)
                     raise
                 finally:
-                    self._record()
+                    unrecorded = self._record()
                     self._notify_end()
+                    if unrecorded:  # it ran, but is not in the ledger: not a success
+                        raise not_recorded(self.plan.env, unrecorded)
         finally:
             self.notifier.close()
         return self.results()
@@ -186,6 +188,9 @@ class Transaction:
                 break
             self._run_wave(wave)
             failed = [a for a in self.attempts.values() if a.outcome == FAILED]
+            if failed and self.lock.lost:  # another deploy may own the environment now: hands off
+                self.say(f"not rolling back: {self.lock.lost}")
+                return
             if failed:
                 self._undo(failed)
                 return
@@ -358,20 +363,28 @@ class Transaction:
             deploy_id=self.deploy_id,
         )
 
-    def _record(self) -> None:
-        """Append every attempt (and its rollback) to the ledger; a failure here only warns."""
-        ledger = self.session.ledger
+    def _record(self) -> list[tuple[Entry, str]]:
+        """Append every attempt (and its rollback) to the ledger (retried there); returns what
+        could not be recorded, with why."""
+        ledger, unrecorded = self.session.ledger, []
         for attempt in self.attempts.values():
             if not attempt.outcome:
                 continue
             if attempt.outcome == CANCELLED:
                 attempt.outcome = INTERRUPTED
-            try:
-                attempt.entry = ledger.append(self._entry(attempt))
-                if attempt.rollback is not None:
-                    attempt.rollback = ledger.append(attempt.rollback)
-            except ShipyardError as exc:
-                self.say(f"warning: could not record {attempt.sp.service} in the ledger: {exc.message}")
+            for entry in (self._entry(attempt), attempt.rollback):
+                if entry is None:
+                    continue
+                try:
+                    written = ledger.append(entry)
+                except ShipyardError as exc:
+                    unrecorded.append((entry, exc.message))
+                    continue
+                if entry.action == DEPLOY:
+                    attempt.entry = written
+                else:
+                    attempt.rollback = written
+        return unrecorded
 
     def _notify_end(self) -> None:
         if not any(a.outcome for a in self.attempts.values()):

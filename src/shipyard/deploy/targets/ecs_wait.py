@@ -10,6 +10,9 @@ why long before the timeout. The verdict is a pure function of the service descr
 - the service is back on another task definition,
   or our deployment is no longer PRIMARY           -> failed (circuit-breaker rollback)
 - no rolloutState (older controllers)              -> done when it is the only deployment at full count
+
+A poll that AWS throttles (or whose connection drops), after botocore's own retries, is
+skipped, not a failure: the next poll tries again, until the roll-out's timeout.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from shipyard.aws import aws_errors
+from shipyard.aws import aws_errors, transient
 from shipyard.deploy.target import DeployFailed, Progress
 
 DONE = "done"
+T = TypeVar("T")
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Seen:
     tasks: set[str] = field(default_factory=set)
     reasons: list[str] = field(default_factory=list)  # stopped-task reasons, in order
     counts: str = ""
+    throttled: int = 0  # polls in a row that AWS throttled
 
 
 def our_deployment(service: Mapping[str, Any], deployment_id: str, taskdef: str) -> Mapping[str, Any] | None:
@@ -116,15 +121,17 @@ class RolloutWatch:
         seen, deadline = Seen(), self.clock() + self.timeout
         while True:
             progress.check()
-            described = self._describe()
-            self._show_events(described, seen, progress)
-            self._show_counts(described, deployment_id, taskdef, seen, progress)
-            self._show_stopped(taskdef, seen, progress)
-            outcome = verdict(described, deployment_id, taskdef)
-            if outcome == DONE:
-                return
-            if outcome:
-                raise DeployFailed(outcome + _last_reasons(seen.reasons))
+            described = self._polled(f"describe ECS service {self.service}", self._describe, seen, progress)
+            if described is not None:
+                self._show_events(described, seen, progress)
+                self._show_counts(described, deployment_id, taskdef, seen, progress)
+                stopped = self._polled(f"list stopped tasks of {self.service}", self._stopped_tasks, seen, progress)
+                self._show_stopped(stopped or [], taskdef, seen, progress)
+                outcome = verdict(described, deployment_id, taskdef)
+                if outcome == DONE:
+                    return
+                if outcome:
+                    raise DeployFailed(outcome + _last_reasons(seen.reasons))
             if self.clock() >= deadline:
                 raise DeployFailed(
                     f"timed out after {int(self.timeout)}s waiting for {short(taskdef)} to become healthy"
@@ -132,9 +139,23 @@ class RolloutWatch:
                 )
             self.sleep(self.poll)
 
+    def _polled(self, what: str, call: Callable[[], T], seen: Seen, progress: Progress) -> T | None:
+        """One AWS call of a poll; None when AWS throttled it (try again at the next poll)."""
+        try:
+            result = call()
+        except Exception as exc:
+            if not transient(exc):
+                with aws_errors(what):
+                    raise
+            seen.throttled += 1
+            if seen.throttled == 1:
+                progress(f"AWS is throttling ({type(exc).__name__}: {exc}); trying again at the next poll")
+            return None
+        seen.throttled = 0
+        return result
+
     def _describe(self) -> Mapping[str, Any]:
-        with aws_errors(f"describe ECS service {self.service}"):
-            response = self.client.describe_services(cluster=self.cluster, services=[self.service])
+        response = self.client.describe_services(cluster=self.cluster, services=[self.service])
         services = response.get("services", [])
         if not services:
             raise DeployFailed(f"ECS service {self.service} disappeared from cluster {self.cluster}")
@@ -162,8 +183,8 @@ class RolloutWatch:
             seen.counts = counts
             progress(counts)
 
-    def _show_stopped(self, taskdef: str, seen: Seen, progress: Progress) -> None:
-        for task in self._stopped_tasks():
+    def _show_stopped(self, stopped: Sequence[Mapping[str, Any]], taskdef: str, seen: Seen, progress: Progress) -> None:
+        for task in stopped:
             arn = str(task.get("taskArn", ""))
             if arn in seen.tasks or task.get("taskDefinitionArn") != taskdef:
                 continue
@@ -173,13 +194,12 @@ class RolloutWatch:
             progress(f"task {arn.rsplit('/', 1)[-1]} stopped: {reason}")
 
     def _stopped_tasks(self) -> Sequence[Mapping[str, Any]]:
-        with aws_errors(f"list stopped tasks of {self.service}"):
-            arns = self.client.list_tasks(cluster=self.cluster, serviceName=self.service, desiredStatus="STOPPED").get(
-                "taskArns", []
-            )
-            if not arns:
-                return []
-            return list(self.client.describe_tasks(cluster=self.cluster, tasks=arns[:100]).get("tasks", []))
+        arns = self.client.list_tasks(cluster=self.cluster, serviceName=self.service, desiredStatus="STOPPED").get(
+            "taskArns", []
+        )
+        if not arns:
+            return []
+        return list(self.client.describe_tasks(cluster=self.cluster, tasks=arns[:100]).get("tasks", []))
 
 
 def _last_reasons(reasons: Sequence[str]) -> str:
