@@ -231,7 +231,7 @@ def test_a_signal_while_waiting_releases_the_lock_and_records_interrupted(
 ) -> None:
     """Ctrl-C on a laptop, SIGTERM from a cancelled CI job: the lock must not stay behind."""
     # worker wants 2 tasks and moto runs 1: its roll-out never completes
-    Cloud("staging", ecs_database, desired={"api": 1, "worker": 2}).create()
+    cloud = Cloud("staging", ecs_database, desired={"api": 1, "worker": 2}).create()
     # no PYTHONUNBUFFERED: progress must reach a pipe while the deploy runs, as in CI logs
     env = {**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, "AWS_ENDPOINT_URL": ecs_aws}
     proc = subprocess.Popen(
@@ -258,6 +258,8 @@ def test_a_signal_while_waiting_releases_the_lock_and_records_interrupted(
     entry = ledger(ecs_repo, "staging").history("worker")[0]
     assert (entry.outcome, entry.action) == (INTERRUPTED, DEPLOY)
     assert entry.reason.startswith(f"{why} while rolling out")
+    # what was done is recorded: the service was updated to the task definition it registered
+    assert entry.revision == cloud.service("worker")["taskDefinition"] != entry.previous
 
 
 def test_production_takes_only_what_staging_verified(ecs_repo: Path, staging: Cloud, ecs_database: str) -> None:

@@ -57,6 +57,12 @@ class Progress:
         self.service, self.say = service, say
         self.stop = stop or threading.Event()
         self._why = why or (lambda: "cancelled")
+        self.revision = ""  # the revision the target pointed the service at, before it is verified
+
+    def pointed(self, revision: str) -> None:
+        """The target changed the environment: the service now rolls out ``revision``.
+        An attempt interrupted after this records what was done, not an empty revision."""
+        self.revision = revision
 
     def __call__(self, line: str) -> None:
         self.say(f"  {self.service}: {line}")

@@ -62,6 +62,11 @@ class Attempt:
     seconds: float = 0.0
     rollback: Entry | None = None
     entry: Entry | None = field(default=None, repr=False)
+    pointed: str = ""  # the revision the target switched to, known before the roll-out ends
+
+    @property
+    def revision(self) -> str:
+        return self.running.revision if self.running else self.pointed
 
 
 def confirm(plan: DeployPlan, yes: bool, ask: Callable[[str], str] = input) -> None:
@@ -253,6 +258,7 @@ class Transaction:
             attempt.outcome, attempt.reason = FAILED, f"unexpected {type(exc).__name__}: {exc}"
         finally:
             attempt.finished, attempt.seconds = now(), time.monotonic() - start
+            attempt.pointed = progress.revision
         word = {SUCCEEDED: "✓ deployed", FAILED: "✗ failed"}.get(attempt.outcome, "- stopped")
         progress(word + (f": {attempt.reason}" if attempt.reason else ""))
 
@@ -307,7 +313,7 @@ class Transaction:
             previous.fingerprint,
             previous.artifact,
             revision=previous.revision,
-            previous=attempt.running.revision if attempt.running else "",
+            previous=attempt.revision,
             git_sha=str(previous.details.get("gitSha", "")),
             who=self.who,
             started=start,
@@ -352,7 +358,7 @@ class Transaction:
             attempt.outcome,
             sp.release.fingerprint,
             (running.artifact if ok and running else "") or sp.release.artifact,
-            revision=running.revision if running else "",
+            revision=attempt.revision,
             previous=sp.running.revision if sp.running else "",
             git_sha=sp.release.git_sha,
             migration=attempt.migration,

@@ -125,6 +125,7 @@ class EcsTarget:
         arn = self.register(unit, release, settings)
         progress(f"registered {short(arn)} with {release.artifact}")
         deployment = self._point(unit, arn)
+        progress.pointed(arn)
         progress(f"service {unit.name} updated to {short(arn)}; waiting for the roll-out")
         self._watch(unit).wait(arn, deployment, progress)
         progress(f"roll-out of {short(arn)} completed")
