@@ -20,6 +20,7 @@ from shipyard.images.plan import (
     image_labels,
     image_tags,
     inspect_command,
+    tag_command,
 )
 from shipyard.images.settings import Checkout, ImageSettings, Revision, image_fingerprint
 from shipyard.images.wheels import StepFailed
@@ -31,11 +32,13 @@ WHEEL_CACHE_ENV = "SHIPYARD_WHEEL_CACHE"
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """How to build: stream output, where the wheel cache lives, whether to bypass Docker's cache."""
+    """How to build: stream output, where the wheel cache lives, whether to bypass Docker's
+    layer cache (``no_cache``) and whether to build even when the fingerprint is built (``force``)."""
 
     verbose: bool = False
     wheel_cache: Path | None = None
     no_cache: bool = False
+    force: bool = False
 
     def cache_dir(self, project: Project) -> Path:
         """The wheel cache: this option, else $SHIPYARD_WHEEL_CACHE, else .shipyard/wheels."""
@@ -103,6 +106,14 @@ def local_image(ref: str) -> str | None:
     return done.output.strip() if done.ok else None
 
 
+def tag_local(target: ImageTarget) -> None:
+    """Give the fingerprint-tagged local image the target's other tags."""
+    for tag in target.tags[1:]:
+        done = run(tag_command(target.identity, tag))
+        if not done.ok:
+            raise StepFailed(f"`docker tag {target.identity} {tag}` exited {done.returncode}", done.output)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -123,10 +134,12 @@ def build_spec(target: ImageTarget, context: Path, *, no_cache: bool = False, cr
 
 
 def ensure_image(project: Project, target: ImageTarget, checkout: Checkout, options: BuildOptions) -> Built:
-    """The local image tagged with ``target``'s fingerprint: found, or built now."""
+    """The local image tagged with ``target``'s fingerprint: found (and given the other tags,
+    e.g. the git tag of a commit that did not change it), or built now (always with ``force``)."""
     check_engine()
-    existing = local_image(target.identity)
+    existing = None if options.force else local_image(target.identity)
     if existing:
+        tag_local(target)
         return Built(existing, built=False)
     with tempfile.TemporaryDirectory(prefix=f"shipyard-{target.unit.name}-") as work:
         ctx = create_context(
