@@ -47,6 +47,11 @@ class BuildOptions:
         env = os.environ.get(WHEEL_CACHE_ENV)
         return Path(env) if env else project.root / ".shipyard" / "wheels"
 
+    @staticmethod
+    def python_cache(project: Project) -> Path:
+        """What each base image's Python is, by image id: .shipyard/python."""
+        return project.root / ".shipyard" / "python"
+
 
 @dataclass(frozen=True)
 class ImageTarget:
@@ -149,6 +154,7 @@ def ensure_image(project: Project, target: ImageTarget, checkout: Checkout, opti
             Path(work),
             settings=target.settings,
             wheel_cache=options.cache_dir(project),
+            python_cache=options.python_cache(project),
             stream=options.verbose,
         )
         cmd = build_command(build_spec(target, ctx.path, no_cache=options.no_cache), buildx=buildx_available())

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from shipyard.errors import ShipyardError
 from shipyard.graph import lib_closure
+from shipyard.images.interpreter import check_python, image_python
 from shipyard.images.settings import ImageSettings
 from shipyard.images.wheels import build_wheels, cached_deps, link_wheels
 from shipyard.project import Project, Unit
@@ -107,16 +108,20 @@ def create_context(
     *,
     settings: ImageSettings,
     wheel_cache: Path,
+    python_cache: Path,
     stream: bool = False,
 ) -> Context:
-    """Assemble the build context of ``unit`` under ``work``/context (``work`` is scratch space)."""
+    """Assemble the build context of ``unit`` under ``work``/context (``work`` is scratch space);
+    ``python_cache`` keeps what the base image's Python is (see interpreter.py)."""
     dockerfile, lock = check_inputs(project, unit, settings)
     ctx = work / "context"
     (ctx / "deps").mkdir(parents=True)
     shutil.copyfile(dockerfile, ctx / "Dockerfile")
     shutil.copyfile(lock, ctx / "deps" / LOCK)
     stage(project.root, files, unit.path, ctx / "unit")
-    cache = cached_deps(lock, wheel_cache, python=settings.python, platform=settings.platform, stream=stream)
+    python = image_python(settings.base_image, settings.platform, python_cache)
+    check_python(unit.name, settings.python, settings.base_image, python)
+    cache = cached_deps(lock, wheel_cache, python=python, platform=settings.platform, stream=stream)
     deps = link_wheels(cache, ctx / "deps")
     sources = []
     for member in (unit, *lib_closure(project, unit)):
