@@ -81,3 +81,20 @@ def test_force_rebuilds_an_image_that_no_cache_skips(api_repo: Path, wheel_cache
     assert forced.status == PASSED, forced.reason + forced.output
     assert (forced.details["built"], forced.details["up_to_date"]) == (True, False)
     assert forced.details["image_id"] != first.details["image_id"]  # a new build (its created label differs)
+
+
+def test_deploy_ships_an_image_built_before_an_unrelated_commit(
+    api_repo: Path, wheel_cache: Path, registry: str, images_prefix: str
+) -> None:
+    from shipyard.deploy.artifacts import Artifacts
+    from shipyard.project import load_project
+
+    built = build(api_repo, wheel_cache, ["api"])["api"]
+    assert built.status == PASSED, built.reason + built.output
+    head = commit(api_repo, "services/worker/NOTES.md", "not part of the api\n")
+    project = load_project(api_repo)
+    release = Artifacts(project, "local", say=lambda _: None).ensure([project.units["api"]])["api"]
+    reg = parse_registry(f"{registry}/{images_prefix}")
+    digest = manifest_digest(reg, "api", f"git-{head}")
+    assert digest and release.artifact == f"{reg.image('api')}@{digest}"
+    assert manifest_digest(reg, "api", built.details["fingerprint"][:16]) == digest
