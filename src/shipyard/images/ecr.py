@@ -142,7 +142,7 @@ def copy_tag(environment: Mapping[str, Any], registry: Registry, unit: str, sour
     found = call(env, get_image_call(name, source), action) or {}
     images = found.get("images", [])
     if not images:
-        raise ShipyardError(f"ECR has no {name}:{source} to tag as {tag}", hint="push again: invoke push --env ...")
+        raise ShipyardError(f"ECR has no {name}:{source} to tag as {tag}", hint="run the push again")
     put = put_image_call(name, images[0], tag)
     # ImageAlreadyExists: a parallel run put the same tag on the same image; nothing to do.
     call(env, put, action, tolerate=("ImageAlreadyExistsException",))
