@@ -62,10 +62,12 @@ def build(root: Path, cache: Path, services: Sequence[str] = (), **options: bool
     return {r.unit: r for r in run_jobs(jobs, workers=2, report=lambda _: None)}
 
 
-def push(root: Path, cache: Path, env: str = "local", services: Sequence[str] = ()) -> dict[str, Result]:
-    """`invoke push --env ENV` as a library call; results by unit."""
+def push(
+    root: Path, cache: Path, env: str = "local", services: Sequence[str] = (), **options: bool
+) -> dict[str, Result]:
+    """`invoke push --env ENV [--force] [--no-cache]` as a library call; results by unit."""
     project = load_project(root)
-    jobs = push_jobs(project, project.select(services, libs=False), env, BuildOptions(wheel_cache=cache))
+    jobs = push_jobs(project, project.select(services, libs=False), env, BuildOptions(wheel_cache=cache, **options))
     return {r.unit: r for r in run_jobs(jobs, workers=2, report=lambda _: None)}
 
 

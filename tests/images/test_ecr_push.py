@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from shipyard.results import PASSED
+from shipyard.results import ERROR, PASSED
 from tests.helpers import git
 from tests.images.example import push
 
@@ -74,3 +74,7 @@ def test_push_to_ecr_creates_the_repository_logs_in_and_then_skips(
     again = push(root, wheel_cache, "ecr", ["api"])["api"]
     assert (again.details["up_to_date"], again.details["pushed"], again.details["built"]) == (True, False, False)
     assert again.details["digest"] == first.details["digest"]
+
+    forced = push(root, wheel_cache, "ecr", ["api"], force=True)["api"]  # would overwrite an immutable tag
+    assert forced.status == ERROR and forced.details["built"] is False
+    assert forced.reason.startswith(f"--force would replace {registry}/{name}:{tag}, but ECR tags are immutable")

@@ -71,6 +71,12 @@ def test_push_after_an_unrelated_commit_pushes_the_new_git_tag(
     assert (again.details["up_to_date"], again.details["pushed"]) == (True, False)
     assert again.reason == f"up to date: {reg.image('api')}@{digest}"
 
+    forced = push(api_repo, wheel_cache, "local", ["api"], force=True)["api"]  # rebuilt, pushed anyway
+    assert forced.status == PASSED, forced.reason + forced.output
+    assert (forced.details["built"], forced.details["pushed"], forced.details["up_to_date"]) == (True, True, False)
+    assert forced.details["digest"] != digest  # a new build (its created label differs)
+    assert manifest_digest(reg, "api", fp) == manifest_digest(reg, "api", f"git-{later}") == forced.details["digest"]
+
 
 def test_force_rebuilds_an_image_that_no_cache_skips(api_repo: Path, wheel_cache: Path) -> None:
     first = build(api_repo, wheel_cache, ["api"])["api"]
