@@ -55,17 +55,19 @@ def copy_example(dest: Path, *, prefix: str, registry: str, environments: str = 
     return dest
 
 
-def build(root: Path, cache: Path, services: Sequence[str] = ()) -> dict[str, Result]:
-    """`invoke build` as a library call; results by unit."""
+def build(root: Path, cache: Path, services: Sequence[str] = (), **options: bool) -> dict[str, Result]:
+    """`invoke build [--force] [--no-cache]` as a library call; results by unit."""
     project = load_project(root)
-    jobs = build_jobs(project, project.select(services, libs=False), BuildOptions(wheel_cache=cache))
+    jobs = build_jobs(project, project.select(services, libs=False), BuildOptions(wheel_cache=cache, **options))
     return {r.unit: r for r in run_jobs(jobs, workers=2, report=lambda _: None)}
 
 
-def push(root: Path, cache: Path, env: str = "local", services: Sequence[str] = ()) -> dict[str, Result]:
-    """`invoke push --env ENV` as a library call; results by unit."""
+def push(
+    root: Path, cache: Path, env: str = "local", services: Sequence[str] = (), **options: bool
+) -> dict[str, Result]:
+    """`invoke push --env ENV [--force] [--no-cache]` as a library call; results by unit."""
     project = load_project(root)
-    jobs = push_jobs(project, project.select(services, libs=False), env, BuildOptions(wheel_cache=cache))
+    jobs = push_jobs(project, project.select(services, libs=False), env, BuildOptions(wheel_cache=cache, **options))
     return {r.unit: r for r in run_jobs(jobs, workers=2, report=lambda _: None)}
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from shipyard.results import PASSED
+from shipyard.results import ERROR, PASSED
+from tests.helpers import git
 from tests.images.example import push
 
 pytestmark = pytest.mark.integration
@@ -41,6 +42,7 @@ def test_push_to_ecr_creates_the_repository_logs_in_and_then_skips(
     root = make_example(tmp_path / "repo")
     init = root / "services" / "api" / "src" / "example_api" / "__init__.py"
     init.write_text(init.read_text() + "# built for ECR: an image of its own, whatever ran before\n")
+    git(root, "commit", "-qam", "an api of its own")  # a clean tree: the git tag is pushed too
     first = push(root, wheel_cache, "ecr", ["api"])["api"]
     assert first.status == PASSED, first.reason + first.output
     assert first.details["pushed"] is True and first.details["digest"].startswith("sha256:")
@@ -60,6 +62,19 @@ def test_push_to_ecr_creates_the_repository_logs_in_and_then_skips(
     tag = first.details["fingerprint"][:16]
     ecr.put_image(repositoryName=name, imageManifest=manifest(registry, name, tag), imageTag=tag,
                   imageDigest=first.details["digest"])  # fmt: skip
+    # moto knows the fingerprint tag only: the git tag is put on the same image through the
+    # ECR API (batch_get_image, put_image), no build, no upload; then the push is up to date.
+    tagged = push(root, wheel_cache, "ecr", ["api"])["api"]
+    assert tagged.status == PASSED, tagged.reason + tagged.output
+    assert (tagged.details["up_to_date"], tagged.details["pushed"], tagged.details["built"]) == (False, True, False)
+    git_tag = first.details["tags"][0].rsplit(":", 1)[1]
+    assert git_tag.startswith("git-")
+    listed = ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": git_tag}])["imageDetails"]
+    assert listed[0]["imageDigest"] == first.details["digest"]
     again = push(root, wheel_cache, "ecr", ["api"])["api"]
     assert (again.details["up_to_date"], again.details["pushed"], again.details["built"]) == (True, False, False)
     assert again.details["digest"] == first.details["digest"]
+
+    forced = push(root, wheel_cache, "ecr", ["api"], force=True)["api"]  # would overwrite an immutable tag
+    assert forced.status == ERROR and forced.details["built"] is False
+    assert forced.reason.startswith(f"--force would replace {registry}/{name}:{tag}, but ECR tags are immutable")

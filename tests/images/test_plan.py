@@ -97,8 +97,11 @@ def test_login_password_only_on_stdin() -> None:
     assert "s3cr3t" not in str(cmd) and "s3cr3t" not in repr(cmd)
 
 
-def test_push_refs_rename_into_the_registry() -> None:
+def test_push_refs_tag_from_the_fingerprint_and_push_it_last() -> None:
+    # Every ref comes from the fingerprint tag: after an unrelated commit, the local image
+    # has no tag for the new git sha. The fingerprint goes last: it marks the push complete.
     assert push_refs(("api:abc", f"api:git-{SHA}"), "127.0.0.1:5000/team/api") == (
+        ("api:abc", f"127.0.0.1:5000/team/api:git-{SHA}"),
         ("api:abc", "127.0.0.1:5000/team/api:abc"),
-        (f"api:git-{SHA}", f"127.0.0.1:5000/team/api:git-{SHA}"),
     )
+    assert push_refs(("api:abc",), "r/api") == (("api:abc", "r/api:abc"),)

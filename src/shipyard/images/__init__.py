@@ -2,7 +2,8 @@
 
 - settings.py  what an image is (settings, fingerprint, names, git revision)
 - context.py   the build context: Dockerfile, deps/ wheels, app/ wheels, unit/ files
-- wheels.py    host-side wheel download (cached by lock hash) and wheel builds
+- interpreter.py the base image's Python (environment markers), read once per image id
+- wheels.py    host-side wheel download (pins for the image's Python, cached) and wheel builds
 - plan.py      docker commands as values
 - build.py     one unit's build: skip when the fingerprint tag exists locally
 - registry.py  registries: manifest lookup (one request), push, digest

@@ -20,6 +20,7 @@ from shipyard.images.plan import (
     image_labels,
     image_tags,
     inspect_command,
+    tag_command,
 )
 from shipyard.images.settings import Checkout, ImageSettings, Revision, image_fingerprint
 from shipyard.images.wheels import StepFailed
@@ -31,11 +32,13 @@ WHEEL_CACHE_ENV = "SHIPYARD_WHEEL_CACHE"
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """How to build: stream output, where the wheel cache lives, whether to bypass Docker's cache."""
+    """How to build: stream output, where the wheel cache lives, whether to bypass Docker's
+    layer cache (``no_cache``) and whether to build even when the fingerprint is built (``force``)."""
 
     verbose: bool = False
     wheel_cache: Path | None = None
     no_cache: bool = False
+    force: bool = False
 
     def cache_dir(self, project: Project) -> Path:
         """The wheel cache: this option, else $SHIPYARD_WHEEL_CACHE, else .shipyard/wheels."""
@@ -43,6 +46,11 @@ class BuildOptions:
             return self.wheel_cache
         env = os.environ.get(WHEEL_CACHE_ENV)
         return Path(env) if env else project.root / ".shipyard" / "wheels"
+
+    @staticmethod
+    def python_cache(project: Project) -> Path:
+        """What each base image's Python is, by image id: .shipyard/python."""
+        return project.root / ".shipyard" / "python"
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,14 @@ def local_image(ref: str) -> str | None:
     return done.output.strip() if done.ok else None
 
 
+def tag_local(target: ImageTarget) -> None:
+    """Give the fingerprint-tagged local image the target's other tags."""
+    for tag in target.tags[1:]:
+        done = run(tag_command(target.identity, tag))
+        if not done.ok:
+            raise StepFailed(f"`docker tag {target.identity} {tag}` exited {done.returncode}", done.output)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -123,10 +139,12 @@ def build_spec(target: ImageTarget, context: Path, *, no_cache: bool = False, cr
 
 
 def ensure_image(project: Project, target: ImageTarget, checkout: Checkout, options: BuildOptions) -> Built:
-    """The local image tagged with ``target``'s fingerprint: found, or built now."""
+    """The local image tagged with ``target``'s fingerprint: found (and given the other tags,
+    e.g. the git tag of a commit that did not change it), or built now (always with ``force``)."""
     check_engine()
-    existing = local_image(target.identity)
+    existing = None if options.force else local_image(target.identity)
     if existing:
+        tag_local(target)
         return Built(existing, built=False)
     with tempfile.TemporaryDirectory(prefix=f"shipyard-{target.unit.name}-") as work:
         ctx = create_context(
@@ -136,6 +154,7 @@ def ensure_image(project: Project, target: ImageTarget, checkout: Checkout, opti
             Path(work),
             settings=target.settings,
             wheel_cache=options.cache_dir(project),
+            python_cache=options.python_cache(project),
             stream=options.verbose,
         )
         cmd = build_command(build_spec(target, ctx.path, no_cache=options.no_cache), buildx=buildx_available())

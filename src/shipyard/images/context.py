@@ -3,15 +3,19 @@
     Dockerfile             the unit's Dockerfile
     deps/requirements.lock the unit's pins
     deps/*.whl             third-party wheels for the image's Python and platform
-    app/*.whl              the unit's and its libs' wheels (built from tracked files)
-    unit/...               the unit's git-tracked files (e.g. alembic.ini, migrations/)
+    app/*.whl              the unit's and its libs' wheels (built from their input files)
+    unit/...               the unit's input files (e.g. alembic.ini, migrations/)
 
-Everything comes from git-tracked files (working-tree content), so untracked and ignored
-files never reach an image, exactly as they never reach its fingerprint.
+Everything comes from the fingerprint's files (tracked ones with their working-tree
+content, and untracked ones git does not ignore), so ignored files and tool by-products
+never reach an image, exactly as they never reach its fingerprint. A symlink is
+staged as the file it names (the wheels are built from the staged copies), and refused
+when that file is outside the repository.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +23,7 @@ from pathlib import Path
 
 from shipyard.errors import ShipyardError
 from shipyard.graph import lib_closure
+from shipyard.images.interpreter import check_python, image_python
 from shipyard.images.settings import ImageSettings
 from shipyard.images.wheels import build_wheels, cached_deps, link_wheels
 from shipyard.project import Project, Unit
@@ -49,17 +54,49 @@ def check_inputs(project: Project, unit: Unit, settings: ImageSettings) -> tuple
             f"{unit.name}: {unit.path}/{LOCK} not found: hermetic builds install pinned wheels only",
             hint=f"pin the dependencies, e.g. `uv pip compile {unit.path}/pyproject.toml -o {unit.path}/{LOCK}`",
         )
+    for path in (dockerfile, lock):
+        inside_repository(project.root, path.relative_to(project.root).as_posix())
     return dockerfile, lock
 
 
+def inside_repository(root: Path, rel: str) -> Path:
+    """The real file ``rel`` stands for (symlinks resolved); an error when that is outside ``root``.
+
+    A symlink's target would be read while staging or building wheels, so one that leaves
+    the repository would put a host file (a key, a config) into a pushed image.
+    """
+    path = root / rel
+    real = path.resolve()
+    if not real.is_relative_to(root.resolve()):
+        link = os.readlink(path) if path.is_symlink() else str(real)
+        raise ShipyardError(
+            f"{rel} is a symlink to {link}, outside the repository: its content would go into the image",
+            hint=f"replace it with a regular file in the repository, e.g. `cp --remove-destination {real} {rel}`",
+        )
+    if not real.exists():
+        raise ShipyardError(f"{rel} is a broken symlink (to {os.readlink(path)})", hint="fix or remove it")
+    return real
+
+
+def _copy(root: Path, rel: str, target: Path) -> None:
+    """Copy ``rel`` by content: a symlink inside the repository becomes a copy of what it names."""
+    real = inside_repository(root, rel)
+    if real.is_dir():  # git tracks a symlinked folder as one entry: stage what it holds
+        for child in sorted(real.rglob("*")):
+            if not child.is_dir() or child.is_symlink():
+                _copy(root, (Path(rel) / child.relative_to(real)).as_posix(), target / child.relative_to(real))
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(real, target)
+
+
 def stage(root: Path, files: Mapping[str, str], folder: str, dest: Path) -> int:
-    """Copy the tracked files under ``folder`` (working-tree content) to ``dest``; returns the count."""
+    """Copy the tracked files under ``folder`` (working-tree content) to ``dest``; returns the count.
+    Symlinks are staged as the files they name, and refused when those are outside ``root``."""
     prefix = folder.rstrip("/") + "/"
     count = 0
     for rel in sorted(p for p in files if p.startswith(prefix)):
-        target = dest / rel[len(prefix) :]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(root / rel, target, follow_symlinks=False)
+        _copy(root, rel, dest / rel[len(prefix) :])
         count += 1
     return count
 
@@ -72,16 +109,20 @@ def create_context(
     *,
     settings: ImageSettings,
     wheel_cache: Path,
+    python_cache: Path,
     stream: bool = False,
 ) -> Context:
-    """Assemble the build context of ``unit`` under ``work``/context (``work`` is scratch space)."""
+    """Assemble the build context of ``unit`` under ``work``/context (``work`` is scratch space);
+    ``python_cache`` keeps what the base image's Python is (see interpreter.py)."""
     dockerfile, lock = check_inputs(project, unit, settings)
     ctx = work / "context"
     (ctx / "deps").mkdir(parents=True)
     shutil.copyfile(dockerfile, ctx / "Dockerfile")
     shutil.copyfile(lock, ctx / "deps" / LOCK)
     stage(project.root, files, unit.path, ctx / "unit")
-    cache = cached_deps(lock, wheel_cache, python=settings.python, platform=settings.platform, stream=stream)
+    python = image_python(settings.base_image, settings.platform, python_cache)
+    check_python(unit.name, settings.python, settings.base_image, python)
+    cache = cached_deps(lock, wheel_cache, python=python, platform=settings.platform, stream=stream)
     deps = link_wheels(cache, ctx / "deps")
     sources = []
     for member in (unit, *lib_closure(project, unit)):

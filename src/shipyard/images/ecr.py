@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.aws import aws_errors, env_client, error_code
+from shipyard.errors import ShipyardError
 from shipyard.images.plan import login_command
 from shipyard.images.registry import Registry
 from shipyard.proc import Command
@@ -132,6 +133,32 @@ def find_image(environment: Mapping[str, Any], registry: Registry, unit: str, ta
     )
     details = (found or {}).get("imageDetails", [])
     return str(details[0]["imageDigest"]) if details else None
+
+
+def copy_tag(environment: Mapping[str, Any], registry: Registry, unit: str, source: str, tag: str) -> None:
+    """Put ``unit:source``'s manifest under ``tag`` too (batch_get_image, put_image): one digest."""
+    name, env = registry.repository(unit), _region(environment, registry)
+    action = f"tag {name}:{source} as {tag} in ECR"
+    found = call(env, get_image_call(name, source), action) or {}
+    images = found.get("images", [])
+    if not images:
+        raise ShipyardError(f"ECR has no {name}:{source} to tag as {tag}", hint="run the push again")
+    put = put_image_call(name, images[0], tag)
+    # ImageAlreadyExists: a parallel run put the same tag on the same image; nothing to do.
+    call(env, put, action, tolerate=("ImageAlreadyExistsException",))
+
+
+def get_image_call(name: str, tag: str) -> AwsCall:
+    return AwsCall("ecr", "batch_get_image", {"repositoryName": name, "imageIds": [{"imageTag": tag}]})
+
+
+def put_image_call(name: str, image: Mapping[str, Any], tag: str) -> AwsCall:
+    params = {"repositoryName": name, "imageManifest": image["imageManifest"], "imageTag": tag}
+    if image.get("imageManifestMediaType"):
+        params["imageManifestMediaType"] = image["imageManifestMediaType"]
+    if image.get("imageId", {}).get("imageDigest"):
+        params["imageDigest"] = image["imageId"]["imageDigest"]
+    return AwsCall("ecr", "put_image", params)
 
 
 def login(environment: Mapping[str, Any], registry: Registry) -> Command:

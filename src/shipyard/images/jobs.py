@@ -16,7 +16,7 @@ from shipyard.images import ecr, static
 from shipyard.images.build import BuildOptions, ensure_image, image_target
 from shipyard.images.context import check_inputs
 from shipyard.images.plan import push_command, push_refs, tag_command
-from shipyard.images.registry import Registry, environment_registry, manifest_digest, pushed_digest
+from shipyard.images.registry import Registry, copy_tag, environment_registry, manifest_digest, pushed_digest
 from shipyard.images.settings import Checkout, static_fingerprint
 from shipyard.images.wheels import StepFailed
 from shipyard.proc import run
@@ -59,7 +59,7 @@ def _build_static(project: Project, unit: Unit, checkout: Checkout, options: Bui
     fp = static_fingerprint(project, unit, checkout.files)
     plan = static.static_build(project, unit)
     d.update(fingerprint=fp.digest)
-    ran = static.build_static(plan, fp, verbose=options.verbose)
+    ran = static.build_static(plan, fp, verbose=options.verbose, force=options.force)
     d.update(built=ran, up_to_date=not ran, output=str(plan.output.relative_to(project.root)))
     return f"built {unit.path}/{plan.output.name}/" if ran else f"up to date: {unit.path}/{plan.output.name}/"
 
@@ -112,6 +112,13 @@ class Destination:
             return ecr.find_image(self.environment, self.registry, unit, tag)
         return manifest_digest(self.registry, unit, tag)
 
+    def copy_tag(self, unit: str, source: str, tag: str) -> None:
+        """In the registry: ``unit:tag`` names the image ``unit:source`` names (no bytes move)."""
+        if self.registry.is_ecr:
+            ecr.copy_tag(self.environment, self.registry, unit, source, tag)
+        else:
+            copy_tag(self.registry, unit, source, tag)
+
     def login(self) -> None:
         if not self.registry.is_ecr:
             return  # plain OCI registries: the user's docker login (if any) applies
@@ -125,31 +132,60 @@ class Destination:
 
 
 def push(pairs: Sequence[tuple[str, str]], *, verbose: bool = False) -> str:
-    """Tag and push each (local, remote) pair; returns the digest the registry reported."""
+    """Tag and push each (local, remote) pair in order; returns the digest the registry reported
+    for the last (the fingerprint ref). A failure stops there: what follows is not pushed."""
     digest = ""
     for local, remote in pairs:
         for cmd in (tag_command(local, remote), push_command(remote)):
             done = run(cmd, stream=verbose and cmd.argv[1] == "push")
             if not done.ok:
                 raise StepFailed(f"`{cmd}` exited {done.returncode}", done.output)
-        digest = digest or pushed_digest(done.output)
+        digest = pushed_digest(done.output) or digest
     return digest
+
+
+def _same(found: str | None, digest: str) -> bool:
+    return found is not None and (found == digest or "unknown" in (found, digest))
+
+
+def _complete(dest: Destination, unit: str, fp_tag: str, tags: Sequence[str], digest: str) -> list[str]:
+    """Put each of ``tags`` the registry lacks (or has on another image) on the fingerprint's
+    image, in the registry; returns the tags it put. An image pushed by an earlier commit (or a
+    push cut short) thereby gets this commit's git tag without a build or an upload."""
+    put = [tag for tag in tags if not _same(dest.lookup(unit, tag), digest)]
+    for tag in put:
+        dest.copy_tag(unit, fp_tag, tag)
+    return put
+
+
+def _refuse_overwrite(dest: Destination, unit: str, fp_tag: str) -> None:
+    if dest.registry.is_ecr and dest.lookup(unit, fp_tag):
+        raise ShipyardError(
+            f"--force would replace {dest.registry.image(unit)}:{fp_tag}, but ECR tags are immutable",
+            hint="push without --force (the registry has this fingerprint), or delete the image in ECR first",
+        )
 
 
 def _push_image(
     project: Project, unit: Unit, checkout: Checkout, options: BuildOptions, dest: Destination, d: dict[str, Any]
 ) -> str:
     target = image_target(project, unit, checkout)
-    image = dest.registry.image(unit.name)
+    image, fp_tag = dest.registry.image(unit.name), target.fingerprint.short
     # A dirty tree's git tag names no reproducible state (and would clash in immutable repositories).
     local = target.tags if not target.revision.dirty else target.tags[:1]
     pairs = push_refs(local, image)
     d.update(fingerprint=target.fingerprint.digest, tags=[r for _, r in pairs], registry=dest.registry.host)
     check_inputs(project, unit, target.settings)
     dest.prepare(unit.name)
-    found = dest.lookup(unit.name, target.fingerprint.short)
+    if options.force:
+        _refuse_overwrite(dest, unit.name, fp_tag)
+    found = None if options.force else dest.lookup(unit.name, fp_tag)
     if found:
-        d.update(digest=found, up_to_date=True)
+        others = [ref.rsplit(":", 1)[1] for _, ref in pairs[:-1]]
+        put = _complete(dest, unit.name, fp_tag, others, found)
+        d.update(digest=found, up_to_date=not put, pushed=bool(put))
+        if put:
+            return f"tagged {image}@{found} as " + ", ".join(put)
         return f"up to date: {image}@{found}"
     built = ensure_image(project, target, checkout, options)
     d.update(built=built.built, image_id=built.image_id)
@@ -167,7 +203,8 @@ def push_jobs(
     *,
     checkout: Checkout | None = None,
 ) -> list[Job]:
-    """One push job per image unit: skip when the registry has the fingerprint tag, else build and push."""
+    """One push job per image unit: when the registry has the fingerprint tag, only add the tags
+    it lacks (there, by manifest); else build if needed, and push."""
     options = options or BuildOptions()
     dest = Destination.of(project, environment, verbose=options.verbose)
     checkout = checkout or Checkout.read(project.root)

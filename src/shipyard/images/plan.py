@@ -104,5 +104,10 @@ def login_command(host: str, username: str, password: str) -> Command:
 
 
 def push_refs(source_tags: Sequence[str], repository: str) -> tuple[tuple[str, str], ...]:
-    """(local tag, remote ref) pairs: every local tag renamed into ``repository``."""
-    return tuple((tag, f"{repository}:{tag.rsplit(':', 1)[1]}") for tag in source_tags)
+    """(local image, remote ref) pairs: every tag renamed into ``repository``, all from the
+    first tag (the fingerprint: the one local name sure to exist; a git tag is added by a
+    commit that left the image unchanged). The fingerprint ref goes last: its presence in
+    the registry is what marks a push complete."""
+    identity, *others = source_tags
+    refs = [f"{repository}:{tag.rsplit(':', 1)[1]}" for tag in (*others, identity)]
+    return tuple((identity, ref) for ref in refs)

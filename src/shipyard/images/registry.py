@@ -112,10 +112,36 @@ def manifest_digest(registry: Registry, unit: str, tag: str, *, basic_token: str
         ) from None
 
 
+def _open(registry: Registry, request: urllib.request.Request) -> tuple[bytes, str]:
+    """Send ``request``; the body and Content-Type, or the error that names the fix."""
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return response.read(), str(response.headers.get("Content-Type", ""))
+    except urllib.error.HTTPError as exc:
+        raise _http_error(registry, exc) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ShipyardError(
+            f"registry {registry.host} is unreachable: {reason}",
+            hint=_where(registry, "start the registry or fix"),
+        ) from None
+
+
+def copy_tag(registry: Registry, unit: str, source: str, tag: str) -> None:
+    """Make ``unit:tag`` name the very manifest ``unit:source`` names (no image bytes move):
+    the manifest is read and put back under the new tag, so both have one digest."""
+    get = urllib.request.Request(manifest_url(registry, unit, source))
+    get.add_header("Accept", ", ".join(MANIFEST_TYPES))
+    body, media_type = _open(registry, get)
+    put = urllib.request.Request(manifest_url(registry, unit, tag), data=body, method="PUT")
+    put.add_header("Content-Type", media_type)
+    _open(registry, put)
+
+
 def _http_error(registry: Registry, exc: urllib.error.HTTPError) -> ShipyardError:
     if exc.code in (401, 403):
         return ShipyardError(
-            f"registry {registry.host} refused the lookup (HTTP {exc.code}): it needs credentials",
+            f"registry {registry.host} refused the request (HTTP {exc.code}): it needs credentials",
             hint=f"run `docker login {registry.host}`, or use an ECR registry (tokens come from AWS)",
         )
     return ShipyardError(

@@ -47,9 +47,9 @@ def up_to_date(plan: StaticBuild, fp: Fingerprint) -> bool:
         return False
 
 
-def build_static(plan: StaticBuild, fp: Fingerprint, *, verbose: bool = False) -> bool:
-    """Run the build unless up to date; returns whether it ran. Raises StepFailed on failure."""
-    if up_to_date(plan, fp):
+def build_static(plan: StaticBuild, fp: Fingerprint, *, verbose: bool = False, force: bool = False) -> bool:
+    """Run the build unless up to date (or ``force``); returns whether it ran. Raises StepFailed on failure."""
+    if not force and up_to_date(plan, fp):
         return False
     plan.stamp.unlink(missing_ok=True)
     done = run(plan.command, stream=verbose)

@@ -1,7 +1,10 @@
 """Wheels made on the host, so image builds need no network.
 
 Third-party pins (requirements.lock) are downloaded as binary wheels for the image's
-Python and platform, into a persistent cache keyed by the lock's hash. The unit and its
+Python and platform, into a persistent cache keyed by the pins that apply to the image.
+pip would evaluate a pin's environment marker for the host's interpreter, so the markers
+are evaluated here for the image's (see interpreter.py) and pip gets only the pins that
+apply, without markers. The unit and its
 libs are built as wheels from their staged, git-tracked files with a fixed
 SOURCE_DATE_EPOCH, so the same sources give byte-identical wheels (and cached layers).
 """
@@ -11,19 +14,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard.errors import ShipyardError
 from shipyard.proc import Command, command, run
 
+if TYPE_CHECKING:
+    from shipyard.images.interpreter import ImagePython
+
 # 1980-01-01: the earliest time a zip file can hold; any constant would do.
 SOURCE_DATE_EPOCH = "315532800"
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"
 _COMPLETE = ".complete"
 
 _PLATFORM_TAGS = {
@@ -52,38 +60,91 @@ def platform_tags(platform: str) -> tuple[str, ...]:
     return _PLATFORM_TAGS[platform]
 
 
-def abi(python: str) -> str:
-    """``3.11`` -> ``cp311``."""
-    return "cp" + python.replace(".", "")
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """A requirements file's lines as pip reads them: continuations joined, comments dropped;
+    each with the number of the line it starts on."""
+    lines: list[tuple[int, str]] = []
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        start = start or number
+        if raw.endswith("\\"):
+            pending += raw[:-1] + " "
+            continue
+        line = _COMMENT.sub("", pending + raw).strip()
+        if line:
+            lines.append((start, line))
+        pending, start = "", 0
+    return lines
 
 
-def download_command(lock: Path, dest: Path, *, python: str, platform: str) -> Command:
-    """``pip download`` of every pin in ``lock`` as binary wheels for the image's interpreter."""
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+_OPTIONS = re.compile(r"\s--[a-z]")  # where per-requirement options (--hash=...) begin
+
+
+def requirements_for(lock: Path, markers: Mapping[str, str]) -> str:
+    """The pins of ``lock`` that apply to an interpreter with these environment ``markers``,
+    with the markers removed (so pip, which evaluates them for the host, keeps them all)."""
+    kept = []
+    for number, line in logical_lines(lock.read_text(encoding="utf-8")):
+        if line.startswith("-"):
+            kept.append(line)  # an option line (--index-url, --find-links): as written
+            continue
+        pin = _pin_for(lock, number, line, markers)
+        if pin:
+            kept.append(pin)
+    return "".join(f"{line}\n" for line in kept)
+
+
+def _pin_for(lock: Path, number: int, line: str, markers: Mapping[str, str]) -> str:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    match = _OPTIONS.search(line)
+    spec, options = (line[: match.start()], line[match.start() :]) if match else (line, "")
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement as exc:
+        raise ShipyardError(
+            f"{lock.name}, line {number}: not a requirement: {spec.strip()} ({exc})",
+            hint="regenerate the lock (e.g. `uv pip compile ... -o requirements.lock`)",
+        ) from None
+    if req.marker is not None and not req.marker.evaluate(dict(markers)):
+        return ""
+    req.marker = None
+    return str(req) + options
+
+
+def download_command(requirements: Path, dest: Path, *, python: ImagePython, platform: str) -> Command:
+    """``pip download`` of every pin in ``requirements`` as binary wheels for the image's interpreter."""
     argv = [sys.executable, "-m", "pip", "download", "--only-binary=:all:"]
     for tag in platform_tags(platform):
         argv += ["--platform", tag]
-    argv += ["--python-version", python, "--implementation", "cp", "--abi", abi(python)]
-    argv += ["--requirement", str(lock), "--dest", str(dest), "--progress-bar", "off", "--disable-pip-version-check"]
+    argv += ["--python-version", python.full_version, "--implementation", python.implementation]
+    argv += ["--abi", python.abi, "--requirement", str(requirements), "--dest", str(dest)]
+    argv += ["--progress-bar", "off", "--disable-pip-version-check"]
     return command(*argv)
 
 
-def cache_key(lock_text: bytes, *, python: str, platform: str) -> str:
-    """The wheel-cache entry for a lock: its content, the interpreter and the platform."""
-    head = f"{CACHE_FORMAT}\0{python}\0{platform}\0".encode()
-    return hashlib.sha256(head + lock_text).hexdigest()[:32]
+def cache_key(requirements: str, *, python: ImagePython, platform: str) -> str:
+    """The wheel-cache entry: the pins that apply, the image's interpreter and the platform."""
+    head = f"{CACHE_FORMAT}\0{python.full_version}\0{python.abi}\0{platform}\0"
+    return hashlib.sha256((head + requirements).encode()).hexdigest()[:32]
 
 
-def cached_deps(lock: Path, cache: Path, *, python: str, platform: str, stream: bool = False) -> Path:
-    """The cache folder holding the wheels of ``lock``; downloaded on first use."""
-    entry = cache / cache_key(lock.read_bytes(), python=python, platform=platform)
+def cached_deps(lock: Path, cache: Path, *, python: ImagePython, platform: str, stream: bool = False) -> Path:
+    """The cache folder holding the wheels of ``lock`` for ``python``; downloaded on first use."""
+    requirements = requirements_for(lock, python.markers)
+    entry = cache / cache_key(requirements, python=python, platform=platform)
     if (entry / _COMPLETE).is_file():
         return entry
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=entry.name + ".", dir=cache))
     try:
-        done = run(download_command(lock, tmp, python=python, platform=platform), stream=stream)
+        pins = tmp / "requirements.image.txt"
+        pins.write_text(requirements, encoding="utf-8")
+        done = run(download_command(pins, tmp, python=python, platform=platform), stream=stream)
         if not done.ok:
             raise StepFailed("downloading the pinned wheels failed", done.output)
+        pins.unlink()
         (tmp / _COMPLETE).write_text(lock.name + "\n", encoding="utf-8")
         _publish(tmp, entry)
     finally:

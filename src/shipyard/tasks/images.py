@@ -13,14 +13,24 @@ from shipyard.tasks.core import RUN_HELP, SERVICE_HELP
 
 BUILD_HELP = {
     **{k: RUN_HELP[k] for k in ("service", "jobs", "verbose", "report", "since")},
-    "no-cache": "build without Docker's layer cache (the fingerprint check still applies)",
+    "no-cache": "when an image is built, build it without Docker's layer cache; an image whose fingerprint"
+    " is already built is still skipped (to rebuild it, use --force)",
+    "force": "rebuild each image (and static unit) even when its fingerprint is already built",
+}
+PUSH_HELP = {
+    **BUILD_HELP,
+    "env": "the environment whose registry to push to",
+    "no-cache": "when an image has to be built (the registry lacks its fingerprint), build it without"
+    " Docker's layer cache; an image already in the registry is not rebuilt (use --force)",
+    "force": "rebuild each image and push it again even when the registry has its fingerprint"
+    " (the fingerprint tag then names the new build; refused for ECR, whose tags are immutable)",
 }
 
 
-def _options(verbose: bool, no_cache: bool = False) -> Any:
+def _options(verbose: bool, no_cache: bool = False, force: bool = False) -> Any:
     from shipyard.images.build import BuildOptions
 
-    return BuildOptions(verbose=verbose, no_cache=no_cache)
+    return BuildOptions(verbose=verbose, no_cache=no_cache, force=force)
 
 
 @task(iterable=["service", "report"], help=BUILD_HELP)
@@ -33,20 +43,22 @@ def build(
     report: list[str] | None = None,
     no_cache: bool = False,
     since: str = "",
+    force: bool = False,
 ) -> None:
-    """Build images (and static units' output); skip each one whose fingerprint is already built."""
+    """Build images (and static units' output); skip each one whose fingerprint is already built,
+    unless --force."""
     from shipyard.ci import execute
     from shipyard.images.jobs import build_jobs
 
     proj = project()
     units = selected(c, service, libs=bool(service), since=since)
     results = execute(
-        proj, build_jobs(proj, units, _options(verbose, no_cache)), run_options(jobs, True, verbose, report)
+        proj, build_jobs(proj, units, _options(verbose, no_cache, force)), run_options(jobs, True, verbose, report)
     )
     exit_for(results)
 
 
-@task(iterable=["service", "report"], help={**BUILD_HELP, "env": "the environment whose registry to push to"})
+@task(iterable=["service", "report"], help=PUSH_HELP)
 @guarded
 def push(
     c: Any,
@@ -57,15 +69,17 @@ def push(
     report: list[str] | None = None,
     no_cache: bool = False,
     since: str = "",
+    force: bool = False,
 ) -> None:
-    """Push images to the environment's registry; build only what the registry lacks."""
+    """Push images to the environment's registry; build only what the registry lacks, and add this
+    commit's git tag to an image the registry already has."""
     from shipyard.ci import execute
     from shipyard.images.jobs import push_jobs
 
     proj = project()
     env = env or proj.settings["default-environment"]
     units = selected(c, service, libs=bool(service), since=since)
-    jobs_ = push_jobs(proj, units, env, _options(verbose, no_cache))
+    jobs_ = push_jobs(proj, units, env, _options(verbose, no_cache, force))
     exit_for(execute(proj, jobs_, run_options(jobs, True, verbose, report)))
 
 
