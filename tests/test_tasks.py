@@ -83,3 +83,19 @@ def test_broken_service_tasks_file(repo: Path) -> None:
     out = run_invoke(repo, "--list")
     assert out.returncode == 1
     assert "error: services/a/tasks.py: ModuleNotFoundError: No module named 'nonexistent_module'" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "argv", [("deploy", "--lock-wait", "abc", "--plan"), ("lint", "--jobs", "x"), ("lint", "-j", "-3")]
+)
+def test_a_bad_number_is_one_line_and_a_hint_not_a_traceback(repo: Path, argv: tuple[str, ...]) -> None:
+    done = run_invoke(repo, *argv)
+    assert done.returncode == 1
+    assert "is not a whole number" in done.stderr and "hint: numeric flags take" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not (repo / ".shipyard").exists()  # refused before anything ran
+
+
+def test_numeric_flags_still_show_as_int_in_help(repo: Path) -> None:
+    assert "--lock-wait=INT" in run_invoke(repo, "--help", "deploy").stdout
+    assert common.Whole("7") == 7 and common.NONE == 0

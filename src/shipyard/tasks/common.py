@@ -15,6 +15,38 @@ from shipyard.results import Result
 from shipyard.secrets import register_process_secrets
 
 
+class _ShownAsInt(type):
+    # invoke's --help looks a flag's kind up in {str: "STRING", int: "INT"}: compare equal to
+    # int there, so `--jobs=INT` is still shown
+    def __eq__(cls, other: object) -> bool:
+        return other is int or super().__eq__(other)
+
+    def __hash__(cls) -> int:
+        return hash(int)
+
+
+class Whole(int, metaclass=_ShownAsInt):
+    """The kind of a numeric flag (``--jobs``, ``--lock-wait``, ``--to``): a bad value is one
+    readable parse error, not the traceback invoke's own ``int()`` cast gives."""
+
+    def __new__(cls, value: object = 0) -> Whole:
+        from invoke.exceptions import ParseError
+
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            number = -1
+        if number < 0:
+            raise ParseError(
+                f"error: {value!r} is not a whole number\n"
+                "hint: numeric flags take a count or seconds, e.g. --lock-wait 300, --jobs 4, --to 12"
+            )
+        return super().__new__(cls, number)
+
+
+NONE = Whole(0)  # the default of a numeric flag
+
+
 @functools.cache
 def _load(cwd: str) -> Project:
     proj = load_project(find_root(Path(cwd)))

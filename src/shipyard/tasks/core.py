@@ -9,7 +9,7 @@ from invoke.tasks import task
 
 from shipyard.console import guarded
 from shipyard.errors import ShipyardError
-from shipyard.tasks.common import bound_service, exit_for, project, run_options, selected, working_files
+from shipyard.tasks.common import NONE, bound_service, exit_for, project, run_options, selected, working_files
 
 SERVICE_HELP = "service or lib name (repeatable); default: all"
 RUN_HELP = {
@@ -41,7 +41,7 @@ def lint(
     service: list[str] | None = None,
     fix: bool = False,
     since: str = "",
-    jobs: int = 0,
+    jobs: int = NONE,
     keep_going: bool = True,
     verbose: bool = False,
     report: list[str] | None = None,
@@ -72,7 +72,7 @@ def test(
     python: list[str] | None = None,
     strict_python: bool = False,
     since: str = "",
-    jobs: int = 0,
+    jobs: int = NONE,
     keep_going: bool = True,
     verbose: bool = False,
     report: list[str] | None = None,
@@ -102,7 +102,7 @@ def ci(
     service: list[str] | None = None,
     python: list[str] | None = None,
     strict_python: bool = False,
-    jobs: int = 0,
+    jobs: int = NONE,
     keep_going: bool = True,
     verbose: bool = False,
     report: list[str] | None = None,

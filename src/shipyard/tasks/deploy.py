@@ -11,7 +11,7 @@ from invoke.tasks import task
 
 from shipyard.console import guarded
 from shipyard.errors import ShipyardError
-from shipyard.tasks.common import exit_for, project, selected
+from shipyard.tasks.common import NONE, Whole, exit_for, project, selected
 
 ENV_HELP = "environment (default: default-environment, usually `local`)"
 DEPLOY_HELP = {
@@ -60,7 +60,7 @@ def deploy(
     service: list[str] | None = None,
     plan: bool = False,
     yes: bool = False,
-    lock_wait: int = 0,
+    lock_wait: int = NONE,
     force: bool = False,
     verbose: bool = False,
     since: str = "",
@@ -91,7 +91,7 @@ def deploy(
 )
 @guarded
 def migrate(
-    c: Any, env: str = "", service: list[str] | None = None, check: bool = False, lock_wait: int = 0, since: str = ""
+    c: Any, env: str = "", service: list[str] | None = None, check: bool = False, lock_wait: int = NONE, since: str = ""
 ) -> None:
     """alembic upgrade head (--check: list pending revisions)."""
     from shipyard.deploy.commands import run_migrations
@@ -114,7 +114,7 @@ def migrate(
 )
 @guarded
 def rollback(
-    c: Any, env: str = "", service: list[str] | None = None, to: int = 0, yes: bool = False, lock_wait: int = 0
+    c: Any, env: str = "", service: list[str] | None = None, to: int = NONE, yes: bool = False, lock_wait: int = NONE
 ) -> None:
     """Put a service back on its previous (or a named) release."""
     from shipyard.deploy.commands import rollback as run_rollback
@@ -147,7 +147,9 @@ def status(c: Any, env: str = "", json_: bool = False) -> None:
     },
 )
 @guarded
-def history(c: Any, env: str = "", service: list[str] | None = None, limit: int = 20, json_: bool = False) -> None:
+def history(
+    c: Any, env: str = "", service: list[str] | None = None, limit: int = Whole(20), json_: bool = False
+) -> None:
     """Every deploy and rollback attempt, newest first."""
     from shipyard.deploy.commands import history as read_history
     from shipyard.deploy.report import history_table

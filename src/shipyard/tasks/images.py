@@ -8,7 +8,7 @@ from typing import Any
 from invoke.tasks import task
 
 from shipyard.console import guarded
-from shipyard.tasks.common import exit_for, project, run_options, selected
+from shipyard.tasks.common import NONE, exit_for, project, run_options, selected
 from shipyard.tasks.core import RUN_HELP, SERVICE_HELP
 
 BUILD_HELP = {
@@ -38,7 +38,7 @@ def _options(verbose: bool, no_cache: bool = False, force: bool = False) -> Any:
 def build(
     c: Any,
     service: list[str] | None = None,
-    jobs: int = 0,
+    jobs: int = NONE,
     verbose: bool = False,
     report: list[str] | None = None,
     no_cache: bool = False,
@@ -64,7 +64,7 @@ def push(
     c: Any,
     env: str = "",
     service: list[str] | None = None,
-    jobs: int = 0,
+    jobs: int = NONE,
     verbose: bool = False,
     report: list[str] | None = None,
     no_cache: bool = False,
