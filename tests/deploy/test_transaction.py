@@ -213,6 +213,41 @@ def test_a_held_lock_fails_clearly_or_is_waited_for(ecs_repo: Path, staging: Clo
     assert "waiting for the deploy lock of staging: held by ci-runner-7" in out.text
 
 
+def test_a_queued_deploy_plans_again_after_the_wait(ecs_repo: Path, staging: Cloud) -> None:
+    """--lock-wait queues a deploy: when the holder changed the environment meanwhile, the
+    waiter plans again against what runs now instead of refusing its stale plan."""
+    store = ledger(ecs_repo, "staging").store
+    other = DeployLock(store, "staging", holder="ci-runner-8", say=lambda _: None)
+    other.acquire("deploy worker")
+    ecs = staging.client("ecs")
+
+    def other_deploy_finishes() -> None:  # it put worker on a revision of its own, then released
+        td = ecs.describe_task_definition(taskDefinition=staging.service("worker")["taskDefinition"])["taskDefinition"]
+        keep = ("family", "containerDefinitions", "cpu", "memory", "networkMode", "requiresCompatibilities")
+        arn = ecs.register_task_definition(**{k: td[k] for k in keep if k in td})["taskDefinition"]["taskDefinitionArn"]
+        ecs.update_service(cluster="staging", service="worker", taskDefinition=arn)
+        other.release()
+
+    out = Output()
+
+    def when_the_waiter_waits() -> None:
+        deadline = time.monotonic() + 60
+        while "waiting for the deploy lock" not in out.text and time.monotonic() < deadline:
+            time.sleep(0.2)
+        other_deploy_finishes()
+
+    thread = threading.Thread(target=when_the_waiter_waits)
+    thread.start()
+    try:
+        results = deploy(load_project(ecs_repo), "staging", DeployOptions(services=("worker",), lock_wait=60), say=out)
+    finally:
+        thread.join()
+        other.release()
+    assert results[0].status == PASSED, out.text
+    assert "staging changed while this deploy waited for the lock (worker now runs" in out.text
+    assert ledger(ecs_repo, "staging").history("worker")[0].outcome == SUCCEEDED
+
+
 def test_an_expired_lease_is_taken_over(ecs_repo: Path, staging: Cloud) -> None:
     store = ledger(ecs_repo, "staging").store
     stale = LockInfo("cancelled-ci-job", "deploy api", time.time() - 3600, time.time() - 3000, "t0k3n")

@@ -13,7 +13,7 @@ from shipyard.deploy import migrate
 from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, SUCCEEDED, Entry
 from shipyard.deploy.lock import LockInfo, sigterm_as_interrupt, whoami
 from shipyard.deploy.migrate import database_url
-from shipyard.deploy.plan import build_plan, deployable, render, with_status
+from shipyard.deploy.plan import DeployPlan, build_plan, deployable, render, with_status
 from shipyard.deploy.session import Session
 from shipyard.deploy.target import DeployFailed, Progress, Running
 from shipyard.deploy.transaction import Transaction, confirm, now
@@ -58,7 +58,12 @@ def deploy(
     results: list[Result] = []
     if plan.services:
         confirm(plan, options.yes, ask)
-        results = Transaction(session, plan, settings, say=say).run(lock_wait=options.lock_wait)
+
+        def replan() -> DeployPlan:  # after a wait for the lock, the environment may have moved on
+            fresh = build_plan(session, units, settings, artifacts, build=True, force=options.force)
+            return with_status(fresh, _pending(session, fresh, settings))
+
+        results = Transaction(session, plan, settings, say=say).run(lock_wait=options.lock_wait, replan=replan)
         say(summary_table(results))
     serving = [*plan.up_to_date, *(r.unit for r in results if r.ok)]
     for service, url in running_urls(session, [project.units[name] for name in serving]).items():

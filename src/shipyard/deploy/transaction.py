@@ -107,14 +107,16 @@ class Transaction:
 
     # -- the whole thing -----------------------------------------------------------------
 
-    def run(self, *, lock_wait: float = 0.0) -> list[Result]:
+    def run(self, *, lock_wait: float = 0.0, replan: Callable[[], DeployPlan] | None = None) -> list[Result]:
+        """Run the plan under the lock; ``replan`` makes a fresh plan when the environment changed
+        while this deploy waited for the lock (a queued deploy), instead of refusing."""
         names = ", ".join(self.attempts)
         try:
             with sigterm_as_interrupt(), self.lock.held(f"deploy {names}", wait=lock_wait):
                 self.say(f"deploy lock of {self.plan.env} acquired ({self.lock.store.describe()})")
                 self.notifier.send(f"{self.who} is deploying {names} to {self.plan.env}")
                 try:
-                    self._check_unchanged()
+                    self._check_unchanged(replan)
                     self._migrate()
                     self._roll_out()
                 except KeyboardInterrupt as exc:
@@ -129,18 +131,39 @@ class Transaction:
             self.notifier.close()
         return self.results()
 
-    def _check_unchanged(self) -> None:
-        """The environment must still run what the plan saw (another deploy may have run since)."""
+    def _changed(self) -> str:
+        """What runs now where the plan saw something else ("" when nothing changed)."""
         for sp in self.plan.services:
             unit = self.session.project.units[sp.service]
             now_running = self.session.targets.for_unit(unit).current(unit)
             before = sp.running.revision if sp.running else None
             if (now_running.revision if now_running else None) != before:
-                raise ShipyardError(
-                    f"{self.plan.env} changed since the plan was made: {sp.service} now runs "
-                    f"{now_running.revision if now_running else 'nothing'}",
-                    hint="run the deploy again to plan against what runs now",
-                )
+                return f"{sp.service} now runs {now_running.revision if now_running else 'nothing'}"
+        return ""
+
+    def _check_unchanged(self, replan: Callable[[], DeployPlan] | None) -> None:
+        """The environment must still run what the plan saw (another deploy may have run since);
+        with ``replan``, a changed environment is planned again and the releases confirmed still go."""
+        changed = self._changed()
+        if not changed:
+            return
+        hint = "run the deploy again to plan against what runs now"
+        if replan is None:
+            raise ShipyardError(f"{self.plan.env} changed since the plan was made: {changed}", hint=hint)
+        fresh = replan()
+        confirmed = {sp.service: sp.release for sp in self.plan.services}
+        if any(confirmed.get(sp.service) != sp.release for sp in fresh.services):
+            raise ShipyardError(
+                f"{self.plan.env} changed while waiting for the lock ({changed}) and the new plan "
+                "ships other releases than the one confirmed",
+                hint=hint,
+            )
+        self.say(f"{self.plan.env} changed while this deploy waited for the lock ({changed}): planned again")
+        for sp in self.plan.services:
+            if sp.service not in {f.service for f in fresh.services}:
+                self.say(f"  {sp.service}: up to date now, nothing to do")
+        self.plan = fresh
+        self.attempts = {sp.service: Attempt(sp) for sp in fresh.services}
 
     # -- migrations ----------------------------------------------------------------------
 
