@@ -8,7 +8,7 @@ import pytest
 from shipyard.errors import ConfigError, ShipyardError
 from shipyard.graph import dependents, lib_closure
 from shipyard.project import find_root, load_project
-from tests.helpers import python_unit, write
+from tests.helpers import python_unit, run_invoke, write
 
 
 def message(root: Path) -> str:
@@ -123,3 +123,30 @@ def test_dependency_cycle(repo: Path) -> None:
     with pytest.raises(ConfigError) as info:
         lib_closure(project, project.units["a"])
     assert info.value.message == "dependency cycle: a -> core -> base -> core"
+
+
+@pytest.mark.parametrize("glob", ["../*", "services/../services/*", "/etc/*"])
+def test_a_glob_that_leaves_the_repository_or_re_enters_it_is_refused(repo: Path, tmp_path: Path, glob: str) -> None:
+    python_unit(tmp_path, "outside", "outside")  # a unit-shaped directory next to the repository
+    root = repo / "pyproject.toml"
+    root.write_text(root.read_text().replace('services = ["services/*"]', f"services = [{glob!r}]"))
+    assert message(repo) == (
+        f"pyproject.toml: tool.shipyard.services: {glob!r} must be a path inside the repository without '..'"
+    )
+    done = run_invoke(repo, "services")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+def test_a_unit_directory_linked_outside_the_repository_is_refused(repo: Path, tmp_path: Path) -> None:
+    python_unit(tmp_path, "elsewhere/c", "c")
+    (repo / "services" / "c").symlink_to(tmp_path / "elsewhere" / "c")
+    assert message(repo).startswith("pyproject.toml: tool.shipyard.services: services/c is a link to ")
+
+
+@pytest.mark.parametrize("rel", ["pyproject.toml", "services/b/pyproject.toml"])
+def test_a_non_utf8_byte_in_a_pyproject_is_a_clear_error(repo: Path, rel: str) -> None:
+    path = repo / rel
+    path.write_bytes(path.read_bytes() + b"\n# caf\xe9\n")
+    assert message(repo).startswith(f"{rel}: not UTF-8 (byte 0xe9 at offset ")
+    done = run_invoke(repo, "services")
+    assert done.returncode == 1 and "hint: TOML files are UTF-8" in done.stderr and "Traceback" not in done.stderr

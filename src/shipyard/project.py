@@ -91,6 +91,11 @@ def read_toml(path: Path, root: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{_rel(path, root)}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{_rel(path, root)}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            hint="TOML files are UTF-8: re-save it as UTF-8",
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{_rel(path, root)}: cannot read: {exc.strerror}") from None
 
@@ -147,7 +152,15 @@ def load_project(root: Path) -> Project:
 def _matches(root: Path, globs: Iterable[str], key: str) -> list[Path]:
     found: list[Path] = []
     for pattern in globs:
+        _inside(pattern, key)
         hits = sorted(p for p in root.glob(pattern) if p.is_dir() and not p.name.startswith((".", "_")))
+        outside = [p for p in hits if not p.resolve().is_relative_to(root.resolve())]
+        if outside:
+            raise ConfigError(
+                f"pyproject.toml: {key}: {_rel(outside[0], root)} is a link to {outside[0].resolve()}, "
+                "outside the repository",
+                hint="units live inside the repository: move it in, or drop the link",
+            )
         if not hits and not any(ch in pattern for ch in "*?["):
             raise ConfigError(
                 f"pyproject.toml: {key}: directory {pattern!r} does not exist",
@@ -155,6 +168,15 @@ def _matches(root: Path, globs: Iterable[str], key: str) -> list[Path]:
             )
         found.extend(hits)
     return found
+
+
+def _inside(pattern: str, key: str) -> None:
+    """A glob names directories inside the repository, one way: no absolute path, no ``..``."""
+    if pattern.startswith("/") or ".." in pattern.replace("\\", "/").split("/"):
+        raise ConfigError(
+            f"pyproject.toml: {key}: {pattern!r} must be a path inside the repository without '..'",
+            hint='write it relative to the repository root, e.g. "services/*"',
+        )
 
 
 def _load_unit(root: Path, folder: Path, default_kind: str) -> Unit | None:
