@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.deploy.commands import DeployOptions, deploy, rollback, run_migrations, status
-from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, ROLLED_BACK, SUCCEEDED, Ledger
+from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, ROLLED_BACK, STARTED, SUCCEEDED, Ledger
 from shipyard.deploy.lock import LOCK_KEY, DeployLock, LockInfo
 from shipyard.deploy.plan import UNRECORDED
 from shipyard.deploy.report import status_table
@@ -246,6 +246,7 @@ def test_a_queued_deploy_plans_again_after_the_wait(ecs_repo: Path, staging: Clo
     assert results[0].status == PASSED, out.text
     assert "staging changed while this deploy waited for the lock (worker now runs" in out.text
     assert ledger(ecs_repo, "staging").history("worker")[0].outcome == SUCCEEDED
+    assert ledger(ecs_repo, "staging").open_attempts() == []  # the start marker went with the record
 
 
 def test_an_expired_lease_is_taken_over(ecs_repo: Path, staging: Cloud) -> None:
@@ -295,6 +296,33 @@ def test_a_signal_while_waiting_releases_the_lock_and_records_interrupted(
     assert entry.reason.startswith(f"{why} while rolling out")
     # what was done is recorded: the service was updated to the task definition it registered
     assert entry.revision == cloud.service("worker")["taskDefinition"] != entry.previous
+
+
+def test_a_deploy_killed_outright_leaves_a_started_attempt(ecs_repo: Path, ecs_aws: str, ecs_database: str) -> None:
+    """SIGKILL (an OOM-killed or vanished runner) runs no clean-up: the attempt was marked
+    started before anything acted, so history and status show it instead of nothing."""
+    Cloud("staging", ecs_database, desired={"api": 1, "worker": 2}).create()  # worker never completes
+    env = {**os.environ, "AWS_ENDPOINT_URL": ecs_aws}
+    proc = subprocess.Popen(
+        (sys.executable, "-m", "invoke", "deploy", "--env", "staging", "-s", "worker"),
+        cwd=ecs_repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "waiting for the roll-out" in line:
+            proc.kill()
+            break
+    proc.communicate(timeout=60)
+    found = ledger(ecs_repo, "staging").history("worker")
+    assert [(e.outcome, e.release) for e in found] == [(STARTED, 0)]
+    assert found[0].reason.startswith("started; no outcome was recorded")
+    shown = run_invoke(ecs_repo, "history", "--env", "staging", env={"AWS_ENDPOINT_URL": ecs_aws})
+    assert "started" in shown.stdout, shown.stdout + shown.stderr
+    assert DeployLock(ledger(ecs_repo, "staging").store, "staging").status() is not None  # held until the lease
 
 
 def test_production_takes_only_what_staging_verified(ecs_repo: Path, staging: Cloud, ecs_database: str) -> None:

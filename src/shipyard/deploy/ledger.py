@@ -4,7 +4,9 @@ One object per entry under ``ledger/<number>.json``. The number is the release i
 claimed with a conditional put (If-None-Match), so two writers that pick the same
 number cannot overwrite each other — the loser takes the next one. Nothing is ever
 rewritten: an attempt is recorded once, when its outcome is known (including
-"interrupted" when Ctrl-C or SIGTERM ended it).
+"interrupted" when Ctrl-C or SIGTERM ended it). Before a deploy acts, each attempt is
+marked open under ``attempts/`` (no release number); the marker is removed once the
+outcome is recorded, so a deploy killed outright (SIGKILL) shows in history as "started".
 
 A write that fails (throttled, unreachable) is retried with backoff; when it still
 fails the caller gets LedgerWriteFailed — an attempt that cannot be recorded is not a
@@ -14,6 +16,7 @@ is lost, nothing more is written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,7 +27,9 @@ from shipyard.deploy.store import Conflict, StateStore
 from shipyard.errors import ShipyardError
 
 PREFIX = "ledger/"
+OPEN = "attempts/"  # one marker per attempt in progress: written before acting, removed once recorded
 SUCCEEDED, FAILED, ROLLED_BACK, INTERRUPTED = "succeeded", "failed", "rolled-back", "interrupted"
+STARTED = "started"  # an open attempt: what a deploy that died outright (SIGKILL) leaves behind
 DEPLOY, ROLLBACK = "deploy", "rollback"
 WRITE_ATTEMPTS = 5  # on top of botocore's own retries
 WRITE_BACKOFF = 1.0  # seconds before the second try, doubled for each next one (1+2+4+8 s)
@@ -114,6 +119,36 @@ class Ledger:
         self.fence = fence  # raises when the writer no longer holds the deploy lock
         self.sleep = sleep
 
+    def _open_key(self, entry: Entry) -> str:
+        return f"{OPEN}{entry.deploy_id}-{entry.service}.json"
+
+    def open_attempt(self, entry: Entry) -> None:
+        """Mark ``entry`` as started before anything acts: a deploy killed outright leaves a trace."""
+        if self.fence is not None:
+            self.fence()
+        started = replace(entry, outcome=STARTED, reason="started; no outcome was recorded (the deploy died?)")
+        try:
+            self.store.put(self._open_key(entry), started.to_bytes())
+        except ShipyardError as exc:
+            raise LedgerWriteFailed(
+                f"could not record the start of {describe_entry(entry)} in the ledger of {self.env!r}: {exc.message}",
+                hint="nothing was changed; try again",
+            ) from None
+
+    def close_attempt(self, entry: Entry) -> None:
+        """The attempt's outcome is recorded: its marker goes (a left-over one only shows in history)."""
+        with contextlib.suppress(ShipyardError):  # history would show it as started beside its outcome
+            self.store.delete(self._open_key(entry))
+
+    def open_attempts(self) -> list[Entry]:
+        """Attempts that started and never recorded an outcome, newest first."""
+        found = []
+        for key in self.store.list(OPEN):
+            stored = self.store.get(key)
+            if stored is not None:
+                found.append(Entry.from_bytes(stored.data))
+        return sorted(found, key=lambda e: e.started, reverse=True)
+
     def _numbers(self) -> list[int]:
         return sorted(_number(k) for k in self.store.list(PREFIX) if k.endswith(".json"))
 
@@ -169,8 +204,11 @@ class Ledger:
                 yield entry
 
     def history(self, service: str | None = None, limit: int = 0) -> list[Entry]:
-        """Entries (of ``service``), newest first; at most ``limit`` when it is set."""
-        found: list[Entry] = []
+        """Entries (of ``service``), newest first, after the attempts that never recorded an
+        outcome; at most ``limit`` when it is set."""
+        found: list[Entry] = [e for e in self.open_attempts() if service is None or e.service == service]
+        if limit and len(found) >= limit:
+            return found[:limit]
         for entry in self.newest_first():
             if service is None or entry.service == service:
                 found.append(entry)
@@ -195,6 +233,8 @@ class Ledger:
         """Per service: (what runs now, the last attempt)."""
         last: dict[str, Entry] = {}
         running: dict[str, Entry | None] = {}
+        for entry in self.open_attempts():
+            last.setdefault(entry.service, entry)
         for entry in self.newest_first():
             last.setdefault(entry.service, entry)
             if entry.ok and running.get(entry.service) is None:

@@ -34,7 +34,10 @@ from shipyard.deploy.store import Conflict, StateStore, Stored
 from shipyard.errors import ShipyardError
 
 LOCK_KEY = "lock.json"
-DEFAULT_LEASE = 300.0  # seconds; renewed every third of it while a deploy runs
+# Seconds; renewed every third of it while a deploy runs. A holder killed with SIGKILL keeps
+# the lock this long: 3 minutes (was 5) still leaves a renewal that botocore retries through
+# a throttled minute (standard mode, 8 retries, <= ~90 s of back-off) inside the lease.
+DEFAULT_LEASE = 180.0
 RELEASE_ATTEMPTS = 4  # a release is tried this often, 1 s, 2 s, 4 s apart
 
 

@@ -49,7 +49,7 @@ def history_table(env: str, entries: Sequence[Entry]) -> str:
         return f"{env}: no releases recorded"
     body = [
         (
-            str(e.release),
+            str(e.release or "-"),  # an open attempt has no release number yet
             e.service,
             e.action,
             e.outcome,

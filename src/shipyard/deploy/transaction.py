@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -115,8 +115,9 @@ class Transaction:
             with sigterm_as_interrupt(), self.lock.held(f"deploy {names}", wait=lock_wait):
                 self.say(f"deploy lock of {self.plan.env} acquired ({self.lock.store.describe()})")
                 self.notifier.send(f"{self.who} is deploying {names} to {self.plan.env}")
+                self._check_unchanged(replan)
+                self._open()
                 try:
-                    self._check_unchanged(replan)
                     self._migrate()
                     self._roll_out()
                 except KeyboardInterrupt as exc:
@@ -164,6 +165,21 @@ class Transaction:
                 self.say(f"  {sp.service}: up to date now, nothing to do")
         self.plan = fresh
         self.attempts = {sp.service: Attempt(sp) for sp in fresh.services}
+
+    def _open(self) -> None:
+        """Every attempt is marked started before anything acts; when that cannot be written,
+        nothing acts (and the markers already written go)."""
+        ledger, opened = self.session.ledger, []
+        try:
+            for attempt in self.attempts.values():
+                entry = replace(self._entry(attempt), started=now())
+                ledger.open_attempt(entry)
+                opened.append(entry)
+        except ShipyardError:
+            for entry in opened:
+                if entry.action == DEPLOY:
+                    ledger.close_attempt(entry)
+            raise
 
     # -- migrations ----------------------------------------------------------------------
 
@@ -398,6 +414,7 @@ class Transaction:
         ledger, unrecorded = self.session.ledger, []
         for attempt in self.attempts.values():
             if not attempt.outcome:
+                ledger.close_attempt(self._entry(attempt))  # never started: nothing to record
                 continue
             if attempt.outcome == CANCELLED:
                 attempt.outcome = INTERRUPTED
@@ -409,6 +426,8 @@ class Transaction:
                 except ShipyardError as exc:
                     unrecorded.append((entry, exc.message))
                     continue
+                if entry.action == DEPLOY:
+                    ledger.close_attempt(entry)
                 if entry.action == DEPLOY:
                     attempt.entry = written
                 else:
