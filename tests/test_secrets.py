@@ -228,3 +228,11 @@ def test_process_webhook_is_registered(repo: Path) -> None:
 
     secrets.register_process_secrets(load_project(repo), {"HOOK": "https://hooks.slack.com/services/T/B/xyz"})
     assert secrets.redact("https://hooks.slack.com/services/T/B/xyz") == REDACTED
+
+
+def test_a_password_with_quotes_is_redacted_inside_json() -> None:
+    secrets.register_secret('postgresql://app:pa"ss\\word-7@db/orders')
+    shown = json.dumps({"password": 'pa"ss\\word-7', "url": "postgresql://app:pa%22ss%5Cword-7@replica/reports"})
+    assert secrets.redact(shown) == json.dumps(
+        {"password": REDACTED, "url": f"postgresql://app:{REDACTED}@replica/reports"}
+    )

@@ -100,9 +100,10 @@ def _variants(value: str) -> set[str]:
     multi-line value (a PEM key printed line by line), and its derived forms (``_derived``)."""
     from xml.sax.saxutils import escape  # ~10 ms with urllib.request: only once a secret exists
 
-    found = {value, json.dumps(value)[1:-1], escape(value, {'"': "&quot;"}), quote(value, safe="")}
+    found: set[str] = set()
+    for form in {value, *_derived(value)}:  # a password inside JSON or XML is escaped too
+        found |= {form, json.dumps(form)[1:-1], escape(form, {'"': "&quot;"}), quote(form, safe="")}
     found.update(line.strip() for line in value.splitlines())
-    found |= _derived(value)
     return {v for v in found if len(v) >= MIN_REDACT_LENGTH}
 
 
