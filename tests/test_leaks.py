@@ -8,8 +8,9 @@ step that changes the repository first, e.g. to reach an error path).
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +18,15 @@ import boto3
 import pytest
 
 from shipyard.secrets import REDACTED, Sensitive, redact
+from tests.deploy import ecs_example
+from tests.deploy.ecs_example import ACCOUNT, Cloud, Endpoint
 from tests.helpers import git, make_monorepo, python_unit, run_invoke, write
 
 pytestmark = pytest.mark.integration
+
+# the ECS example's fixtures (tests/deploy/ecs_example.py), for the deploy-to-ECS leak test
+ecs_aws, ecs_database, ecs_moto = ecs_example.ecs_aws, ecs_example.ecs_database, ecs_example.ecs_moto
+ecs_repo, slack_endpoint, smoke_endpoint = ecs_example.ecs_repo, ecs_example.slack_endpoint, ecs_example.smoke_endpoint
 
 # Every value is unique and long enough to be redacted inside other text.
 DOTENV_ROOT = "leak-root-dotenv-4f1a9c"
@@ -32,14 +39,43 @@ CLI_SET = "leak-cli-set-0c4b6e"
 SSM_SECURE = "leak-ssm-secure-6b0f21"
 SM_JSON = "leak-sm-json-2a7d90"
 SM_PLAIN = "leak-sm-plain-e4c5b3"
+WEBHOOK_TOKEN = "leak-webhook-5e1f0a"  # the credential part of a Slack webhook URL
+DOTENV_DB_PASSWORD = "leak-dotenv-dbpw-61c2ad"
+SSM_DB_PASSWORD = "leak-ssm-dbpw-0d93e7"
 SECRETS = (
     DOTENV_ROOT, DOTENV_STAGING, DOTENV_SERVICE, DOTENV_SERVICE_STAGING, ENVIRON_URL_PASSWORD,
-    ENVIRON_SALT, CLI_SET, SSM_SECURE, SM_JSON, SM_PLAIN,
+    ENVIRON_SALT, CLI_SET, SSM_SECURE, SM_JSON, SM_PLAIN, WEBHOOK_TOKEN, DOTENV_DB_PASSWORD, SSM_DB_PASSWORD,
 )  # fmt: skip
+WEBHOOK = f"https://hooks.slack.com/services/T0LEAK/B0LEAK/{WEBHOOK_TOKEN}"
+ENVIRON_DB_URL = f"postgresql://app:{ENVIRON_URL_PASSWORD}@db:5432/app"
+DOTENV_DB_URL = f"postgresql://reporter:{DOTENV_DB_PASSWORD}@db:5432/reports"
+SSM_DB_URL = f"postgresql://app:{SSM_DB_PASSWORD}@db:5432/b"
+URLS = (WEBHOOK, ENVIRON_DB_URL, DOTENV_DB_URL, SSM_DB_URL)
+
+
+def _base64(text: str) -> set[str]:
+    data = text.encode()
+    forms = {base64.b64encode(data).decode(), base64.urlsafe_b64encode(data).decode()}
+    return forms | {f.rstrip("=") for f in forms}
+
+
+def _forbidden() -> tuple[str, ...]:
+    """Each secret as written (a password alone: so also inside a URL with another host or
+    database), and base64 of each secret, each URL and each URL's ``user:password``."""
+    derived: set[str] = set()
+    for text in (*SECRETS, *URLS):
+        derived |= _base64(text)
+    for url in URLS:
+        derived |= _base64(url.split("://", 1)[1].split("@", 1)[0])
+    return (*SECRETS, *sorted(derived))
+
+
+FORBIDDEN = _forbidden()
 
 ENVIRONMENTS = """
 [tool.shipyard.environments.staging]
 region = "us-east-1"
+slack-webhook = "SLACK_WEBHOOK_URL"
 
 [tool.shipyard.environments.production]
 targets = { service = "ecs" }
@@ -50,7 +86,16 @@ A_TABLE = 'required-env = ["DATABASE_URL", "PAYMENT_KEY"]\nsecret-env = ["DATABA
 B_TABLE = 'secret-env = ["DATABASE_URL"]'
 # b's test prints its DATABASE_URL and fails: the value reaches the console and the reports.
 # a's test prints its SIGNING_SALT and passes (-rP shows it): the value reaches the result cache.
-B_TEST = 'import os; print("url is", os.environ.get("DATABASE_URL")); assert False, os.environ.get("DATABASE_URL")'
+# It also prints the URL's derived forms: the password alone, the same credentials with another
+# database name, and base64 (what an HTTP Basic header or a docker auth file would show).
+B_TEST = (
+    "import base64, os, urllib.parse; url = os.environ.get('DATABASE_URL', ''); "
+    "parts = urllib.parse.urlsplit(url); "
+    "print('url is', url, 'password is', parts.password, 'other db', url.rsplit('/', 1)[0] + '/other'); "
+    "print('b64', base64.b64encode(url.encode()).decode(), base64.urlsafe_b64encode(url.encode()).decode()); "
+    "print('basic', base64.b64encode(f'{parts.username}:{parts.password}'.encode()).decode()); "
+    "assert False, url"
+)
 A_TEST = 'import os; print("salt is", os.environ.get("SIGNING_SALT"))'
 
 
@@ -125,8 +170,10 @@ def leaky(tmp_path: Path, aws: str) -> Path:
     python_unit(root, "services/b", "b", extra_table=B_TABLE, test_body=B_TEST)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "leaky services")
-    write(root / ".env", f"SESSION_SECRET={DOTENV_ROOT}\nLOG_LEVEL=info\n")
-    write(root / ".env.staging", f"DB_PASSWORD={DOTENV_STAGING}\n")
+    write(root / ".env", f"SESSION_SECRET={DOTENV_ROOT}\nLOG_LEVEL=info\nREPORTS_URL={DOTENV_DB_URL}\n")
+    # the webhook where the docs put it: shipyard's own setting, never a service's
+    write(root / ".env.staging", f"DB_PASSWORD={DOTENV_STAGING}\nSLACK_WEBHOOK_URL={WEBHOOK}\n")
+    write(root / "services/b/.env.staging", "DATABASE_URL=ssm:/leak/b/database-url\n")
     write(root / "services/a/.env", f"API_TOKEN={DOTENV_SERVICE}\n")
     write(root / "services/a/.env.staging", (
         f"STRIPE_KEY={DOTENV_SERVICE_STAGING}\nPAYMENT_KEY=ssm:/leak/a/payment\n"
@@ -134,6 +181,7 @@ def leaky(tmp_path: Path, aws: str) -> Path:
     ))  # fmt: skip
     ssm, sm = boto3.client("ssm"), boto3.client("secretsmanager")
     ssm.put_parameter(Name="/leak/a/payment", Value=SSM_SECURE, Type="SecureString", Overwrite=True)
+    ssm.put_parameter(Name="/leak/b/database-url", Value=SSM_DB_URL, Type="SecureString", Overwrite=True)
     for name, value in (("leak/a/creds", json.dumps({"password": SM_JSON})), ("leak/a/plain", SM_PLAIN)):
         try:
             sm.create_secret(Name=name, SecretString=value)
@@ -144,7 +192,7 @@ def leaky(tmp_path: Path, aws: str) -> Path:
 
 def _environ() -> dict[str, str]:
     return {
-        "DATABASE_URL": f"postgresql://app:{ENVIRON_URL_PASSWORD}@db:5432/app",
+        "DATABASE_URL": ENVIRON_DB_URL,
         "SIGNING_SALT": ENVIRON_SALT,
         "GITHUB_ACTIONS": "",  # ::add-mask:: lines carry values on purpose; test the plain console
         "SHIPYARD_DEBUG": "",
@@ -166,7 +214,7 @@ def test_no_secret_leaks(leaky: Path, case: Case) -> None:
     streams = {"stdout": out.stdout, "stderr": out.stderr}
     streams.update({str(p.relative_to(leaky)): p.read_bytes().decode(errors="replace") for p in written})
     for where, text in streams.items():
-        leaked = [s for s in SECRETS if s in text]
+        leaked = [s for s in FORBIDDEN if s in text]
         assert not leaked, f"{case.id}: {where} shows {leaked}:\n{text}"
     assert "Traceback" not in out.stderr, out.stderr
     assert out.returncode == case.code, out.stdout + out.stderr
@@ -189,4 +237,87 @@ def test_resolved_values_are_registered(leaky: Path, monkeypatch: pytest.MonkeyP
     assert values["PAYMENT_KEY"] == Sensitive(SSM_SECURE)
     assert values["CREDS"] == Sensitive(SM_JSON)
     plan_line = " ".join(v.reveal() if isinstance(v, Sensitive) else v for v in values.values())
-    assert not [s for s in SECRETS if s in redact(plan_line)]
+    assert not [s for s in FORBIDDEN if s in redact(plan_line)]
+
+
+@pytest.fixture
+def ecs_leaky(
+    ecs_repo: Path,
+    ecs_aws: str,
+    ecs_database: str,
+    smoke_endpoint: Endpoint,
+    slack_endpoint: Endpoint,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Path, str]]:
+    """The ECS example with the webhook in the root .env.staging and secrets in SSM and
+    Secrets Manager referenced from .env and .env.staging; yields (repository, webhook URL)."""
+    smoke_endpoint.status = 200
+    Cloud("staging", ecs_database).create()
+    webhook = f"{slack_endpoint.url}/services/T0LEAK/B0LEAK/{WEBHOOK_TOKEN}"
+    monkeypatch.delenv("SLACK_WEBHOOK_URL")  # from .env.staging only, where the docs put it
+    staging = ecs_repo / ".env.staging"
+    original = staging.read_text()
+    # ECS refuses literal secrets (tests/settings/test_refs.py): here .env holds a reference
+    write(ecs_repo / ".env", "API_TOKEN=secretsmanager:leak/api-token\nLOG_FORMAT=json\n")
+    write(staging, f"{original}SLACK_WEBHOOK_URL={webhook}\nREPORTS_URL=ssm:/leak/reports-url\n")
+    boto3.client("ssm").put_parameter(Name="/leak/reports-url", Value=SSM_DB_URL, Type="SecureString")
+    boto3.client("secretsmanager").create_secret(Name="leak/api-token", SecretString=SM_PLAIN)
+    yield ecs_repo, webhook
+    staging.write_text(original)
+    (ecs_repo / ".env").unlink()
+
+
+def _task_definitions() -> dict[str, str]:
+    ecs = boto3.client("ecs")
+    arns = ecs.list_task_definitions()["taskDefinitionArns"]
+    return {arn: json.dumps(ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]) for arn in arns}
+
+
+def test_no_secret_leaks_to_ecs(ecs_leaky: tuple[Path, str], slack_endpoint: Endpoint) -> None:
+    """config, deploy --plan and a real deploy to ECS (moto): the webhook is no service's setting,
+    and no secret, derived or base64 form reaches the console or a task definition."""
+    root, webhook = ecs_leaky
+    forbidden = (*FORBIDDEN, *sorted(_base64(webhook)))
+    posts = len(slack_endpoint.posts)
+    outputs = {}
+    for argv in (("config", "--env", "staging"), ("config", "--env", "staging", "--json")):
+        outputs[argv] = run_invoke(root, *argv, env=_environ_for_ecs(), timeout=300)
+    outputs[("plan",)] = run_invoke(root, "deploy", "--env", "staging", "--plan", env=_environ_for_ecs(), timeout=600)
+    outputs[("deploy",)] = run_invoke(root, "deploy", "--env", "staging", env=_environ_for_ecs(), timeout=900)
+    for argv, out in outputs.items():
+        assert out.returncode == 0, f"{argv}: {out.stdout}{out.stderr}"
+        for where, text in (("stdout", out.stdout), ("stderr", out.stderr)):
+            assert not [s for s in forbidden if s in text], f"{argv}: {where}:\n{text}"
+    assert "SLACK_WEBHOOK_URL" not in outputs[("config", "--env", "staging")].stdout
+    assert "REPORTS_URL" in outputs[("config", "--env", "staging")].stdout  # the planted settings were loaded
+    definitions = _task_definitions()
+    assert len(definitions) >= 4  # the placeholders and the deploy's new revisions of api and worker
+    for arn, text in definitions.items():
+        assert "SLACK_WEBHOOK_URL" not in text, arn
+        assert not [s for s in forbidden if s in text], f"{arn}:\n{text}"
+    deployed = [json.loads(t)["containerDefinitions"][0] for t in definitions.values() if "secrets" in t]
+    assert deployed and all(
+        {"name": "REPORTS_URL", "valueFrom": f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/leak/reports-url"}
+        in c["secrets"]
+        for c in deployed
+    )
+    assert len(slack_endpoint.posts) > posts  # the webhook from .env.staging was used, not printed
+
+
+def _environ_for_ecs() -> dict[str, str]:
+    return {"GITHUB_ACTIONS": "", "SHIPYARD_DEBUG": ""}
+
+
+def test_plan_blames_the_shell_not_the_env_file(ecs_leaky: tuple[Path, str]) -> None:
+    """The issue: with DATABASE_URL exported, `deploy --plan` told the user to fix .env.staging,
+    which holds an ssm: reference; the error names the layer the value came from instead."""
+    root, _ = ecs_leaky
+    environ = {**_environ_for_ecs(), "DATABASE_URL": ENVIRON_DB_URL}
+    out = run_invoke(root, "deploy", "--env", "staging", "--plan", env=environ, timeout=600)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stderr.splitlines() == [
+        "error: api: secret DATABASE_URL has a literal value from process environment (overrides .env.staging) "
+        "in 'staging'; ECS receives references only",
+        "hint: unset DATABASE_URL in the shell (it overrides .env.staging), or export an ssm:/<path> reference instead",
+    ]
+    assert not [s for s in FORBIDDEN if s in out.stdout + out.stderr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import io
 import json
@@ -134,7 +135,9 @@ def test_github_mask_command_passes_unredacted(
         Sensitive("masked-in-actions")
         print("value: masked-in-actions")
     out = capsys.readouterr().out
-    assert out == f"::add-mask::masked-in-actions\nvalue: {REDACTED}\n"
+    # the runner is also asked to mask the derived forms (here: base64, with and without padding)
+    masks = ["masked-in-actions", "bWFza2VkLWluLWFjdGlvbnM", "bWFza2VkLWluLWFjdGlvbnM="]
+    assert out == "".join(f"::add-mask::{m}\n" for m in masks) + f"value: {REDACTED}\n"
 
 
 def test_guarded_redacts_prints_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -186,3 +189,50 @@ def test_results_renderings_are_redacted(tmp_path: Path) -> None:
         assert "report-" not in text and "details-secret" not in text
         assert REDACTED in text
     assert json.loads(rendered[0])["results"][0]["details"] == {"token": REDACTED}
+
+
+URL = "postgresql://app:p%40ss-w0rd_9@db.internal:5432/orders"
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        "postgresql://app:p%40ss-w0rd_9@replica:5432/reports",  # same credentials, another db
+        "password p%40ss-w0rd_9",  # the password alone, as written
+        "password p@ss-w0rd_9",  # percent-decoded
+        "userinfo app:p@ss-w0rd_9",
+        "Authorization: Basic " + base64.b64encode(b"app:p@ss-w0rd_9").decode(),
+        "auth " + base64.urlsafe_b64encode(URL.encode()).decode().rstrip("="),
+        "auth " + base64.b64encode(URL.encode()).decode(),
+    ],
+)
+def test_derived_forms_of_a_url_are_redacted(shown: str) -> None:
+    secrets.register_secret(URL)
+    assert not {"p%40ss-w0rd_9", "p@ss-w0rd_9"} & set(secrets.redact(shown).split()), secrets.redact(shown)
+    assert REDACTED in secrets.redact(shown)
+
+
+def test_base64_of_a_plain_value_is_redacted() -> None:
+    value = "plain-secret-value-1"
+    secrets.register_secret(value)
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        text = encode(value.encode()).decode()
+        assert secrets.redact(f"x {text} y") == f"x {REDACTED} y"
+        assert secrets.redact(f"x {text.rstrip('=')} y") == f"x {REDACTED} y"
+
+
+def test_process_webhook_is_registered(repo: Path) -> None:
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.shipyard.environments.staging]\nslack-webhook = "HOOK"\n')
+    from shipyard.project import load_project
+
+    secrets.register_process_secrets(load_project(repo), {"HOOK": "https://hooks.slack.com/services/T/B/xyz"})
+    assert secrets.redact("https://hooks.slack.com/services/T/B/xyz") == REDACTED
+
+
+def test_a_password_with_quotes_is_redacted_inside_json() -> None:
+    secrets.register_secret('postgresql://app:pa"ss\\word-7@db/orders')
+    shown = json.dumps({"password": 'pa"ss\\word-7', "url": "postgresql://app:pa%22ss%5Cword-7@replica/reports"})
+    assert secrets.redact(shown) == json.dumps(
+        {"password": REDACTED, "url": f"postgresql://app:{REDACTED}@replica/reports"}
+    )

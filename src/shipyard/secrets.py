@@ -9,6 +9,7 @@ Two layers on purpose: ``Sensitive`` stops a value from being printed by acciden
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 if TYPE_CHECKING:
     from shipyard.project import Project
@@ -95,17 +96,51 @@ _pattern: re.Pattern[str] | None = None
 
 
 def _variants(value: str) -> set[str]:
-    """The value as it appears raw, inside JSON strings, in XML and in URLs, and each line
-    of a multi-line value (a PEM key printed line by line)."""
+    """The value as it appears raw, inside JSON strings, in XML and in URLs, each line of a
+    multi-line value (a PEM key printed line by line), and its derived forms (``_derived``)."""
     from xml.sax.saxutils import escape  # ~10 ms with urllib.request: only once a secret exists
 
-    found = {value, json.dumps(value)[1:-1], escape(value, {'"': "&quot;"}), quote(value, safe="")}
+    found: set[str] = set()
+    for form in {value, *_derived(value)}:  # a password inside JSON or XML is escaped too
+        found |= {form, json.dumps(form)[1:-1], escape(form, {'"': "&quot;"}), quote(form, safe="")}
     found.update(line.strip() for line in value.splitlines())
     return {v for v in found if len(v) >= MIN_REDACT_LENGTH}
 
 
+def _derived(value: str) -> set[str]:
+    """What else gives the secret away: for a URL with credentials, its password alone
+    (as written, percent-decoded and -encoded) and its ``user:password`` (so the same
+    credentials on another host or database are caught); base64 (standard and urlsafe,
+    padded or not) of the value and of ``user:password`` (HTTP Basic, docker auth)."""
+    found: set[str] = set()
+    plain = [value]
+    userinfo = _userinfo(value)
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        decoded = f"{unquote(user)}:{unquote(password)}"
+        found |= {userinfo, decoded, password, unquote(password), quote(unquote(password), safe="")}
+        plain += [userinfo, decoded]
+    for text in plain:
+        found |= _base64_forms(text)
+    return found
+
+
+def _userinfo(value: str) -> str:
+    """``user:password`` of a URL that carries a password, as written; "" otherwise."""
+    found = _URL_PASSWORD.match(value)
+    if not found:
+        return ""
+    return found.group(0).split("://", 1)[1][:-1]
+
+
+def _base64_forms(text: str) -> set[str]:
+    data = text.encode()
+    forms = {base64.b64encode(data).decode(), base64.urlsafe_b64encode(data).decode()}
+    return forms | {f.rstrip("=") for f in forms}
+
+
 def register_secret(value: str) -> None:
-    """Redact ``value`` (and its JSON/XML/URL-escaped forms) from every output from now on;
+    """Redact ``value`` (its JSON/XML/URL-escaped and derived forms too) from every output from now on;
     under GitHub Actions also ask the runner to mask it."""
     global _pattern
     if not isinstance(value, str) or len(value) < MIN_REDACT_LENGTH:
@@ -120,15 +155,19 @@ def register_secret(value: str) -> None:
     from shipyard import gha
 
     gha.mask(value)
+    for form in sorted(_derived(value) & new):
+        gha.mask(form)  # the runner's own masking misses the password alone, base64 and the like
 
 
 def register_process_secrets(project: Project, environ: Mapping[str, str] | None = None) -> None:
-    """Register the process-environment values of every service's ``secret-env`` keys."""
+    """Register the process-environment values of every service's ``secret-env`` keys and of
+    each environment's ``slack-webhook`` key (shipyard's own secret)."""
     environ = os.environ if environ is None else environ
-    for unit in project.services:
-        for key in unit.settings["secret-env"]:
-            if environ.get(key):
-                register_secret(environ[key])
+    keys = {k for unit in project.services for k in unit.settings["secret-env"]}
+    keys |= {env["slack-webhook"] for env in project.settings["environments"].values() if env["slack-webhook"]}
+    for key in sorted(keys):
+        if environ.get(key):
+            register_secret(environ[key])
 
 
 def redact(text: str) -> str:

@@ -11,6 +11,7 @@ from shipyard.deploy.migrate import (
     MigrationStatus,
     alembic_argv,
     check,
+    database_label,
     docker_command,
     error_line,
     migration_for,
@@ -115,3 +116,16 @@ def test_check_runs_the_status_script_and_ecs_mode_cannot_list() -> None:
     assert seen[0].argv[-4:] == ("python", "-c", STATUS_SCRIPT, "/app/alembic.ini")
     with pytest.raises(ShipyardError, match="VPC-only database"):
         check(Migration("api", IMAGE, "/app/alembic.ini", "ecs"), URL, runner=runner)
+
+
+@pytest.mark.parametrize(
+    ("url", "label"),
+    [
+        ("postgresql://app:s3cret-pw@db.internal:5432/orders", "db.internal:5432/orders"),
+        ("postgresql+psycopg://app:s3cret-pw@db.internal/orders?sslmode=require", "db.internal/orders"),
+        ("postgresql://app@localhost", "localhost/(default database)"),
+        ("postgresql://app:pw@[::1:5432/x", "the database in DATABASE_URL (not a URL)"),
+    ],
+)
+def test_database_label_never_shows_credentials(url: str, label: str) -> None:
+    assert database_label(Sensitive(url)) == label

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -190,6 +191,9 @@ def test_migrate_on_its_own_checks_then_upgrades(ecs_repo: Path, staging: Cloud,
     statuses = run_migrations(project, "staging", (), check_only=True, say=out)
     assert list(statuses) == ["api"] and statuses["api"].pending == ("0001", "0002")
     assert out.lines[-1] == "api: at base; pending: 0001, 0002"
+    # which database it reads, before reading it: host:port/db, never the user or password
+    url = urlsplit(ecs_database)
+    assert out.lines[-2] == f"api: reading migrations of {url.hostname}:{url.port}{url.path}"
     assert psql(ecs_database, "SELECT count(*) FROM pg_tables WHERE tablename = 'alembic_version'") == "0"
     run_migrations(project, "staging", ("api",), check_only=False, say=out)
     assert psql(ecs_database, "SELECT version_num FROM alembic_version") == "0002"

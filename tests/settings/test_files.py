@@ -33,11 +33,14 @@ def test_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> N
     assert info.value.message == message
 
 
-def test_unreadable_file(tmp_path: Path) -> None:
+def test_non_utf8_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / ".env"
-    path.write_bytes(b"A=\xff\xfe\n")
-    with pytest.raises(ShipyardError, match=r"^\.env: cannot read: "):
-        read_env_file(path, ".env")
+    # past python-dotenv's first read chunk: the line is counted in the whole file
+    path.write_bytes(b"A=1\n" * 3000 + b"B=caf\xe9\n")
+    with pytest.raises(ShipyardError) as info:
+        read_env_file(path, "services/a/.env")
+    assert info.value.message == "services/a/.env: line 3001: byte 0xe9 is not UTF-8"
+    assert "UTF-8" in (info.value.hint or "")
 
 
 def test_the_repository_env_example_parses() -> None:

@@ -35,7 +35,7 @@ def test_each_layer_overrides_the_one_below(envrepo: Path) -> None:
     s = load(envrepo, environ={"LEVEL": "process", "UNRELATED": "x"}, overrides={"WORKERS": "16"})
     got = {x.key: (x.value, x.source) for x in s}
     assert got == {
-        "LEVEL": ("process", "environment"),
+        "LEVEL": ("process", "process environment"),
         "LOG_LEVEL": ("info", "default (services/a/pyproject.toml)"),
         "REGION_NAME": ("eu", "default (services/a/pyproject.toml)"),
         "ROOT_ONLY": ("r", ".env"),
@@ -76,8 +76,8 @@ def test_other_environments_and_services_do_not_mix(envrepo: Path) -> None:
 def test_process_environment_only_for_known_keys(envrepo: Path) -> None:
     write(envrepo / ".env", "DECLARED\n")  # a bare key declares it without a value
     s = load(envrepo, environ={"DECLARED": "yes", "API_TOKEN": "tok-from-env", "HOME": "/root", "PATH": "/bin"})
-    assert s.get("DECLARED") == Setting("DECLARED", "yes", "environment", False)
-    assert s.get("API_TOKEN").source == "environment"  # required-env makes it known
+    assert s.get("DECLARED") == Setting("DECLARED", "yes", "process environment", False)
+    assert s.get("API_TOKEN").source == "process environment"  # required-env makes it known
     assert "HOME" not in s and "PATH" not in s
 
 
@@ -195,3 +195,58 @@ def test_process_secrets_are_registered_at_start(envrepo: Path) -> None:
 
     register_process_secrets(load_project(envrepo), {"DATABASE_URL": "postgres://from-env", "OTHER": "not-a-secret"})
     assert redact("postgres://from-env not-a-secret") == f"{REDACTED} not-a-secret"
+
+
+def _with_webhook(root: Path, key: str = "SLACK_WEBHOOK_URL") -> None:
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text().replace(
+        "[tool.shipyard.environments.staging]\n", f'[tool.shipyard.environments.staging]\nslack-webhook = "{key}"\n'
+    )
+    pyproject.write_text(text)
+
+
+def test_shipyards_own_settings_are_not_service_settings(envrepo: Path) -> None:
+    """The issue: the webhook in the root .env.staging (where the docs put it) became a plain
+    setting of every service, printed by `invoke config` and stored in every task definition."""
+    _with_webhook(envrepo)
+    hook = "https://hooks.slack.com/services/T0/B0/own-webhook-secret"
+    write(envrepo / ".env.staging", f"SLACK_WEBHOOK_URL={hook}\nSHIPYARD_WHEEL_CACHE=/tmp/w\nLOG_LEVEL=debug\n")
+    project = load_project(envrepo)
+    for name in ("a", "b"):
+        s = load_settings(project, "staging", project.units[name], environ={})
+        assert "SLACK_WEBHOOK_URL" not in s and "SHIPYARD_WHEEL_CACHE" not in s
+        assert s.get("LOG_LEVEL").value == "debug"
+    assert redact(f"posting to {hook}") == f"posting to {REDACTED}"  # and it is treated as secret
+
+
+def test_webhook_key_is_a_service_setting_where_it_is_not_shipyards(envrepo: Path) -> None:
+    write(envrepo / ".env.staging", "SLACK_WEBHOOK_URL=https://hooks.example/x\n")
+    project = load_project(envrepo)
+    assert "SLACK_WEBHOOK_URL" in load_settings(project, "staging", project.units["a"], environ={})
+
+
+def test_tracked_webhook_is_refused(envrepo: Path) -> None:
+    from tests.helpers import git
+
+    _with_webhook(envrepo)
+    write(envrepo / ".env.staging", "SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/tracked-hook\n")
+    git(envrepo, "add", "-f", ".env.staging")
+    project = load_project(envrepo)
+    with pytest.raises(ShipyardError, match=r"^\.env\.staging is tracked by git .* SLACK_WEBHOOK_URL$"):
+        load_settings(project, "staging", project.units["a"], environ={})
+
+
+@pytest.mark.parametrize("rel", [".env.staging", "services/a/.env"])
+def test_a_layer_that_is_a_directory_is_an_error(envrepo: Path, rel: str) -> None:
+    (envrepo / rel).mkdir()
+    project = load_project(envrepo)
+    with pytest.raises(ShipyardError) as info:
+        load_settings(project, "staging", project.units["a"], environ={})
+    assert info.value.message == f"{rel}: is not a file (a directory?); settings layers are KEY=VALUE files"
+
+
+def test_non_utf8_layer_names_the_file(envrepo: Path) -> None:
+    (envrepo / ".env.staging").write_bytes(b"LOG_LEVEL=d\xe9bug\n")
+    project = load_project(envrepo)
+    with pytest.raises(ShipyardError, match=r"^\.env\.staging: line 1: byte 0xe9 is not UTF-8$"):
+        load_settings(project, "staging", project.units["a"], environ={})

@@ -85,6 +85,35 @@ def test_ecs_refuses_literal_secrets(envrepo: Path) -> None:
     with pytest.raises(ShipyardError) as info:
         ecs_secrets(settings, "eu-west-1", "123456789012")
     assert info.value.message == (
-        "a: secret DATABASE_URL has a literal value in 'staging'; ECS receives references only"
+        "a: secret DATABASE_URL has a literal value from .env.staging in 'staging'; ECS receives references only"
     )
-    assert "literal-pw" not in (info.value.hint or "")
+    assert info.value.hint == (
+        "store it in SSM (aws ssm put-parameter --type SecureString ...) "
+        "and set DATABASE_URL=ssm:/<path> in .env.staging"
+    )
+
+
+def test_ecs_blames_the_shell_when_it_overrides_a_reference(envrepo: Path) -> None:
+    """The issue: .env.staging holds an ssm: reference, the shell's DATABASE_URL won, and the
+    error told the user to fix .env.staging."""
+    write(envrepo / ".env.staging", "DATABASE_URL=ssm:/stg/a/db\n")
+    project = load_project(envrepo)
+    environ = {"DATABASE_URL": "postgresql://u:shell-pw-123@localhost/a"}
+    settings = load_settings(project, "staging", project.units["a"], environ=environ)
+    with pytest.raises(ShipyardError) as info:
+        ecs_secrets(settings, "eu-west-1", "123456789012")
+    assert info.value.message == (
+        "a: secret DATABASE_URL has a literal value from process environment (overrides .env.staging) "
+        "in 'staging'; ECS receives references only"
+    )
+    assert info.value.hint == (
+        "unset DATABASE_URL in the shell (it overrides .env.staging), or export an ssm:/<path> reference instead"
+    )
+
+
+def test_ecs_blames_set(envrepo: Path) -> None:
+    project = load_project(envrepo)
+    settings = load_settings(project, "staging", project.units["a"], environ={}, overrides={"DB_PASSWORD": "x-12345"})
+    with pytest.raises(ShipyardError, match="literal value from --set in 'staging'") as info:
+        ecs_secrets(settings, "eu-west-1", "123456789012")
+    assert info.value.hint == "drop --set DB_PASSWORD=..., or pass --set DB_PASSWORD=ssm:/<path>"

@@ -36,7 +36,7 @@ def test_config_table(cfgrepo: Path) -> None:
         "",
         "a",
         "  API_TOKEN       [REDACTED]      services/a/.env",
-        '  DATABASE_URL    ""              environment (overrides .env.staging)',
+        '  DATABASE_URL    ""              process environment (overrides .env.staging)',
         "  LOG_LEVEL       debug           services/a/.env (overrides .env, default (services/a/pyproject.toml))",
         "  PAYMENT_KEY     ssm:/stg/a/pay  .env.staging",
         "  SESSION_SECRET  [REDACTED]      .env",

@@ -126,6 +126,7 @@ def run_migrations(
     statuses = {}
     for name, m in plans.items():
         assert m is not None
+        say(f"{name}: reading migrations of {migrate.database_label(urls[name])}")
         statuses[name] = migrate.check(m, urls[name])
         say(f"{name}: at {statuses[name].current}; pending: {', '.join(statuses[name].pending) or 'none'}")
     todo = [name for name, s in statuses.items() if s.pending]

@@ -180,3 +180,15 @@ def database_url(settings: Settings, environment: Mapping[str, Any]) -> Sensitiv
             raise ShipyardError(f"{settings.service}: {URL_KEY}: {value} {missing[value]}")
         return found[value]
     return value if isinstance(value, Sensitive) else Sensitive(str(value))
+
+
+def database_label(url: Sensitive) -> str:
+    """``host:port/database`` of ``url`` for people, never its user or password."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.reveal())
+        host, port = parts.hostname or "localhost", parts.port
+    except ValueError:
+        return "the database in DATABASE_URL (not a URL)"
+    return f"{host}{f':{port}' if port else ''}/{parts.path.lstrip('/') or '(default database)'}"

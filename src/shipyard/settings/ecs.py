@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from shipyard.errors import ShipyardError
 from shipyard.secrets import Sensitive
-from shipyard.settings.layers import Settings
+from shipyard.settings.layers import ENVIRON, OVERRIDE, Setting, Settings
 from shipyard.settings.refs import SecretRef
 
 EcsEntries = list[dict[str, str]]
@@ -17,17 +17,29 @@ def ecs_secrets(settings: Settings, region: str, account: str) -> tuple[EcsEntri
     A secret-marked key with a literal value is refused: the task definition would show
     it in plain text to anyone who can describe it.
     """
-    literal = [s.key for s in settings if isinstance(s.value, Sensitive)]
+    literal = [s for s in settings if isinstance(s.value, Sensitive)]
     if literal:
-        keys = ", ".join(literal)
+        first = literal[0]
         raise ShipyardError(
-            f"{settings.service}: secret {keys} has a literal value in {settings.environment!r}; "
-            "ECS receives references only",
-            hint=f"store it in SSM (aws ssm put-parameter --type SecureString ...) and set "
-            f"{literal[0]}=ssm:/<path> in .env.{settings.environment}",
+            f"{settings.service}: secret {first.key} has a literal value from {first.origin} "
+            f"in {settings.environment!r}; ECS receives references only",
+            hint=literal_hint(first),
         )
     environment = [{"name": s.key, "value": s.value} for s in settings if isinstance(s.value, str)]
     secrets = [
         {"name": s.key, "valueFrom": s.value.arn(region, account)} for s in settings if isinstance(s.value, SecretRef)
     ]
     return environment, secrets
+
+
+def literal_hint(setting: Setting) -> str:
+    """What to do about a literal secret, depending on the layer it came from."""
+    if setting.source == ENVIRON:
+        below = f" (it overrides {setting.shadowed[-1]})" if setting.shadowed else ""
+        return f"unset {setting.key} in the shell{below}, or export an ssm:/<path> reference instead"
+    if setting.source == OVERRIDE:
+        return f"drop --set {setting.key}=..., or pass --set {setting.key}=ssm:/<path>"
+    where = setting.source if setting.source.startswith((".env", "services/")) else "a .env file"
+    return (
+        f"store it in SSM (aws ssm put-parameter --type SecureString ...) and set {setting.key}=ssm:/<path> in {where}"
+    )

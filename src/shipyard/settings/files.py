@@ -60,8 +60,13 @@ def read_env_file(path: Path, name: str) -> dict[str, str | None]:
     try:
         with _capture_unparsed() as unparsed:
             values = dotenv_values(path, interpolate=False)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ShipyardError(f"{name}: cannot read: {exc}", hint="make it a readable UTF-8 file") from None
+    except UnicodeDecodeError:
+        raise ShipyardError(
+            f"{name}: {_bad_byte(path)} is not UTF-8",
+            hint=f"save {name} as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+        ) from None
+    except OSError as exc:
+        raise ShipyardError(f"{name}: cannot read: {exc.strerror}", hint="make it a readable UTF-8 file") from None
     if unparsed.lines:
         line, text = _locate(path, unparsed.lines[0])
         raise ShipyardError(
@@ -75,6 +80,17 @@ def read_env_file(path: Path, name: str) -> dict[str, str | None]:
                 hint="use letters, digits and underscores, not starting with a digit",
             )
     return dict(values)
+
+
+def _bad_byte(path: Path) -> str:
+    """Where the first non-UTF-8 byte is (the decoder's own error is relative to a chunk)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return f"line {line}: byte 0x{data[exc.start]:02x}"
+    return "a byte"
 
 
 def _locate(path: Path, line: int) -> tuple[int, str]:

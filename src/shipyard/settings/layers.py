@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +26,9 @@ from shipyard.settings.guard import refuse_tracked_secrets
 from shipyard.settings.refs import SecretRef, is_reference, parse_reference
 
 Value = str | Sensitive | SecretRef
-ENVIRON, OVERRIDE = "environment", "--set"
+ENVIRON, OVERRIDE = "process environment", "--set"
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+OWN_PREFIX = "SHIPYARD_"  # shipyard's own knobs (SHIPYARD_DEBUG, SHIPYARD_WHEEL_CACHE, ...)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,13 @@ class Setting:
     def shown(self) -> str:
         """The value as it may be displayed: references as written, secrets as [REDACTED]."""
         return str(self.value) if self.value else '""'
+
+    @property
+    def origin(self) -> str:
+        """Where the value came from, for people: ``process environment (overrides .env.staging)``."""
+        if not self.shadowed:
+            return self.source
+        return f"{self.source} (overrides {', '.join(reversed(self.shadowed))})"
 
 
 @dataclass(frozen=True)
@@ -116,14 +124,15 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """The merged settings of ``unit`` in ``environment`` (unknown names get a did-you-mean)."""
-    project.environment(environment)
+    env = project.environment(environment)
     if unit.is_lib:
         raise ShipyardError(f"{unit.name} is a lib: settings belong to services", hint="name a service")
     stack = layers(project, environment, unit, overrides or {}, os.environ if environ is None else environ)
     merged = _merge(stack)
-    secret_keys = set(unit.settings["secret-env"])
+    own = own_keys(env, merged.raw)
+    secret_keys = set(unit.settings["secret-env"]) | own
     refuse_tracked_secrets(project.root, _offenders(stack, secret_keys))
-    items = tuple(_setting(k, merged, secret_keys) for k in sorted(merged.raw))
+    items = tuple(_setting(k, merged, secret_keys) for k in sorted(merged.raw) if k not in own)
     return Settings(unit.name, environment, items, tuple(unit.settings["required-env"]))
 
 
@@ -142,6 +151,14 @@ def load_all(
         for u in units
         if not u.is_lib
     }
+
+
+def own_keys(environment: Mapping[str, object], keys: Iterable[str]) -> set[str]:
+    """The keys among ``keys`` that shipyard itself consumes: the one named by the environment's
+    ``slack-webhook`` and every ``SHIPYARD_*`` key. They are secret and never a service's settings
+    (a webhook in the root ``.env.<env>`` would otherwise reach every task definition)."""
+    webhook = str(environment.get("slack-webhook") or "")
+    return {k for k in keys if k == webhook or k.startswith(OWN_PREFIX)}
 
 
 def check_required(
@@ -180,7 +197,17 @@ def layers(
 
 
 def _is_file(root: Path, rel: str) -> bool:
-    return (root / rel).is_file()
+    """Whether the layer ``rel`` exists; something there that is not a file is an error, not
+    a layer silently left out."""
+    path = root / rel
+    if path.is_file():
+        return True
+    if path.exists():
+        raise ShipyardError(
+            f"{rel}: is not a file (a directory?); settings layers are KEY=VALUE files",
+            hint=f"remove or rename {rel}, and write the settings in a file of that name",
+        )
+    return False
 
 
 def _merge(stack: Sequence[Layer]) -> _Merged:

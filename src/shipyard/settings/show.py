@@ -37,16 +37,10 @@ def to_table(environment: str, loaded: Mapping[str, Settings]) -> str:
     lines = [f"environment: {environment}"]
     for name, settings in loaded.items():
         lines += ["", name]
-        rows = [(s.key, s.shown, _source(s)) for s in settings]
+        rows = [(s.key, s.shown, s.origin) for s in settings]
         rows += [(key, "-", "missing (required)") for key in settings.missing() if key not in settings]
         if not rows:
             lines.append("  (no settings)")
         widths = [max((len(r[i]) for r in rows), default=0) for i in range(2)]
         lines += [f"  {k.ljust(widths[0])}  {v.ljust(widths[1])}  {src}".rstrip() for k, v, src in rows]
     return redact("\n".join(lines))
-
-
-def _source(setting: Setting) -> str:
-    if not setting.shadowed:
-        return setting.source
-    return f"{setting.source} (overrides {', '.join(reversed(setting.shadowed))})"
