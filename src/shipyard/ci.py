@@ -18,7 +18,7 @@ from shipyard.errors import ShipyardError
 from shipyard.keys import Inputs
 from shipyard.lint import batched, lint_jobs, workflow_jobs
 from shipyard.progress import Display, LiveDisplay, PlainDisplay, indent, live_possible
-from shipyard.project import Project, Unit
+from shipyard.project import Project, Unit, shipyard_dir
 from shipyard.results import Result, summary_table, write_report
 from shipyard.testing import direct, test_jobs
 from shipyard.workflow import Item, Job, run_jobs
@@ -127,6 +127,7 @@ def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: 
     """Run ``jobs`` (cached ones are not run), print the summary, write the reports."""
     from shipyard.cache import ResultCache
 
+    shipyard_dir(project.root)  # before anything (cache, stamps, reports, wheels) writes there
     cache = ResultCache.of(project, read=options.cache) if any(j.key for j in jobs) else None
     results = _cached(cache, jobs)
     positions = [i for i in range(len(jobs)) if i not in results]

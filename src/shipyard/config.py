@@ -90,5 +90,11 @@ UNIT_FIELDS: dict[str, Field] = {
         "str-list", [], doc="output files not to publish (globs), e.g. a build manifest", kinds=STATIC
     ),
     "test": Field("str-list", [], doc="test command (a Python unit's default: pytest)"),
+    "no-tests": Field(
+        "str",
+        "skip",
+        choices=("skip", "fail"),
+        doc="a test run that collects no test (pytest exit 5): skipped, or a failure",
+    ),
     "lint": Field("str-list", [], doc="lint command (Python units are linted by ruff)", python=False),
 }

@@ -95,6 +95,21 @@ class Project:
         return envs[name]
 
 
+STATE_DIR = ".shipyard"
+_IGNORE_ALL = "# written by shipyard: what it keeps here (caches, venv stamps, state) is not the project's\n*\n"
+
+
+def shipyard_dir(root: Path) -> Path:
+    """``<root>/.shipyard``, created with a ``.gitignore`` of ``*`` (as pytest does for its
+    cache), so nothing shipyard keeps in the user's tree shows up in ``git status``."""
+    folder = root / STATE_DIR
+    ignore = folder / ".gitignore"
+    if not ignore.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore.write_text(_IGNORE_ALL, encoding="utf-8")
+    return folder
+
+
 def read_toml(path: Path, root: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
