@@ -8,8 +8,8 @@ import pytest
 from shipyard.config import UNIT_FIELDS
 from shipyard.errors import ConfigError, ShipyardError
 from shipyard.graph import dependents, lib_closure
-from shipyard.project import Skipped, find_root, load_project
-from tests.helpers import python_unit, write
+from shipyard.project import Skipped, find_root, load_project, shipyard_dir
+from tests.helpers import git, python_unit, write
 
 
 def message(root: Path) -> str:
@@ -172,3 +172,14 @@ def test_dependency_cycle(repo: Path) -> None:
     with pytest.raises(ConfigError) as info:
         lib_closure(project, project.units["a"])
     assert info.value.message == "dependency cycle: a -> core -> base -> core"
+
+
+def test_the_state_directory_ignores_itself(repo: Path) -> None:
+    """Whatever shipyard keeps in the tree (here a local deploy ledger) stays out of git status."""
+    from shipyard.deploy.session import open_store
+
+    project = load_project(repo)
+    open_store(project, "local", project.environment("local")).put("probe", b"1", if_absent=True)
+    assert (repo / ".shipyard" / "state" / "local").is_dir()
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    assert shipyard_dir(repo) == repo / ".shipyard"  # an existing .gitignore is left as it is

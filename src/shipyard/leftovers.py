@@ -1,8 +1,9 @@
 """Build leftovers: what a setuptools build writes into a package's source tree.
 
-An editable install runs egg_info in the source folder and a wheel build also leaves
-``build/``; nothing lets pip or uv point them elsewhere. The installed .dist-info (or the
-wheel) holds the same metadata, so shipyard removes what a build of its own left behind.
+An editable install (the test sessions') runs egg_info in the source folder, and nothing
+lets pip or uv point it elsewhere; the installed .dist-info holds the same metadata, so
+shipyard removes what an install of its own left behind. (Image wheels are built from a
+staged copy of the sources: images/context.py.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 EGG_INFO = ("*.egg-info", "src/*.egg-info")
-WHEEL_BUILD = (*EGG_INFO, "build")
 
 
 def _found(folders: Sequence[Path], patterns: Sequence[str]) -> set[Path]:

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.errors import ShipyardError
-from shipyard.images.wheels import abi, build_wheels, cache_key, download_command, wheel_commands
-from tests.helpers import git, make_monorepo
+from shipyard.images.wheels import abi, cache_key, download_command, wheel_commands
 
 
 def test_download_command_targets_the_image_interpreter() -> None:
@@ -50,10 +49,3 @@ def test_cache_key_follows_lock_python_and_platform() -> None:
     assert key != cache_key(b"flask==3.0.0\n", python="3.12", platform="linux/amd64")
     assert key != cache_key(b"flask==3.0.0\n", python="3.11", platform="linux/arm64")
     assert abi("3.11") == "cp311"
-
-
-def test_wheel_builds_leave_the_source_tree_as_git_had_it(tmp_path: Path) -> None:
-    repo = make_monorepo(tmp_path / "repo")
-    built = build_wheels([repo / "services" / "a", repo / "libs" / "core"], tmp_path / "wheels")
-    assert built == ["a-0.1.0-py3-none-any.whl", "core-0.1.0-py3-none-any.whl"]
-    assert git(repo, "status", "--porcelain", "--untracked-files=all", "--ignored") == ""

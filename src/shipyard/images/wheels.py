@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
-from shipyard.leftovers import WHEEL_BUILD, leaves_no_leftovers
 from shipyard.proc import Command, command, run
 
 # 1980-01-01: the earliest time a zip file can hold; any constant would do.
@@ -146,9 +145,8 @@ def wheel_commands(sources: Sequence[Path], dest: Path, *, uv: str | None) -> li
 def build_wheels(sources: Sequence[Path], dest: Path, *, stream: bool = False) -> list[str]:
     """Run ``wheel_commands``; returns the wheel file names."""
     dest.mkdir(parents=True, exist_ok=True)
-    with leaves_no_leftovers(sources, WHEEL_BUILD):
-        for cmd in wheel_commands(sources, dest, uv=uv_binary()):
-            done = run(cmd, stream=stream)
-            if not done.ok:
-                raise StepFailed("building the service's wheels failed", f"$ {cmd}\n{done.output}")
+    for cmd in wheel_commands(sources, dest, uv=uv_binary()):
+        done = run(cmd, stream=stream)
+        if not done.ok:
+            raise StepFailed("building the service's wheels failed", f"$ {cmd}\n{done.output}")
     return sorted(p.name for p in dest.glob("*.whl"))
