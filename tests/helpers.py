@@ -109,3 +109,15 @@ def run_invoke(repo: Path, *args: str, env: Mapping[str, str] | None = None, tim
         text=True,
         timeout=timeout,
     )
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child a test sends SIGINT to: the default handler, whatever the suite inherited.
+
+    A suite started in the background (``cmd &``, nohup, some CI runners) runs with SIGINT
+    ignored, and a child would inherit that: Python then installs no KeyboardInterrupt
+    handler and Ctrl-C does nothing.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, python_unit, run_invoke, write
+from tests.helpers import default_sigint, git, python_unit, run_invoke, write
 
 pytestmark = pytest.mark.integration
 
@@ -85,6 +85,7 @@ def test_ctrl_c_exits_130(repo: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list((repo / ".nox").glob("*/bin/pytest")):

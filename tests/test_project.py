@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.config import UNIT_FIELDS
 from shipyard.errors import ConfigError, ShipyardError
 from shipyard.graph import dependents, lib_closure
-from shipyard.project import find_root, load_project
-from tests.helpers import python_unit, run_invoke, write
+from shipyard.project import Skipped, find_root, load_project, shipyard_dir
+from tests.helpers import git, python_unit, run_invoke, write
 
 
 def message(root: Path) -> str:
@@ -89,10 +90,58 @@ def test_bad_service_name(repo: Path) -> None:
     assert "service name 'Bad_Name' must be lowercase" in message(repo)
 
 
-def test_leftover_directory_of_a_deleted_service_is_ignored(repo: Path) -> None:
+def test_leftover_directory_of_a_deleted_service_is_skipped_with_why(repo: Path) -> None:
     shutil.rmtree(repo / "services" / "b")
     (repo / "services" / "b" / "__pycache__").mkdir(parents=True)
-    assert list(load_project(repo).units) == ["a", "core"]
+    project = load_project(repo)
+    assert list(project.units) == ["a", "core"]
+    assert project.skipped == (Skipped("services/b", "service", "no pyproject.toml or shipyard.toml"),)
+
+
+def test_a_directory_that_is_not_a_unit_says_what_it_has(repo: Path) -> None:
+    write(repo / "services" / "emailservice" / "requirements.txt", "flask\n")
+    write(repo / "services" / "emailservice" / "Dockerfile", "FROM python:3.11-slim\n")
+    (repo / "services" / "empty").mkdir()
+    assert load_project(repo).skipped == (
+        Skipped("services/emailservice", "service", EMAIL_REASON),
+        Skipped("services/empty", "service", "empty directory"),
+    )
+
+
+EMAIL_REASON = "has requirements.txt and a Dockerfile but no pyproject.toml or shipyard.toml"
+
+
+@pytest.mark.parametrize(
+    ("folder", "key", "line", "error"),
+    [
+        ("services/b", "build", 'build = ["make"]', "services/b/pyproject.toml: tool.shipyard.build: does nothing"),
+        ("services/b", "lint", 'lint = ["flake8"]', "services/b/pyproject.toml: tool.shipyard.lint: does nothing"),
+        ("libs/core", "port", "port = 80", "libs/core/pyproject.toml: tool.shipyard.port: does nothing"),
+    ],
+)
+def test_a_key_that_does_nothing_in_the_unit_is_an_error(
+    repo: Path, folder: str, key: str, line: str, error: str
+) -> None:
+    path = repo / folder / "pyproject.toml"
+    path.write_text(path.read_text().replace("[tool.shipyard]\n", f"[tool.shipyard]\n{line}\n"))
+    with pytest.raises(ConfigError) as info:
+        load_project(repo)
+    assert info.value.message.startswith(error)
+    assert info.value.hint == f"`{key}` applies to {UNIT_FIELDS[key].scope()} only; remove it"
+
+
+def test_keys_of_a_static_unit_apply_to_it(repo: Path) -> None:
+    write(repo / "services" / "site" / "shipyard.toml", 'kind = "static"\nbuild = ["make"]\nlint = ["true"]\n')
+    assert load_project(repo).units["site"].settings["build"] == ["make"]
+    write(repo / "services" / "site" / "shipyard.toml", 'kind = "static"\nport = 80\n')
+    assert message(repo) == "services/site/shipyard.toml: port: does nothing in a non-Python static unit"
+
+
+def test_the_schema_says_where_each_unit_key_applies() -> None:
+    assert UNIT_FIELDS["build"].scope() == "static units"
+    assert UNIT_FIELDS["lint"].scope() == "non-Python units"
+    assert UNIT_FIELDS["depends-on"].scope() == ""
+    assert UNIT_FIELDS["cpu"].applies("service", True) and not UNIT_FIELDS["cpu"].applies("lib", True)
 
 
 def test_unknown_service_suggests(repo: Path) -> None:
@@ -150,3 +199,14 @@ def test_a_non_utf8_byte_in_a_pyproject_is_a_clear_error(repo: Path, rel: str) -
     assert message(repo).startswith(f"{rel}: not UTF-8 (byte 0xe9 at offset ")
     done = run_invoke(repo, "services")
     assert done.returncode == 1 and "hint: TOML files are UTF-8" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_state_directory_ignores_itself(repo: Path) -> None:
+    """Whatever shipyard keeps in the tree (here a local deploy ledger) stays out of git status."""
+    from shipyard.deploy.session import open_store
+
+    project = load_project(repo)
+    open_store(project, "local", project.environment("local")).put("probe", b"1", if_absent=True)
+    assert (repo / ".shipyard" / "state" / "local").is_dir()
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    assert shipyard_dir(repo) == repo / ".shipyard"  # an existing .gitignore is left as it is

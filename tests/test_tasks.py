@@ -10,7 +10,7 @@ from invoke import Config, MockContext
 
 from shipyard.errors import ShipyardError
 from shipyard.tasks import common
-from tests.helpers import run_invoke, write
+from tests.helpers import make_monorepo, run_invoke, write
 
 
 def context(service: str | None = None) -> MockContext:
@@ -56,11 +56,46 @@ def test_list_shows_top_level_and_service_namespaces(repo: Path) -> None:
 def test_services_json(repo: Path) -> None:
     out = run_invoke(repo, "services", "--json")
     rows = json.loads(out.stdout)
-    assert [(r["name"], r["kind"], r["depends_on"]) for r in rows] == [
-        ("a", "service", ["core"]),
-        ("b", "service", []),
-        ("core", "lib", []),
+    assert [(r["name"], r["kind"], r["depends_on"], r["skipped"]) for r in rows] == [
+        ("a", "service", ["core"], None),
+        ("b", "service", [], None),
+        ("core", "lib", [], None),
     ]
+
+
+SKIPPED_LINE = "skipped src/emailservice: has requirements.txt and a Dockerfile but no pyproject.toml or shipyard.toml"
+
+
+def test_services_lists_skipped_directories_with_why(repo: Path) -> None:
+    write(repo / "services" / "emailservice" / "requirements.txt", "flask\n")
+    write(repo / "services" / "emailservice" / "Dockerfile", "FROM python:3.11-slim\n")
+    out = run_invoke(repo, "services")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == SKIPPED_LINE.replace("src/", "services/")
+    rows = json.loads(run_invoke(repo, "services", "--json").stdout)
+    assert rows[-1]["path"] == "services/emailservice"
+    assert rows[-1]["skipped"] == SKIPPED_LINE.split(": ", 1)[1]
+
+
+def test_ci_with_no_unit_at_all_fails_naming_why(tmp_path: Path) -> None:
+    repo = make_monorepo(tmp_path / "repo")
+    text = (repo / "pyproject.toml").read_text().replace('services = ["services/*"]', 'services = ["src/*"]')
+    (repo / "pyproject.toml").write_text(text.replace('libs = ["libs/*"]', "libs = []"))
+    for name in ("emailservice", "cartservice"):
+        write(repo / "src" / name / "requirements.txt", "flask\n")
+        write(repo / "src" / name / "Dockerfile", "FROM python:3.11-slim\n")
+    listed = run_invoke(repo, "services")
+    assert listed.returncode == 0, listed.stderr
+    assert SKIPPED_LINE.replace("emailservice", "cartservice") in listed.stdout.splitlines()
+    for task in ("ci", "test", "lint"):
+        out = run_invoke(repo, task)
+        assert out.returncode == 1, out.stdout
+        assert out.stderr.splitlines() == [
+            "error: no service or lib found: 2 matched directories, none a unit: src/cartservice: has "
+            "requirements.txt and a Dockerfile but no pyproject.toml or shipyard.toml (and 1 more)",
+            "hint: `invoke services` lists each with why; give each unit a pyproject.toml with a "
+            "[tool.shipyard] table, or a shipyard.toml",
+        ]
 
 
 def test_unknown_service_is_one_line_and_a_hint(repo: Path) -> None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import sys
 from pathlib import Path
 
 from shipyard import ci, sessions, testing
 from shipyard.ci import RunOptions
 from shipyard.fingerprint import tracked_files
-from shipyard.project import load_project
-from shipyard.results import PASSED
+from shipyard.project import Project, load_project
+from shipyard.results import FAILED, PASSED, SKIPPED
 from shipyard.sessions import install_digest, ready_venv, stamp_path
-from tests.helpers import git, write
+from tests.helpers import git, python_unit, run_invoke, write
 
 
 def fake_venv(repo: Path, unit: str, python: str = "3.11") -> Path:
@@ -84,3 +86,46 @@ def test_changed_install_inputs_ask_uv_to_reinstall_local_packages(repo: Path) -
     pyproject.write_text(pyproject.read_text().replace('test = ["pytest"]', 'test = ["pytest", "iniconfig"]'))
     expected = ["--reinstall-package", "core", "--reinstall-package", "a"]
     assert sessions._reinstall(project, a, "3.11") == (expected if sessions.venv_backend() == "uv" else [])
+
+
+def no_tests_repo(repo: Path, setting: str = "") -> Project:
+    """services/b with its tests deleted (and ``setting`` in its table), committed."""
+    shutil.rmtree(repo / "services" / "b" / "tests")
+    if setting:
+        python_unit(repo, "services/b", "b", extra_table=setting)
+        shutil.rmtree(repo / "services" / "b" / "tests")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "no tests")
+    return load_project(repo)
+
+
+def test_no_tests_collected_is_a_skip_never_cached_as_a_pass(repo: Path) -> None:
+    project = no_tests_repo(repo)
+    for run in ("nox", "direct"):  # the second run uses the venv nox installed
+        [result] = ci.test(project, project.select(["b"]), RunOptions())
+        assert (result.status, result.reason, result.cached) == (SKIPPED, "no tests", False), run
+    assert "-m nox" not in result.output  # the direct run did happen
+    out = run_invoke(repo, "test", "-s", "b")
+    assert out.returncode == 0, out.stdout
+    assert re.search(r"^b +test-3\.11 +skipped +\S+ +no tests$", out.stdout, re.M), out.stdout
+
+
+def test_no_tests_can_be_made_a_failure_with_its_reason(repo: Path) -> None:
+    project = no_tests_repo(repo, 'no-tests = "fail"')
+    for run in ("nox", "direct"):
+        [result] = ci.test(project, project.select(["b"]), RunOptions())
+        assert (result.status, result.reason) == (FAILED, 'no tests collected (no-tests = "fail")'), run
+    assert testing.nox_report(project, project.units["b"], "3.11").exists() is False
+
+
+def test_a_test_run_leaves_git_status_clean(repo: Path) -> None:
+    """.shipyard ignores itself; the egg-info an editable install writes into a unit is removed."""
+    (repo / "libs" / "core" / "keep.egg-info").mkdir()  # the user's own: left alone
+    git(repo, "add", "-A")  # an empty directory: nothing to add, and still not "new"
+    before = git(repo, "status", "--porcelain", "--untracked-files=all")
+    out = run_invoke(repo, "test", "-s", "a")
+    assert out.returncode == 0, out.stdout
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == before
+    assert (repo / ".shipyard" / ".gitignore").read_text().endswith("\n*\n")
+    assert (repo / "libs" / "core" / "keep.egg-info").is_dir()
+    assert not list(repo.glob("*/*/src/*.egg-info"))

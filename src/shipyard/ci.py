@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard import gha
+from shipyard.errors import ShipyardError
 from shipyard.keys import Inputs
 from shipyard.lint import batched, lint_jobs, workflow_jobs
 from shipyard.progress import Display, LiveDisplay, PlainDisplay, indent, live_possible
-from shipyard.project import Project, Unit
+from shipyard.project import Project, Unit, shipyard_dir
 from shipyard.results import Result, summary_table, write_report
 from shipyard.testing import direct, test_jobs
 from shipyard.workflow import Item, Job, run_jobs
@@ -56,6 +57,7 @@ def ci(
     """Lint then test every selected unit (and the CI workflows), build (and with ``push_env``
     push) the images of the services that have one; returns every result record.
     ``files`` is the working tree (fingerprint.tracked_files) when the caller has read it."""
+    require_units(project)
     inputs = Inputs.read(project, files)
     jobs = (workflow_jobs(project, inputs) if workflows else []) + lint_jobs(project, units, inputs=inputs)
     jobs += test_jobs(project, units, python=python, strict=strict, inputs=inputs)
@@ -64,6 +66,25 @@ def ci(
 
         jobs += ci_jobs(project, units, push_env=push_env, verbose=options.verbose)
     return execute(project, jobs, options, inputs)
+
+
+def require_units(project: Project) -> None:
+    """A project with no unit at all fails: an empty run is not a green one."""
+    if project.units:
+        return
+    globs = ", ".join([*project.settings["services"], *project.settings["libs"]])
+    if not project.skipped:
+        raise ShipyardError(f"no service or lib found: no directory matches {globs}", hint=_UNIT_HINT)
+    first = project.skipped[0]
+    more = f" (and {len(project.skipped) - 1} more)" if len(project.skipped) > 1 else ""
+    raise ShipyardError(
+        f"no service or lib found: {len(project.skipped)} matched director{'y' if len(project.skipped) == 1 else 'ies'}"
+        f", none a unit: {first.path}: {first.reason}{more}",
+        hint="`invoke services` lists each with why; " + _UNIT_HINT,
+    )
+
+
+_UNIT_HINT = "give each unit a pyproject.toml with a [tool.shipyard] table, or a shipyard.toml"
 
 
 def _has_dockerfile(project: Project, unit: Unit) -> bool:
@@ -81,6 +102,7 @@ def lint(
     files: Mapping[str, str] | None = None,
 ) -> list[Result]:
     """``invoke lint``: ruff (or a unit's own linter) per unit, and actionlint on the workflows."""
+    require_units(project)
     inputs = Inputs.read(project, files)
     jobs = (workflow_jobs(project, inputs) if workflows else []) + lint_jobs(project, units, fix=fix, inputs=inputs)
     return execute(project, jobs, options, inputs)
@@ -96,6 +118,7 @@ def test(
     files: Mapping[str, str] | None = None,
 ) -> list[Result]:
     """``invoke test``: each unit's test session per Python version."""
+    require_units(project)
     inputs = Inputs.read(project, files)
     return execute(project, test_jobs(project, units, python=python, strict=strict, inputs=inputs), options, inputs)
 
@@ -104,6 +127,7 @@ def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: 
     """Run ``jobs`` (cached ones are not run), print the summary, write the reports."""
     from shipyard.cache import ResultCache
 
+    shipyard_dir(project.root)  # before anything (cache, stamps, reports, wheels) writes there
     cache = ResultCache.of(project, read=options.cache) if any(j.key for j in jobs) else None
     results = _cached(cache, jobs)
     positions = [i for i in range(len(jobs)) if i not in results]

@@ -63,25 +63,38 @@ ROOT_FIELDS: dict[str, Field] = {
     "environments": Field("table", {}, each=ENVIRONMENT_FIELDS),
 }
 
+# ``kinds``/``python`` say which units a key does anything in; elsewhere it is a config error
+SERVICE = ("service",)
+DEPLOYED = ("service", "static")
+STATIC = ("static",)
+
 UNIT_FIELDS: dict[str, Field] = {
     "kind": Field("str", "service", choices=KINDS),
     "name": Field("str", "", doc="defaults to the directory name"),
     "depends-on": Field("str-list", [], doc="libs this unit uses"),
-    "port": Field("int", 0, doc="port the service listens on"),
-    "health-path": Field("str", "", doc="HTTP health endpoint"),
-    "dockerfile": Field("str", "Dockerfile"),
-    "python": Field("str", "3.11", doc="Python version inside the image"),
-    "migrations": Field("str", "", doc="alembic.ini of the service's migrations"),
-    "deploy-after": Field("str-list", [], doc="services that must be deployed before this one"),
+    "port": Field("int", 0, doc="port the service listens on", kinds=SERVICE),
+    "health-path": Field("str", "", doc="HTTP health endpoint", kinds=SERVICE),
+    "dockerfile": Field("str", "Dockerfile", kinds=SERVICE),
+    "python": Field("str", "3.11", doc="Python version inside the image (the matrix version of a non-Python unit)"),
+    "migrations": Field("str", "", doc="alembic.ini of the service's migrations", kinds=SERVICE),
+    "deploy-after": Field("str-list", [], doc="services that must be deployed before this one", kinds=DEPLOYED),
     "required-env": Field("str-list", [], doc="settings that must be set to deploy"),
     "secret-env": Field("str-list", [], doc="settings that are secret"),
     "env": Field("str-table", {}, doc="default settings"),
-    "cpu": Field("int", 256),
-    "memory": Field("int", 512),
-    "command": Field("str-list", [], doc="container command"),
-    "build": Field("str-list", [], doc="build command of a non-Python unit"),
-    "output": Field("str", "dist", doc="build output directory of a static unit"),
-    "publish-exclude": Field("str-list", [], doc="static: output files not to publish (globs), e.g. a build manifest"),
-    "test": Field("str-list", [], doc="test command of a non-Python unit"),
-    "lint": Field("str-list", [], doc="lint command of a non-Python unit"),
+    "cpu": Field("int", 256, kinds=SERVICE),
+    "memory": Field("int", 512, kinds=SERVICE),
+    "command": Field("str-list", [], doc="container command", kinds=SERVICE),
+    "build": Field("str-list", [], doc="build command of a static unit", kinds=STATIC),
+    "output": Field("str", "dist", doc="build output directory of a static unit", kinds=STATIC),
+    "publish-exclude": Field(
+        "str-list", [], doc="output files not to publish (globs), e.g. a build manifest", kinds=STATIC
+    ),
+    "test": Field("str-list", [], doc="test command (a Python unit's default: pytest)"),
+    "no-tests": Field(
+        "str",
+        "skip",
+        choices=("skip", "fail"),
+        doc="a test run that collects no test (pytest exit 5): skipped, or a failure",
+    ),
+    "lint": Field("str-list", [], doc="lint command (Python units are linted by ruff)", python=False),
 }

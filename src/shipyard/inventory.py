@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shipyard import pythons
-from shipyard.project import Project, Unit
+from shipyard.project import Project, Skipped, Unit
 
 
 def describe(project: Project, unit: Unit) -> dict[str, Any]:
@@ -18,7 +18,15 @@ def describe(project: Project, unit: Unit) -> dict[str, Any]:
         "python": pythons.allowed(unit, project.settings["python"]),
         "image": unit.name if unit.has_image else None,
         "target": _target(project, unit),
+        "skipped": None,
     }
+
+
+def describe_skipped(entry: Skipped) -> dict[str, Any]:
+    """A matched directory that is not a unit: the same row shape, ``skipped`` saying why."""
+    name = entry.path.rsplit("/", 1)[-1]
+    empty: dict[str, Any] = {"depends_on": [], "python": [], "image": None, "target": None}
+    return {"name": name, "kind": entry.kind, "path": entry.path, **empty, "skipped": entry.reason}
 
 
 def _target(project: Project, unit: Unit) -> str | None:
@@ -31,6 +39,14 @@ def _target(project: Project, unit: Unit) -> str | None:
 
 
 def table(rows: Sequence[dict[str, Any]]) -> str:
+    """The units as a table, then one ``skipped PATH: why`` line per directory that is not one."""
+    units = [r for r in rows if not r["skipped"]]
+    lines = [_units_table(units)] if units or not rows else []
+    lines += [f"skipped {r['path']}: {r['skipped']}" for r in rows if r["skipped"]]
+    return "\n".join(lines)
+
+
+def _units_table(rows: Sequence[dict[str, Any]]) -> str:
     head = ("name", "kind", "path", "depends on", "python", "target")
     body = [
         (

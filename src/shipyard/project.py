@@ -53,12 +53,22 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A directory a services/libs glob matched that is not a unit, and why."""
+
+    path: str  # relative to the project root, posix
+    kind: str  # the kind its glob would have given it
+    reason: str
+
+
+@dataclass(frozen=True)
 class Project:
     """The validated root configuration and its units, keyed by name."""
 
     root: Path
     settings: dict[str, Any]
     units: dict[str, Unit]
+    skipped: tuple[Skipped, ...] = ()
 
     @property
     def services(self) -> list[Unit]:
@@ -83,6 +93,21 @@ class Project:
         if name not in envs:
             raise unknown_name("environment", name, envs)
         return envs[name]
+
+
+STATE_DIR = ".shipyard"
+_IGNORE_ALL = "# written by shipyard: what it keeps here (caches, venv stamps, state) is not the project's\n*\n"
+
+
+def shipyard_dir(root: Path) -> Path:
+    """``<root>/.shipyard``, created with a ``.gitignore`` of ``*`` (as pytest does for its
+    cache), so nothing shipyard keeps in the user's tree shows up in ``git status``."""
+    folder = root / STATE_DIR
+    ignore = folder / ".gitignore"
+    if not ignore.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore.write_text(_IGNORE_ALL, encoding="utf-8")
+    return folder
 
 
 def read_toml(path: Path, root: Path) -> dict[str, Any]:
@@ -133,10 +158,12 @@ def load_project(root: Path) -> Project:
     data = read_toml(root / "pyproject.toml", root)
     settings = with_local(validate(data["tool"]["shipyard"], ROOT_FIELDS, "pyproject.toml", "tool.shipyard"))
     units: dict[str, Unit] = {}
+    skipped: list[Skipped] = []
     for kind, globs in (("service", settings["services"]), ("lib", settings["libs"])):
         for folder in _matches(root, globs, f"tool.shipyard.{kind}s"):
             unit = _load_unit(root, folder, kind)
             if unit is None:
+                skipped.append(Skipped(folder.relative_to(root).as_posix(), kind, why_not_a_unit(folder)))
                 continue
             if unit.name in units:
                 raise ConfigError(
@@ -146,7 +173,7 @@ def load_project(root: Path) -> Project:
             units[unit.name] = unit
     units = _resolve_path_sources(units)
     _check_dependencies(units)
-    return Project(root, settings, dict(sorted(units.items())))
+    return Project(root, settings, dict(sorted(units.items())), tuple(skipped))
 
 
 def _matches(root: Path, globs: Iterable[str], key: str) -> list[Path]:
@@ -197,10 +224,11 @@ def _load_unit(root: Path, folder: Path, default_kind: str) -> Unit | None:
         table = read_toml(standalone, root)
         source, prefix, requires, is_python = f"{rel}/shipyard.toml", "", "", False
     else:
-        return None  # e.g. a deleted service's leftover directory
+        return None  # e.g. a deleted service's leftover directory: listed as skipped
     settings = validate(table, UNIT_FIELDS, source, prefix)
     if "kind" not in table:
         settings["kind"] = default_kind
+    _check_applies(table, settings["kind"], is_python, source, prefix)
     name = settings["name"] or folder.name
     if not _NAME.match(name):
         raise ConfigError(
@@ -211,6 +239,32 @@ def _load_unit(root: Path, folder: Path, default_kind: str) -> Unit | None:
         raise ConfigError(f"{source}: project.requires-python: expected a string")
     sources = _path_sources(root, folder, data) if is_python else ()
     return Unit(name, settings["kind"], rel, source, settings, requires, is_python, sources)
+
+
+# files that show what a directory was meant to be, in the order they are named
+_HINTS = ("requirements.txt", "setup.py", "setup.cfg", "Dockerfile", "package.json")
+
+
+def why_not_a_unit(folder: Path) -> str:
+    """Why a matched directory is not a unit, naming what it does have."""
+    present = [("a " + n if n == "Dockerfile" else n) for n in _HINTS if (folder / n).exists()]
+    if not present:
+        empty = not any(folder.iterdir())
+        return "empty directory" if empty else "no pyproject.toml or shipyard.toml"
+    listed = ", ".join(present[:-1]) + " and " + present[-1] if len(present) > 1 else present[0]
+    return f"has {listed} but no pyproject.toml or shipyard.toml"
+
+
+def _check_applies(table: dict[str, Any], kind: str, is_python: bool, source: str, prefix: str) -> None:
+    """A key that does nothing in this unit (``build`` in a Python service) is an error, not ignored."""
+    for key in table:
+        spec = UNIT_FIELDS[key]
+        if not spec.applies(kind, is_python):
+            what = ("Python " if is_python else "non-Python ") + kind
+            raise ConfigError(
+                f"{source}: {prefix + '.' if prefix else ''}{key}: does nothing in a {what} unit",
+                hint=f"`{key}` applies to {spec.scope()} only; remove it",
+            )
 
 
 def _path_sources(root: Path, folder: Path, data: dict[str, Any]) -> tuple[str, ...]:

@@ -30,6 +30,19 @@ class Field:
     each: Mapping[str, Field] | None = None  # a table of tables, each with these fields
     doc: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    kinds: tuple[str, ...] = ()  # unit kinds the key applies to; empty: every kind
+    python: bool | None = None  # True: Python units only, False: non-Python only, None: both
+
+    def applies(self, kind: str, is_python: bool) -> bool:
+        """Whether the key does anything in a unit of this kind and Python-ness."""
+        return (not self.kinds or kind in self.kinds) and self.python in (None, is_python)
+
+    def scope(self) -> str:
+        """Where the key applies, in words; "" when everywhere."""
+        parts = ["/".join(self.kinds)] if self.kinds else []
+        if self.python is not None:
+            parts.append("Python" if self.python else "non-Python")
+        return " ".join(reversed(parts)) + " units" if parts else ""
 
 
 def _show(value: Any) -> str:

@@ -16,12 +16,15 @@ from typing import Any
 
 from shipyard import pythons
 from shipyard.graph import lib_closure
+from shipyard.leftovers import leaves_no_leftovers
 from shipyard.lint import ruff_args, ruff_version
-from shipyard.project import Project, Unit, find_root, load_project
+from shipyard.project import STATE_DIR, Project, Unit, find_root, load_project, shipyard_dir
+from shipyard.results import FAILED, SKIPPED
 
 STRICT_ENV = "SHIPYARD_STRICT_PYTHON"
-STAMPS = ".shipyard/venvs"  # <unit>-<python>.json: which venv a session installed, from which inputs
+STAMPS = "venvs"  # in .shipyard: <unit>-<python>.json, which venv a session installed, from which inputs
 INSTALL_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.lock")
+NO_TESTS = 5  # pytest's exit status when it collected no test
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,18 @@ def test_argv(unit: Unit) -> list[str]:
     return list(unit.settings["test"]) or ["pytest"]
 
 
+def runs_pytest(argv: tuple[str, ...] | list[str]) -> bool:
+    """Whether a test command is pytest, whose exit status 5 means "no tests collected"."""
+    return bool(argv) and (Path(argv[0]).name == "pytest" or tuple(argv[1:3]) == ("-m", "pytest"))
+
+
+def no_tests(unit: Unit) -> tuple[str, str]:
+    """(status, reason) of a test run that collected no test: the unit's ``no-tests`` setting."""
+    if unit.settings["no-tests"] == "fail":
+        return FAILED, 'no tests collected (no-tests = "fail")'
+    return SKIPPED, "no tests"
+
+
 def session_id(service: str, python: str | None) -> str:
     return f"service='{service}', python='{python}'" if python else f"service='{service}'"
 
@@ -165,11 +180,18 @@ def _define_tests(nox: ModuleType, project: Project, params: list[tuple[str, str
         unit = project.unit(service)
         plan = test_session(project, unit, session.python or None)
         if unit.is_python:
-            session.install(*install_args(project, unit), *_reinstall(project, unit, plan.python))
+            with leaves_no_leftovers([project.root / u.path for u in (*lib_closure(project, unit), unit)]):
+                session.install(*install_args(project, unit), *_reinstall(project, unit, plan.python))
             if not _install_skipped(session):
                 write_stamp(project, unit, plan.python, session.virtualenv.location)
         session.chdir(str(plan.cwd))
-        session.run(*plan.argv, *session.posargs, external=plan.external)
+        try:
+            session.run(*plan.argv, *session.posargs, external=plan.external)
+        except nox.command.CommandFailed as exc:
+            if getattr(exc, "return_code", None) == NO_TESTS and runs_pytest(plan.argv):
+                status, reason = no_tests(unit)
+                (session.skip if status == SKIPPED else session.error)(reason)
+            raise
 
     values = [
         nox.param(service, python or False, id=session_id(service, python), tags=[service, "tests"])
@@ -190,7 +212,7 @@ def install_digest(project: Project, unit: Unit, python: str | None, files: Mapp
 
 
 def stamp_path(project: Project, unit: Unit, python: str | None) -> Path:
-    return project.root / STAMPS / f"{unit.name}-{python or 'none'}.json"
+    return project.root / STATE_DIR / STAMPS / f"{unit.name}-{python or 'none'}.json"
 
 
 def write_stamp(project: Project, unit: Unit, python: str | None, venv: str) -> None:
@@ -198,6 +220,7 @@ def write_stamp(project: Project, unit: Unit, python: str | None, venv: str) -> 
     from shipyard.fingerprint import tracked_files
 
     path = stamp_path(project, unit, python)
+    shipyard_dir(project.root)
     path.parent.mkdir(parents=True, exist_ok=True)
     digest = install_digest(project, unit, python, tracked_files(project.root))
     path.write_text(json.dumps({"venv": str(venv), "install": digest}), encoding="utf-8")

@@ -8,18 +8,32 @@ its reinstall (uv rebuilds editable packages on every install: ~5 s per session)
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard import pythons
 from shipyard.errors import ShipyardError
 from shipyard.keys import digest
-from shipyard.proc import command
-from shipyard.project import Project, Unit
-from shipyard.sessions import STRICT_ENV, ready_venv, session_name, stamped_venv, test_session, venv_env
+from shipyard.proc import Completed, command
+from shipyard.project import Project, Unit, shipyard_dir
+from shipyard.results import FAILED, SKIPPED
+from shipyard.sessions import (
+    NO_TESTS,
+    STRICT_ENV,
+    no_tests,
+    ready_venv,
+    runs_pytest,
+    session_name,
+    stamped_venv,
+    test_session,
+    venv_env,
+)
 from shipyard.versions import dist_version, interpreter_version, venv_version
 from shipyard.workflow import Job
 
@@ -63,12 +77,15 @@ def test_jobs(
         for version in versions:
             key = test_key(project, unit, version, inputs) if inputs is not None else ""
             if unit.is_python:
-                argv = (sys.executable, "-m", "nox", "-f", noxfile, "-s", session_name(unit.name, version))
-                cmd = command(*argv, cwd=project.root, env=env)
+                report = nox_report(project, unit, version)
+                argv = (sys.executable, "-m", "nox", "-f", noxfile, "--report", str(report))
+                cmd = command(*argv, "-s", session_name(unit.name, version), cwd=project.root, env=env)
+                outcome = functools.partial(_nox_outcome, report)
             else:
                 plan = test_session(project, unit, None)
                 cmd = command(*plan.argv, cwd=plan.cwd)  # nox would only run it as an external command
-            jobs.append(Job(unit.name, "test", version or "", (cmd,), key=key))
+                outcome = functools.partial(_direct_outcome, unit, plan.argv)
+            jobs.append(Job(unit.name, "test", version or "", (cmd,), key=key, outcome=outcome))
         if not versions and not unit.is_python:
             jobs.append(Job(unit.name, "test", "", (), skip="no test command"))
     return jobs
@@ -92,7 +109,7 @@ def _interpreter(project: Project, unit: Unit, version: str) -> str:
     venv keeps its interpreter), else that of ``python<version>`` on PATH."""
     venv = stamped_venv(project, unit, version)
     found = venv_version(venv) if venv is not None else ""
-    return found or interpreter_version(version, project.root / ".shipyard" / "interpreters.json")
+    return found or interpreter_version(version, shipyard_dir(project.root) / "interpreters.json")
 
 
 def direct(project: Project, jobs: Sequence[Job], files: Mapping[str, str]) -> list[Job]:
@@ -107,5 +124,35 @@ def direct(project: Project, jobs: Sequence[Job], files: Mapping[str, str]) -> l
             out.append(job)
             continue
         plan = test_session(project, unit, job.python)
-        out.append(replace(job, commands=(command(*plan.argv, cwd=plan.cwd, env=venv_env(venv)),)))
+        cmd = command(*plan.argv, cwd=plan.cwd, env=venv_env(venv))
+        out.append(replace(job, commands=(cmd,), outcome=functools.partial(_direct_outcome, unit, plan.argv)))
     return out
+
+
+def nox_report(project: Project, unit: Unit, version: str | None) -> Path:
+    """Where the nox session's JSON report (its status and reason) is written; nox makes
+    no directory for it, so this does."""
+    folder = shipyard_dir(project.root) / "nox"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{unit.name}-{version or 'none'}.json"
+
+
+def _nox_outcome(report: Path, done: Completed) -> tuple[str, str] | None:
+    """A session nox skipped (no tests, say) is a skip, not a pass; a failure with a reason
+    ("no tests collected") says it instead of nox's exit status."""
+    try:
+        sessions = json.loads(report.read_text(encoding="utf-8"))["sessions"]
+        report.unlink()
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # nox did not get as far as its report: its exit status says it all
+    for found in sessions:
+        if found.get("result") == "skipped":
+            return SKIPPED, str(found.get("reason") or "skipped by nox")
+        if found.get("result") in ("failed", "aborted") and found.get("reason"):
+            return FAILED, str(found["reason"])
+    return None
+
+
+def _direct_outcome(unit: Unit, argv: tuple[str, ...], done: Completed) -> tuple[str, str] | None:
+    """pytest's exit 5 run directly: the unit's ``no-tests`` setting decides."""
+    return no_tests(unit) if done.returncode == NO_TESTS and runs_pytest(argv) else None

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from shipyard.proc import Command, run
+from shipyard.proc import Command, Completed, run
 from shipyard.progress import Display, PlainDisplay, Reporter
 from shipyard.results import FAILED, PASSED, SKIPPED, Result
 
@@ -26,6 +26,9 @@ class Job:
     action: Callable[[], Result] | None = field(default=None, compare=False)
     key: str = ""  # result-cache key ("" = never cached)
     batch: str = ""  # jobs with the same batch name may be done by one process (see lint.py)
+    # (status, reason) a finished command really ended in (pytest's "no tests", a skipped
+    # nox session), or None for "by its exit status"
+    outcome: Callable[[Completed], tuple[str, str] | None] | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -57,6 +60,12 @@ def run_job(job: Job, *, verbose: bool = False) -> Result:
     for cmd in job.commands:
         done = run(cmd, stream=verbose)
         outputs.append(f"$ {cmd}\n{done.output}")
+        verdict = job.outcome(done) if job.outcome is not None else None
+        if verdict is not None:
+            status, reason = verdict
+            return Result(
+                job.unit, job.task, status, time.monotonic() - start, reason, "".join(outputs), python=job.python
+            )
         if not done.ok:
             reason = f"`{' '.join(cmd.argv[-2:]) if 'nox' in cmd.argv else cmd}` exited {done.returncode}"
             return Result(

@@ -31,7 +31,7 @@ from shipyard.errors import ShipyardError
 from shipyard.project import load_project
 from shipyard.results import PASSED
 from tests.deploy.ecs_example import ACCOUNT, Cloud, Endpoint, psql
-from tests.helpers import run_invoke
+from tests.helpers import default_sigint, run_invoke
 
 pytestmark = pytest.mark.integration
 
@@ -281,6 +281,7 @@ def test_a_signal_while_waiting_releases_the_lock_and_records_interrupted(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=default_sigint,
     )
     seen = []
     assert proc.stdout is not None

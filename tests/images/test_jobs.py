@@ -52,6 +52,15 @@ def test_first_build_builds_every_image_and_the_static_site(first_build: dict[st
     assert first_build["web"].details["tags"] == []  # static: an output folder, no image
 
 
+def test_a_build_leaves_git_status_as_it_was(example: Path, first_build: dict[str, Result]) -> None:
+    """The wheel builds of api, worker and their lib write no egg-info or build/ into them."""
+    assert {r.status for r in first_build.values()} == {PASSED}
+    status = subprocess.run(
+        ("git", "status", "--porcelain", "--untracked-files=all"), cwd=example, capture_output=True, text=True
+    )
+    assert status.stdout == ""
+
+
 @pytest.fixture
 def database(database_url: str) -> Iterator[str]:
     """A throwaway PostgreSQL database; its URL."""

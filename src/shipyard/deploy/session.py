@@ -19,7 +19,7 @@ from shipyard.deploy.store import LocalStore, S3Store, StateStore
 from shipyard.deploy.target import TargetContext
 from shipyard.deploy.targets import Targets
 from shipyard.errors import ShipyardError
-from shipyard.project import Project
+from shipyard.project import Project, shipyard_dir
 from shipyard.secrets import Sensitive
 
 AWS_TARGETS = {"ecs", "static"}
@@ -45,7 +45,7 @@ def open_store(project: Project, env: str, environment: Mapping[str, Any]) -> St
             f"environment {env!r} deploys to AWS but has no state-bucket for its lock and release ledger",
             hint=f'set state-bucket = "..." in [tool.shipyard.environments.{env}]',
         )
-    return LocalStore(Path(project.root) / ".shipyard" / "state" / env)
+    return LocalStore(shipyard_dir(Path(project.root)) / "state" / env)
 
 
 @dataclass

@@ -27,10 +27,14 @@ RUN_HELP = {
 @task(iterable=["service"], help={"service": SERVICE_HELP, "json": "print JSON instead of a table"})
 @guarded
 def services(c: Any, service: list[str] | None = None, json_: bool = False) -> None:
-    """List discovered services and libs: kind, path, dependencies, Python versions."""
-    from shipyard.inventory import describe, table
+    """List discovered services and libs: kind, path, dependencies, Python versions;
+    and the matched directories that are not units, with why."""
+    from shipyard.inventory import describe, describe_skipped, table
 
-    rows = [describe(project(), u) for u in selected(c, service)]
+    proj = project()
+    rows = [describe(proj, u) for u in selected(c, service)]
+    if not service and not bound_service(c):
+        rows += [describe_skipped(s) for s in proj.skipped]
     print(json.dumps(rows, indent=2) if json_ else table(rows))
 
 
