@@ -73,7 +73,7 @@ UNIT_FIELDS: dict[str, Field] = {
     "name": Field("str", "", doc="defaults to the directory name"),
     "depends-on": Field("str-list", [], doc="libs this unit uses"),
     "port": Field("int", 0, doc="port the service listens on", kinds=SERVICE),
-    "health-path": Field("str", "", doc="HTTP health endpoint", kinds=SERVICE),
+    "health-path": Field("str", "", doc="HTTP health endpoint (also the smoke check of a static site)", kinds=DEPLOYED),
     "dockerfile": Field("str", "Dockerfile", kinds=SERVICE),
     "python": Field("str", "3.11", doc="Python version inside the image (the matrix version of a non-Python unit)"),
     "migrations": Field("str", "", doc="alembic.ini of the service's migrations", kinds=SERVICE),
