@@ -1,0 +1,339 @@
+"""Infrastructure killed for real in the middle of the work: the environment's registry (Debian's
+`docker-registry`, on its own port and storage) stopped while `invoke push` uploads a layer, and
+down before a push starts. Each case ends with a clear failure, nothing reported as pushed or up
+to date that is not, and a rerun (registry back) that completes. And a TCP proxy in front of
+PostgreSQL killed while `invoke migrate` runs a slow revision: a clear error, nothing half
+applied, the lock free, no container left, and a rerun (proxy back) that migrates."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from shipyard.results import PASSED
+from tests.conftest import free_port, require
+from tests.helpers import git, run_invoke, write
+from tests.images.conftest import images_prefix, wheel_cache  # noqa: F401  (fixtures)
+from tests.images.example import build, copy_example, push
+
+pytestmark = pytest.mark.integration
+
+REGISTRY_BIN = "/usr/bin/docker-registry"
+_UPLOAD_STARTED = re.compile(r'"(?:POST|PATCH|PUT) /v2/\S+/blobs/uploads/')
+_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+class Registry:
+    """One `docker-registry serve` process on 127.0.0.1:``port`` storing under ``data``;
+    ``kill_on_upload`` SIGKILLs it as soon as its access log shows a blob upload starting."""
+
+    def __init__(self, root: Path, port: int) -> None:
+        self.host = f"127.0.0.1:{port}"
+        self.config = root / "registry.yml"
+        self.config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
+            f"http:\n  addr: {self.host}\n",
+            encoding="utf-8",
+        )
+        self.proc: subprocess.Popen[str] | None = None
+        self.killed_mid_upload = threading.Event()
+
+    def start(self, *, kill_on_upload: bool = False) -> None:
+        self.killed_mid_upload.clear()
+        self.proc = subprocess.Popen(
+            (REGISTRY_BIN, "serve", str(self.config)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # the access log goes to stdout, the rest to stderr
+            text=True,
+        )
+        ready = threading.Event()
+        threading.Thread(target=self._watch, args=(self.proc, ready, kill_on_upload), daemon=True).start()
+        assert ready.wait(30), "docker-registry did not start listening"
+
+    def _watch(self, proc: subprocess.Popen[str], ready: threading.Event, kill_on_upload: bool) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if f"listening on {self.host}" in line:
+                ready.set()
+            if kill_on_upload and _UPLOAD_STARTED.search(line):
+                proc.send_signal(signal.SIGKILL)
+                self.killed_mid_upload.set()
+                kill_on_upload = False
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait(10)
+            assert self.proc.stdout is not None
+            self.proc.stdout.close()
+        self.proc = None
+
+    def manifest(self, name: str, tag: str) -> dict[str, object]:
+        request = urllib.request.Request(f"http://{self.host}/v2/{name}/manifests/{tag}")
+        request.add_header("Accept", _MANIFEST)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    def tags(self, name: str) -> list[str]:
+        try:
+            with urllib.request.urlopen(f"http://{self.host}/v2/{name}/tags/list", timeout=10) as response:
+                return sorted(json.loads(response.read()).get("tags") or [])
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return []
+            raise
+
+
+@pytest.fixture
+def own_registry(tmp_path: Path, docker_engine: None) -> Iterator[Registry]:
+    require(Path(REGISTRY_BIN).is_file(), "Debian's docker-registry (apt install docker-registry)")
+    (tmp_path / "registry").mkdir()
+    registry = Registry(tmp_path / "registry", free_port())
+    yield registry
+    registry.stop()
+
+
+@pytest.fixture
+def flaky_repo(tmp_path: Path, own_registry: Registry, images_prefix: str, registry: str, wheel_cache: Path) -> Path:  # noqa: F811
+    """The example system with an environment `flaky` on ``own_registry``, api's image built
+    (so a push only uploads)."""
+    environments = f'\n[tool.shipyard.environments.flaky]\nregistry = "{own_registry.host}/{images_prefix}"\n'
+    root = copy_example(tmp_path / "repo", prefix=images_prefix, registry=registry, environments=environments)
+    write(root / "tasks.py", "from shipyard.tasks import namespace  # noqa: F401\n")
+    git(root, "add", "tasks.py")
+    git(root, "commit", "-q", "-m", "tasks")
+    built = build(root, wheel_cache, ["api"])["api"]
+    assert built.status == PASSED, built.reason
+    return root
+
+
+def _assert_clean_failure(done: subprocess.CompletedProcess[str]) -> str:
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "Traceback" not in out
+    assert "up to date" not in out
+    assert "pushed " not in out.replace("not pushed", "")
+    return out
+
+
+def _assert_complete(registry: Registry, name: str, root: Path) -> list[str]:
+    """Every tag the push names is in the registry, each with a manifest."""
+    done = run_invoke(root, "push", "--env", "flaky", "-s", "api")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "up to date" not in out  # the cut push left no fingerprint tag behind
+    tags = registry.tags(name)
+    assert len(tags) >= 2, tags  # the fingerprint tag and the git tag
+    for tag in tags:
+        assert registry.manifest(name, tag)["layers"]
+    return tags
+
+
+def test_registry_killed_mid_push_fails_clearly_and_a_rerun_completes(
+    flaky_repo: Path,
+    own_registry: Registry,
+    images_prefix: str,  # noqa: F811
+) -> None:
+    require(shutil.which("docker") is not None, "docker")
+    name = f"{images_prefix}/api"
+    own_registry.start(kill_on_upload=True)
+    cut = run_invoke(flaky_repo, "push", "--env", "flaky", "-s", "api")
+    assert own_registry.killed_mid_upload.is_set(), "the push never started an upload"
+    out = _assert_clean_failure(cut)
+    assert re.search(r"^api +push +failed .*docker push .* exited 1$", cut.stdout, re.MULTILINE), out
+    assert f"dial tcp {own_registry.host}: connect: connection refused" in out  # docker's reason, shown
+    own_registry.stop()
+
+    own_registry.start()
+    assert own_registry.tags(name) == []  # no tag was written by the cut push
+    tags = _assert_complete(own_registry, name, flaky_repo)
+    again = run_invoke(flaky_repo, "push", "--env", "flaky", "-s", "api")
+    assert again.returncode == 0 and "up to date" in again.stdout + again.stderr
+    assert own_registry.tags(name) == tags
+
+
+def test_registry_down_at_push_time_builds_nothing_and_a_rerun_completes(
+    flaky_repo: Path,
+    own_registry: Registry,
+    images_prefix: str,  # noqa: F811
+) -> None:
+    down = run_invoke(flaky_repo, "push", "--env", "flaky", "-s", "api")
+    out = _assert_clean_failure(down)
+    assert f"registry {own_registry.host} is unreachable" in out
+    assert "[tool.shipyard.environments.flaky] registry" in out  # the hint names the key
+    own_registry.start()
+    _assert_complete(own_registry, f"{images_prefix}/api", flaky_repo)
+
+
+# -- PostgreSQL proxy killed mid-migration ----------------------------------------------------
+
+SLOW_REVISION = '''\
+"""a slow data migration (it waits 3 s)
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("SELECT pg_sleep(3)")
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+class PgProxy:
+    """A TCP proxy on 127.0.0.1:``port`` in front of ``upstream``. Once ``kill_on`` appears in
+    what a client sends (the protocol is plain text without TLS), it dies: the listener and every
+    connection are closed at once, as when a proxy process is killed."""
+
+    def __init__(self, upstream: tuple[str, int], port: int, kill_on: bytes = b"") -> None:
+        self.upstream, self.port, self.kill_on = upstream, port, kill_on
+        self.killed = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", port), reuse_port=False)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.killed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream, timeout=10)
+            server.settimeout(None)
+            with self._lock:
+                self._sockets += [client, server]
+            threading.Thread(target=self._pipe, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, False), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, dest: socket.socket, from_client: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if from_client and self.kill_on and self.kill_on in data:
+                    self.kill()
+                    return
+                dest.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, dest):
+            _close(sock)
+
+    def kill(self) -> None:
+        self.killed.set()
+        _close(self._listener)
+        with self._lock:
+            for sock in self._sockets:
+                _close(sock)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+@pytest.fixture
+def throwaway_database(database_url: str) -> Iterator[str]:
+    name = f"syfault_{uuid.uuid4().hex[:10]}"
+    subprocess.run(("psql", database_url, "-qc", f"CREATE DATABASE {name}"), check=True, capture_output=True)
+    yield database_url.rsplit("/", 1)[0] + f"/{name}"
+    subprocess.run(("psql", database_url, "-qc", f"DROP DATABASE {name} WITH (FORCE)"), capture_output=True)
+
+
+def _psql(url: str, sql: str) -> str:
+    return subprocess.run(("psql", url, "-tAc", sql), check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def slow_migration_repo(
+    tmp_path: Path,
+    images_prefix: str,  # noqa: F811
+    registry: str,
+    wheel_cache: Path,  # noqa: F811
+    throwaway_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Path, int]:
+    """The example system with a slow third api revision, api pushed to the `local` registry,
+    and a .env.local whose DATABASE_URL goes through a proxy port (nothing listens yet)."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # the machine's own would shadow .env.local
+    root = copy_example(tmp_path / "repo", prefix=images_prefix, registry=registry)
+    write(root / "tasks.py", "from shipyard.tasks import namespace  # noqa: F401\n")
+    (root / "services/api/migrations/versions/0003_slow.py").write_text(SLOW_REVISION, encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a slow migration")
+    pushed = push(root, wheel_cache, "local", ["api"])["api"]
+    assert pushed.status == PASSED, pushed.reason
+    port = free_port()
+    parts = urlsplit(throwaway_database)
+    proxied = parts._replace(netloc=f"{parts.netloc.rsplit('@', 1)[0]}@127.0.0.1:{port}", query="sslmode=disable")
+    write(root / ".env.local", f"DATABASE_URL={proxied.geturl()}\n")  # untracked: .env files are local
+    return root, port
+
+
+def _migration_containers(image: str) -> str:
+    found = subprocess.run(
+        ("docker", "ps", "--all", "--quiet", "--filter", f"ancestor={image}"), capture_output=True, text=True
+    )
+    return found.stdout.strip()
+
+
+def test_postgres_proxy_killed_mid_migration_fails_clearly_and_a_rerun_completes(
+    slow_migration_repo: tuple[Path, int],
+    throwaway_database: str,
+    database_url: str,
+    images_prefix: str,  # noqa: F811
+    registry: str,
+) -> None:
+    root, port = slow_migration_repo
+    upstream = urlsplit(database_url)
+    target = (upstream.hostname or "127.0.0.1", upstream.port or 5432)
+    proxy = PgProxy(target, port, kill_on=b"pg_sleep")
+    cut = run_invoke(root, "migrate", "--env", "local", "-s", "api")
+    assert proxy.killed.is_set(), cut.stdout + cut.stderr
+    out = cut.stdout + cut.stderr
+    assert cut.returncode == 1 and "Traceback" not in out, out
+    assert "api: at base; pending: 0001, 0002, 0003" in cut.stdout
+    errors = [line for line in cut.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: api: alembic upgrade head failed:"), out
+    assert errors[0].endswith("server closed the connection unexpectedly"), out
+    assert "hint: fix the migration or the database; nothing was deployed" in cut.stderr
+    assert "migrated to" not in out
+    # one transaction: nothing of 0001-0003 stayed; the lock is free; no migration container is left
+    assert _psql(throwaway_database, "SELECT count(*) FROM pg_tables WHERE tablename = 'alembic_version'") == "0"
+    lock = run_invoke(root, "lock.status", "--env", "local")
+    assert lock.returncode == 0 and lock.stdout.strip() == "local: unlocked", lock.stdout + lock.stderr
+    assert _migration_containers(f"{registry}/{images_prefix}/api") == ""
+
+    PgProxy(target, port)  # the proxy is back
+    again = run_invoke(root, "migrate", "--env", "local", "-s", "api")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.splitlines()[-1] == "api: migrated to 0003"
+    assert _psql(throwaway_database, "SELECT version_num FROM alembic_version") == "0003"
