@@ -28,7 +28,7 @@ from shipyard.results import PASSED
 from tests.conftest import free_port, require
 from tests.helpers import git, run_invoke, write
 from tests.images.conftest import images_prefix, wheel_cache  # noqa: F401  (fixtures)
-from tests.images.example import build, copy_example, push
+from tests.images.example import build, copy_example, push, remove_local_images
 
 pytestmark = pytest.mark.integration
 
@@ -338,3 +338,102 @@ def test_postgres_proxy_killed_mid_migration_fails_clearly_and_a_rerun_completes
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.splitlines()[-1] == "api: migrated to 0003"
     assert _psql(throwaway_database, "SELECT version_num FROM alembic_version") == "0003"
+
+
+# -- a local deploy whose registry is down ----------------------------------------------------
+# The local target creates containers from the registry's digest (docker create pulls it when
+# the engine lacks it); the release is looked up in, and pushed to, the registry first.
+
+
+@pytest.fixture
+def local_flaky(
+    tmp_path: Path,
+    own_registry: Registry,
+    registry: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Path, str, int]]:
+    """The example system deploying api to the local target of an environment of its own,
+    whose registry is ``own_registry``; a throwaway database; everything removed afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    env, prefix, port = f"ft{tag}", f"sytest-fault-{tag}", free_port()
+    environment = (
+        f'[tool.shipyard.environments.{env}]\ntargets = {{ service = "local" }}\n'
+        f'registry = "{own_registry.host}/{prefix}"\ndeploy-timeout = 90\nsmoke-interval = 1\n'
+        f'urls = {{ api = "http://127.0.0.1:{port}" }}\n'
+    )
+    root = copy_example(tmp_path / "repo", prefix=prefix, registry=registry, environments=environment)
+    write(root / "tasks.py", "from shipyard.tasks import namespace  # noqa: F401\n")
+    git(root, "add", "tasks.py")
+    git(root, "commit", "-q", "-m", "tasks")
+    database = f"syfault_{tag}"
+    subprocess.run(("psql", database_url, "-qc", f"CREATE DATABASE {database}"), check=True, capture_output=True)
+    monkeypatch.setenv("DATABASE_URL", database_url.rsplit("/", 1)[0] + "/" + database)
+    monkeypatch.setenv("SHIPYARD_WHEEL_CACHE", str(tmp_path.parent / "wheels"))
+    try:
+        yield root, env, port
+    finally:
+        listed = ("docker", "ps", "-aq", "--filter", f"label=shipyard.env={env}")
+        ids = subprocess.run(listed, capture_output=True, text=True).stdout.split()
+        if ids:
+            subprocess.run(("docker", "rm", "-f", *ids), capture_output=True)
+        subprocess.run(("docker", "network", "rm", f"shipyard-{env}"), capture_output=True)
+        remove_local_images([f"{prefix}/", f"{own_registry.host}/{prefix}"])
+        subprocess.run(("psql", database_url, "-qc", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+
+
+def _health(base: str) -> int:
+    try:
+        with urllib.request.urlopen(f"{base}/health", timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_local_deploy_with_its_registry_down_fails_clearly_and_the_old_release_keeps_running(
+    local_flaky: tuple[Path, str, int], own_registry: Registry
+) -> None:
+    from shipyard.deploy.ledger import DEPLOY, SUCCEEDED, Ledger
+    from shipyard.deploy.store import LocalStore
+    from shipyard.deploy.target import TargetContext
+    from shipyard.deploy.targets.local import LocalTarget
+    from shipyard.project import load_project
+
+    root, env, port = local_flaky
+    base = f"http://127.0.0.1:{port}"
+    own_registry.start()
+    first = run_invoke(root, "deploy", "--env", env, "-s", "api", "--yes")
+    assert first.returncode == 0, first.stdout + first.stderr
+    project = load_project(root)
+    target = LocalTarget(TargetContext(project, env, project.environment(env)))
+    live = target.current(project.unit("api"))
+    assert live is not None and _health(base) == 200
+
+    app = root / "services/api/src/example_api/app.py"
+    app.write_text(app.read_text(encoding="utf-8") + "\n# release 2\n", encoding="utf-8")
+    git(root, "commit", "-qam", "release 2")
+    own_registry.stop()
+    down = run_invoke(root, "deploy", "--env", env, "-s", "api", "--yes")
+    out = down.stdout + down.stderr
+    assert down.returncode == 1 and "Traceback" not in out, out
+    assert f"registry {own_registry.host} is unreachable" in out, out
+    assert down.stderr.splitlines() == [
+        f"error: registry {own_registry.host} is unreachable: [Errno 111] Connection refused",
+        f"hint: start the registry or fix [tool.shipyard.environments.{env}] registry ({own_registry.host})",
+    ]
+    now = target.current(project.unit("api"))
+    assert now is not None and now.revision == live.revision and _health(base) == 200  # still serving
+    ledger = Ledger(LocalStore(root / ".shipyard" / "state" / env), env)
+    assert ledger.current("api") is not None and ledger.current("api").revision == live.revision  # type: ignore[union-attr]
+    # it failed while planning, before the lock and before anything acted: nothing to record
+    assert [(e.action, e.outcome) for e in ledger.history("api")] == [(DEPLOY, SUCCEEDED)]
+    lock = run_invoke(root, "lock.status", "--env", env)
+    assert lock.stdout.strip() == f"{env}: unlocked", lock.stdout + lock.stderr
+
+    own_registry.start()
+    again = run_invoke(root, "deploy", "--env", env, "-s", "api", "--yes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    after = target.current(project.unit("api"))
+    assert after is not None and after.revision != live.revision and _health(base) == 200
+    newest = ledger.history("api")[0]
+    assert (newest.outcome, newest.revision) == (SUCCEEDED, after.revision)
