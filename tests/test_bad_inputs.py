@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_monorepo, run_invoke
+from tests.helpers import make_monorepo, python_unit, run_invoke
 
 Setup = Callable[[Path], None]
 
@@ -54,6 +54,11 @@ def _outside_git(root: Path) -> None:
 
 def _env_local_dir(root: Path) -> None:
     (root / ".env.local").mkdir()
+
+
+def _cycle(root: Path) -> None:
+    _replace("libs/core/pyproject.toml", "depends-on = []", 'depends-on = ["core2"]')(root)
+    python_unit(root, "libs/core2", "core2", kind="lib", depends_on=["core"])
 
 
 @dataclass(frozen=True)
@@ -104,11 +109,39 @@ CASES: dict[str, Case] = {
         ("config", "--env", "local", "-s", "a"), _write_bytes(".env", b"A=caf\xe9\n"), expect=".env: cannot read"
     ),
     ".env.local is a directory": Case(("config", "--env", "local", "-s", "a"), _env_local_dir, expect=".env.local"),
+    # beyond the list
+    "--to abc": Case(("rollback", "--env", "local", "-s", "a", "--to", "abc"), expect="'abc' is not a whole number"),
+    "unknown service to deploy": Case(("deploy", "--env", "local", "-s", "nope"), expect="unknown service 'nope'"),
+    "unknown environment in history": Case(("history", "--env", "stagng"), expect="unknown environment 'stagng'"),
+    "unparsable .env line": Case(
+        ("config", "--env", "local", "-s", "a"),
+        _write_bytes(".env", b"A=1\nthis is not a statement\n"),
+        expect=".env: line 2: cannot parse this statement",
+    ),
+    "unknown key in the root table": Case(
+        ("services",),
+        _replace("pyproject.toml", 'python = ["3.11"]', 'python = ["3.11"]\nservise = 1'),
+        expect="tool.shipyard.servise: unknown key (did you mean 'services'?)",
+    ),
+    "depends-on an unknown lib": Case(
+        ("services",),
+        _replace(UNIT_B, "depends-on = []", 'depends-on = ["nolib"]'),
+        expect="depends-on: unknown lib 'nolib'",
+    ),
+    "dependency cycle": Case(("graph",), _cycle, expect="dependency cycle: a -> core -> core2 -> core"),
+    "python version that is not a version": Case(
+        ("services",),
+        _replace("pyproject.toml", 'python = ["3.11"]', 'python = ["three"]'),
+        expect="tool.shipyard.python",
+    ),
 }
 
 GAPS = {
     ".env.local is a directory": "exit 0: a directory named .env.local is skipped silently and the settings "
     "are shown without it (`config --env local` prints '(no settings)'), no error",
+    "python version that is not a version": "exit 2: `error: unexpected ValueError: invalid literal for int() "
+    "with base 10: 'three'` from pythons.simple_contains; config.py's python field is a plain str-list, "
+    "its values are never checked to be versions",
 }
 
 
