@@ -3,7 +3,8 @@
 down before a push starts. Each case ends with a clear failure, nothing reported as pushed or up
 to date that is not, and a rerun (registry back) that completes. And a TCP proxy in front of
 PostgreSQL killed while `invoke migrate` runs a slow revision: a clear error, nothing half
-applied, the lock free, no container left, and a rerun (proxy back) that migrates."""
+applied, the lock free, no container left, and a rerun (proxy back) that migrates. And a local
+deploy whose registry is down, or killed mid-push: the old release keeps serving."""
 
 from __future__ import annotations
 
@@ -340,9 +341,10 @@ def test_postgres_proxy_killed_mid_migration_fails_clearly_and_a_rerun_completes
     assert _psql(throwaway_database, "SELECT version_num FROM alembic_version") == "0003"
 
 
-# -- a local deploy whose registry is down ----------------------------------------------------
+# -- a local deploy whose registry is down, or killed mid-push -------------------------------
 # The local target creates containers from the registry's digest (docker create pulls it when
-# the engine lacks it); the release is looked up in, and pushed to, the registry first.
+# the engine lacks it); the release is looked up in, and pushed to, the registry first, so a
+# registry that is down fails the plan, and one killed mid-push fails before the lock.
 
 
 @pytest.fixture
@@ -390,7 +392,7 @@ def _health(base: str) -> int:
         return exc.code
 
 
-def test_local_deploy_with_its_registry_down_fails_clearly_and_the_old_release_keeps_running(
+def test_local_deploy_with_its_registry_down_or_killed_mid_push_fails_clearly_and_the_old_release_serves(
     local_flaky: tuple[Path, str, int], own_registry: Registry
 ) -> None:
     from shipyard.deploy.ledger import DEPLOY, SUCCEEDED, Ledger
@@ -429,6 +431,24 @@ def test_local_deploy_with_its_registry_down_fails_clearly_and_the_old_release_k
     assert [(e.action, e.outcome) for e in ledger.history("api")] == [(DEPLOY, SUCCEEDED)]
     lock = run_invoke(root, "lock.status", "--env", env)
     assert lock.stdout.strip() == f"{env}: unlocked", lock.stdout + lock.stderr
+
+    own_registry.start(kill_on_upload=True)  # up while planning, gone once release 2's upload starts
+    cut = run_invoke(root, "deploy", "--env", env, "-s", "api", "--yes")
+    out = cut.stdout + cut.stderr
+    assert own_registry.killed_mid_upload.is_set(), out
+    assert cut.returncode == 1 and "Traceback" not in out, out
+    errors = [line for line in cut.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: cannot deploy: images not in the registry: api: "), out
+    assert errors[0].endswith(
+        f"the registry stopped answering (dial tcp {own_registry.host}: connect: connection refused)"
+    )
+    assert f"hint: fix the build, or push first: invoke push --env {env}" in cut.stderr
+    now = target.current(project.unit("api"))
+    assert now is not None and now.revision == live.revision and _health(base) == 200
+    assert [(e.action, e.outcome) for e in ledger.history("api")] == [(DEPLOY, SUCCEEDED)]  # pushing precedes it
+    lock = run_invoke(root, "lock.status", "--env", env)
+    assert lock.stdout.strip() == f"{env}: unlocked", lock.stdout + lock.stderr
+    own_registry.stop()
 
     own_registry.start()
     again = run_invoke(root, "deploy", "--env", env, "-s", "api", "--yes")
