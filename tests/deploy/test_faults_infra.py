@@ -109,6 +109,7 @@ def own_registry(tmp_path: Path, docker_engine: None) -> Iterator[Registry]:
     registry = Registry(tmp_path / "registry", free_port())
     yield registry
     registry.stop()
+    remove_local_images([f"{registry.host}/"])  # the tags docker push left on the local images
 
 
 @pytest.fixture
@@ -328,6 +329,8 @@ def test_postgres_proxy_killed_mid_migration_fails_clearly_and_a_rerun_completes
     assert errors[0].endswith("server closed the connection unexpectedly"), out
     assert "hint: fix the migration or the database; nothing was deployed" in cut.stderr
     assert "migrated to" not in out
+    password = urlsplit(database_url).password
+    assert not password or password not in out  # the URL travels to the container, never to the output
     # one transaction: nothing of 0001-0003 stayed; the lock is free; no migration container is left
     assert _psql(throwaway_database, "SELECT count(*) FROM pg_tables WHERE tablename = 'alembic_version'") == "0"
     lock = run_invoke(root, "lock.status", "--env", "local")
