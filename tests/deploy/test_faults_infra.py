@@ -2,14 +2,16 @@
 `docker-registry`, on its own port and storage) stopped while `invoke push` uploads a layer, and
 down before a push starts. Each case ends with a clear failure, nothing reported as pushed or up
 to date that is not, and a rerun (registry back) that completes. And a TCP proxy in front of
-PostgreSQL killed while `invoke migrate` runs a slow revision: a clear error, nothing half
-applied, the lock free, no container left, and a rerun (proxy back) that migrates. And a local
+PostgreSQL killed while `invoke migrate` (or a deploy) runs a slow revision: a clear error,
+nothing half applied, the failure in the ledger, the lock free, no container left, and a rerun
+(proxy back) that migrates. And a local
 deploy whose registry is down, or killed mid-push: the old release keeps serving."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import signal
@@ -295,10 +297,15 @@ def slow_migration_repo(
     pushed = push(root, wheel_cache, "local", ["api"])["api"]
     assert pushed.status == PASSED, pushed.reason
     port = free_port()
-    parts = urlsplit(throwaway_database)
-    proxied = parts._replace(netloc=f"{parts.netloc.rsplit('@', 1)[0]}@127.0.0.1:{port}", query="sslmode=disable")
-    write(root / ".env.local", f"DATABASE_URL={proxied.geturl()}\n")  # untracked: .env files are local
+    # untracked, as .env files are
+    write(root / ".env.local", f"DATABASE_URL={_through_proxy(throwaway_database, port)}\n")
     return root, port
+
+
+def _through_proxy(url: str, port: int) -> str:
+    """``url`` with its host:port replaced by the proxy's, and TLS off (the proxy reads the queries)."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=f"{parts.netloc.rsplit('@', 1)[0]}@127.0.0.1:{port}", query="sslmode=disable").geturl()
 
 
 def _migration_containers(image: str) -> str:
@@ -460,3 +467,51 @@ def test_local_deploy_with_its_registry_down_or_killed_mid_push_fails_clearly_an
     assert after is not None and after.revision != live.revision and _health(base) == 200
     newest = ledger.history("api")[0]
     assert (newest.outcome, newest.revision) == (SUCCEEDED, after.revision)
+
+
+def test_deploy_whose_database_proxy_dies_mid_migration_records_the_failure_and_frees_the_lock(
+    local_flaky: tuple[Path, str, int], own_registry: Registry, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipyard.deploy.ledger import DEPLOY, FAILED, SUCCEEDED, Ledger
+    from shipyard.deploy.store import LocalStore
+    from shipyard.deploy.target import TargetContext
+    from shipyard.deploy.targets.local import LocalTarget
+    from shipyard.project import load_project
+
+    root, env, port = local_flaky
+    (root / "services/api/migrations/versions/0003_slow.py").write_text(SLOW_REVISION, encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a slow migration")
+    direct = urlsplit(os.environ["DATABASE_URL"])  # the fixture's throwaway database
+    proxy_port = free_port()
+    monkeypatch.setenv("DATABASE_URL", _through_proxy(direct.geturl(), proxy_port))
+    upstream = urlsplit(database_url)
+    target_db = (upstream.hostname or "127.0.0.1", upstream.port or 5432)
+    own_registry.start()
+
+    proxy = PgProxy(target_db, proxy_port, kill_on=b"pg_sleep")
+    cut = run_invoke(root, "deploy", "--env", env, "-s", "api", "--yes")
+    out = cut.stdout + cut.stderr
+    assert proxy.killed.is_set(), out
+    assert cut.returncode == 1 and "Traceback" not in out, out
+    errors = [line for line in cut.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: api: alembic upgrade head failed:"), out
+    assert errors[0].endswith("server closed the connection unexpectedly"), out
+    ledger = Ledger(LocalStore(root / ".shipyard" / "state" / env), env)
+    entries = [(e.action, e.outcome, e.reason) for e in ledger.history("api")]
+    assert len(entries) == 1 and entries[0][:2] == (DEPLOY, FAILED), entries
+    assert entries[0][2].startswith("api: alembic upgrade head failed") and "server closed" in entries[0][2]
+    project = load_project(root)
+    assert LocalTarget(TargetContext(project, env, project.environment(env))).current(project.unit("api")) is None
+    direct_url = direct.geturl()
+    assert _psql(direct_url, "SELECT count(*) FROM pg_tables WHERE tablename = 'alembic_version'") == "0"
+    lock = run_invoke(root, "lock.status", "--env", env)
+    assert lock.stdout.strip() == f"{env}: unlocked", lock.stdout + lock.stderr
+
+    PgProxy(target_db, proxy_port)  # the proxy is back
+    again = run_invoke(root, "deploy", "--env", env, "-s", "api", "--yes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _psql(direct_url, "SELECT version_num FROM alembic_version") == "0003"
+    newest = ledger.history("api")[0]
+    assert (newest.action, newest.outcome, newest.migration) == (DEPLOY, SUCCEEDED, "0003")
+    assert _health(f"http://127.0.0.1:{port}") == 200
