@@ -17,11 +17,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -56,9 +57,12 @@ class Registry:
         )
         self.proc: subprocess.Popen[str] | None = None
         self.killed_mid_upload = threading.Event()
+        self._on_upload: Callable[[], None] | None = None
 
-    def start(self, *, kill_on_upload: bool = False) -> None:
+    def start(self, *, kill_on_upload: bool = False, on_upload: Callable[[], None] | None = None) -> None:
+        """Serve; with ``kill_on_upload`` die as the first blob upload starts, or call ``on_upload`` then."""
         self.killed_mid_upload.clear()
+        self._on_upload = on_upload
         self.proc = subprocess.Popen(
             (REGISTRY_BIN, "serve", str(self.config)),
             stdout=subprocess.PIPE,
@@ -74,6 +78,9 @@ class Registry:
         for line in proc.stdout:
             if f"listening on {self.host}" in line:
                 ready.set()
+            if self._on_upload is not None and _UPLOAD_STARTED.search(line):
+                self._on_upload()
+                self._on_upload = None
             if kill_on_upload and _UPLOAD_STARTED.search(line):
                 proc.send_signal(signal.SIGKILL)
                 self.killed_mid_upload.set()
@@ -172,6 +179,56 @@ def test_registry_killed_mid_push_fails_clearly_and_a_rerun_completes(
     again = run_invoke(flaky_repo, "push", "--env", "flaky", "-s", "api")
     assert again.returncode == 0 and "up to date" in again.stdout + again.stderr
     assert own_registry.tags(name) == tags
+
+
+def _pushes_to(host: str) -> list[str]:
+    """The command lines of running `docker push HOST/...` processes."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[:2] == [b"docker", b"push"] and len(argv) > 2 and argv[2].startswith(host.encode()):
+            found.append(b" ".join(argv).decode())
+    return found
+
+
+_ORPHAN = (
+    "SIGKILL runs no clean-up: the `docker push` child keeps running as an orphan (and finishes the push); "
+    "stopping it would take PR_SET_PDEATHSIG on each child"
+)
+
+
+@pytest.mark.parametrize(
+    "signum",
+    [signal.SIGINT, signal.SIGTERM, pytest.param(signal.SIGKILL, marks=pytest.mark.xfail(strict=True, reason=_ORPHAN))],
+    ids=lambda s: s.name,
+)
+def test_push_interrupted_mid_upload_leaves_no_push_running_and_a_rerun_completes(
+    flaky_repo: Path,
+    own_registry: Registry,
+    images_prefix: str,  # noqa: F811
+    signum: signal.Signals,
+) -> None:
+    name = f"{images_prefix}/api"
+    pushing = subprocess.Popen(
+        (sys.executable, "-m", "invoke", "push", "--env", "flaky", "-s", "api"),
+        cwd=flaky_repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    own_registry.start(on_upload=lambda: pushing.send_signal(signum))  # to shipyard only, not its group
+    out, err = pushing.communicate(timeout=300)
+    assert "Traceback" not in out + err
+    assert pushing.returncode != 0, out + err
+    if signum != signal.SIGKILL:
+        assert pushing.returncode == 130 and err.strip().endswith("interrupted"), out + err
+    assert _pushes_to(own_registry.host) == []  # the docker push went with it
+    if signum != signal.SIGKILL:  # the fingerprint tag goes last: it is not there
+        assert [tag for tag in own_registry.tags(name) if not tag.startswith("git-")] == []
+    _assert_complete(own_registry, name, flaky_repo)
 
 
 def test_registry_down_at_push_time_builds_nothing_and_a_rerun_completes(
