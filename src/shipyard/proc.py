@@ -75,6 +75,8 @@ def _environ(extra: Sequence[tuple[str, str]]) -> dict[str, str] | None:
 
 def run(cmd: Command, *, stream: bool = False) -> Completed:
     """Run ``cmd``; capture stdout+stderr (and echo them when ``stream``)."""
+    if _stopping.is_set():  # an interrupt is unwinding: a worker's next step must not start
+        raise KeyboardInterrupt
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -107,15 +109,22 @@ def run(cmd: Command, *, stream: bool = False) -> Completed:
 
 _running: dict[subprocess.Popen[str], Command] = {}  # children of `run`, in every thread
 _running_lock = threading.Lock()
+_stopping = threading.Event()
 
 
 def stop_all() -> None:
-    """Stop every child ``run`` is waiting for, in any thread: an interrupt reaches only the
-    main thread, while worker threads wait on their children (a push, a build)."""
+    """Stop every child ``run`` is waiting for, in any thread, and start no other until
+    ``resume``: an interrupt reaches only the main thread, while worker threads wait on their
+    children (a push, a build) and would go on to their next command."""
+    _stopping.set()
     with _running_lock:
         running = list(_running.items())
     for proc, cmd in running:
         stop(proc, cmd)
+
+
+def resume() -> None:
+    _stopping.clear()
 
 
 def stop(proc: subprocess.Popen[str], cmd: Command) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from shipyard.proc import Command, run, stop_all
+from shipyard.proc import Command, resume, run, stop_all
 from shipyard.progress import Display, PlainDisplay, Reporter
 from shipyard.results import FAILED, PASSED, SKIPPED, Result
 
@@ -106,5 +106,6 @@ def run_jobs(
                 stop_all()
                 raise
     finally:
+        resume()  # the workers are done
         shown.close()
     return [r for i in range(len(jobs)) for r in results[i]]
