@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +99,20 @@ def test_live_display_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     assert not live_possible(False, io.StringIO())  # a pipe or a file
     monkeypatch.setenv("CI", "true")
     assert not live_possible(False, FakeTerminal())
+
+
+def test_an_interrupt_stops_the_children_of_worker_threads_and_runs_nothing_more(tmp_path: Path) -> None:
+    pid_file, ran = tmp_path / "child.pid", tmp_path / "b-ran"
+    sleeper = f"import os, pathlib, time; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); time.sleep(30)"
+
+    def interrupt_once_started() -> None:
+        while not (pid_file.is_file() and pid_file.read_text()):
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: it reaches the main thread only
+
+    threading.Thread(target=interrupt_once_started, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        run_jobs([job("a", sleeper), job("b", f"open({str(ran)!r}, 'w')")], workers=1, report=quiet)
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)  # stopped and reaped before the interrupt went on
+    assert not ran.exists()  # old: the worker slept on, then job b ran

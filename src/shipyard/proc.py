@@ -4,7 +4,8 @@ A child never outlives an interrupted shipyard: when Ctrl-C or SIGTERM (``Termin
 reaches ``run`` while its child runs, the command's ``on_interrupt`` commands run first
 (``docker stop`` of a named container: the docker CLI going away does not stop it), then
 the child is terminated and waited for, and only then does the interrupt go on — so a
-deploy lock is released after, never while, a migration still runs.
+deploy lock is released after, never while, a migration still runs. The interrupt reaches
+only the main thread: ``stop_all`` stops the children worker threads wait for (workflow.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +75,8 @@ def _environ(extra: Sequence[tuple[str, str]]) -> dict[str, str] | None:
 
 def run(cmd: Command, *, stream: bool = False) -> Completed:
     """Run ``cmd``; capture stdout+stderr (and echo them when ``stream``)."""
+    if _stopping.is_set():  # an interrupt is unwinding: a worker's next step must not start
+        raise KeyboardInterrupt
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -90,12 +94,37 @@ def run(cmd: Command, *, stream: bool = False) -> Completed:
             f"command not found: {cmd.argv[0]}",
             hint=f"install {cmd.argv[0]} or put it on PATH",
         ) from None
+    with _running_lock:
+        _running[proc] = cmd
     try:
         output = _collect(proc, cmd.stdin, stream)
     except BaseException:  # Ctrl-C, SIGTERM, a bug: the child must not keep running unseen
         stop(proc, cmd)
         raise
+    finally:
+        with _running_lock:
+            _running.pop(proc, None)
     return Completed(cmd, proc.wait(), output, time.monotonic() - start)
+
+
+_running: dict[subprocess.Popen[str], Command] = {}  # children of `run`, in every thread
+_running_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def stop_all() -> None:
+    """Stop every child ``run`` is waiting for, in any thread, and start no other until
+    ``resume``: an interrupt reaches only the main thread, while worker threads wait on their
+    children (a push, a build) and would go on to their next command."""
+    _stopping.set()
+    with _running_lock:
+        running = list(_running.items())
+    for proc, cmd in running:
+        stop(proc, cmd)
+
+
+def resume() -> None:
+    _stopping.clear()
 
 
 def stop(proc: subprocess.Popen[str], cmd: Command) -> None:

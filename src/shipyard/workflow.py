@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from shipyard.proc import Command, Completed, run
+from shipyard.proc import Command, Completed, resume, run, stop_all
 from shipyard.progress import Display, PlainDisplay, Reporter
 from shipyard.results import FAILED, PASSED, SKIPPED, Result
 
@@ -106,8 +106,15 @@ def run_jobs(
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for future in [pool.submit(one, i, item) for i, item in enumerate(jobs)]:
-                future.result()
+            futures = [pool.submit(one, i, item) for i, item in enumerate(jobs)]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:  # Ctrl-C or SIGTERM here: stop the workers' children, run nothing more
+                stop.set()
+                stop_all()
+                raise
     finally:
+        resume()  # the workers are done
         shown.close()
     return [r for i in range(len(jobs)) for r in results[i]]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -19,12 +20,15 @@ from shipyard.images.plan import push_command, push_refs, tag_command
 from shipyard.images.registry import Registry, copy_tag, environment_registry, manifest_digest, pushed_digest
 from shipyard.images.settings import Checkout, static_fingerprint
 from shipyard.images.wheels import StepFailed
-from shipyard.proc import run
+from shipyard.proc import Completed, run
 from shipyard.project import Project, Unit
 from shipyard.results import ERROR, FAILED, PASSED, Result
 from shipyard.workflow import Job
 
 Work = Callable[[dict[str, Any]], str]  # fills the details, returns the result's note
+# docker push's words for a registry that went away mid-push, and its retry countdown (noise then)
+_GONE = re.compile(r"dial tcp \S+: connect: connection refused|connection reset by peer")
+_RETRYING = re.compile(r"^\S+: Retrying in \d+ seconds?$")
 
 
 def _details() -> dict[str, Any]:
@@ -139,9 +143,19 @@ def push(pairs: Sequence[tuple[str, str]], *, verbose: bool = False) -> str:
         for cmd in (tag_command(local, remote), push_command(remote)):
             done = run(cmd, stream=verbose and cmd.argv[1] == "push")
             if not done.ok:
-                raise StepFailed(f"`{cmd}` exited {done.returncode}", done.output)
+                raise _push_failed(done)
         digest = pushed_digest(done.output) or digest
     return digest
+
+
+def _push_failed(done: Completed) -> StepFailed:
+    """The failed step named with its reason when the registry stopped answering (the result's
+    note then says why, not only an exit status), and docker's output without its retry countdown."""
+    step = f"`{done.command}` exited {done.returncode}"
+    gone = _GONE.search(done.output)
+    if gone:
+        step += f": the registry stopped answering ({gone.group(0)})"
+    return StepFailed(step, "\n".join(line for line in done.output.splitlines() if not _RETRYING.match(line)))
 
 
 def _same(found: str | None, digest: str) -> bool:

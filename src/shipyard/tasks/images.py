@@ -48,13 +48,15 @@ def build(
     """Build images (and static units' output); skip each one whose fingerprint is already built,
     unless --force."""
     from shipyard.ci import execute
+    from shipyard.deploy.lock import sigterm_as_interrupt
     from shipyard.images.jobs import build_jobs
 
     proj = project()
     units = selected(c, service, libs=bool(service), since=since)
-    results = execute(
-        proj, build_jobs(proj, units, _options(verbose, no_cache, force)), run_options(jobs, True, verbose, report)
-    )
+    with sigterm_as_interrupt():  # a cancelled CI job stops the docker builds too
+        results = execute(
+            proj, build_jobs(proj, units, _options(verbose, no_cache, force)), run_options(jobs, True, verbose, report)
+        )
     exit_for(results)
 
 
@@ -74,13 +76,16 @@ def push(
     """Push images to the environment's registry; build only what the registry lacks, and add this
     commit's git tag to an image the registry already has."""
     from shipyard.ci import execute
+    from shipyard.deploy.lock import sigterm_as_interrupt
     from shipyard.images.jobs import push_jobs
 
     proj = project()
     env = env or proj.settings["default-environment"]
     units = selected(c, service, libs=bool(service), since=since)
     jobs_ = push_jobs(proj, units, env, _options(verbose, no_cache, force))
-    exit_for(execute(proj, jobs_, run_options(jobs, True, verbose, report)))
+    with sigterm_as_interrupt():  # a cancelled CI job stops the docker pushes too
+        results = execute(proj, jobs_, run_options(jobs, True, verbose, report))
+    exit_for(results)
 
 
 @task(iterable=["service"], help={"service": SERVICE_HELP, "json": "print JSON instead of text"})
