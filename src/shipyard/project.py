@@ -21,6 +21,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ def load_project(root: Path) -> Project:
     """Read and validate the root table and every unit; raise ConfigError on the first problem."""
     data = read_toml(root / "pyproject.toml", root)
     settings = with_local(validate(data["tool"]["shipyard"], ROOT_FIELDS, "pyproject.toml", "tool.shipyard"))
+    _check_versions(settings["python"], "pyproject.toml", "tool.shipyard.python")
     units: dict[str, Unit] = {}
     skipped: list[Skipped] = []
     for kind, globs in (("service", settings["services"]), ("lib", settings["libs"])):
@@ -197,6 +199,15 @@ def _matches(root: Path, globs: Iterable[str], key: str) -> list[Path]:
     return found
 
 
+def _check_versions(values: Iterable[str], source: str, where: str) -> None:
+    for value in values:
+        if not _VERSION.match(value):
+            raise ConfigError(
+                f"{source}: {where}: {value!r} is not a Python version",
+                hint='write versions as major.minor, e.g. "3.12"',
+            )
+
+
 def _inside(pattern: str, key: str) -> None:
     """A glob names directories inside the repository, one way: no absolute path, no ``..``."""
     if pattern.startswith("/") or ".." in pattern.replace("\\", "/").split("/"):
@@ -226,6 +237,7 @@ def _load_unit(root: Path, folder: Path, default_kind: str) -> Unit | None:
     else:
         return None  # e.g. a deleted service's leftover directory: listed as skipped
     settings = validate(table, UNIT_FIELDS, source, prefix)
+    _check_versions([settings["python"]], source, f"{prefix + '.' if prefix else ''}python")
     if "kind" not in table:
         settings["kind"] = default_kind
     _check_applies(table, settings["kind"], is_python, source, prefix)
