@@ -105,11 +105,14 @@ def manifest_digest(registry: Registry, unit: str, tag: str, *, basic_token: str
             return None
         raise _http_error(registry, exc) from None
     except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ShipyardError(
-            f"registry {registry.host} is unreachable: {reason}",
-            hint=_where(registry, "start the registry or fix"),
-        ) from None
+        raise _unreachable(registry, exc) from None
+
+
+def _unreachable(registry: Registry, exc: OSError) -> ShipyardError:
+    return ShipyardError(
+        f"registry {registry.host} is unreachable: {getattr(exc, 'reason', exc)}",
+        hint=_where(registry, "start the registry or fix"),
+    )
 
 
 def _open(registry: Registry, request: urllib.request.Request) -> tuple[bytes, str]:
@@ -120,11 +123,7 @@ def _open(registry: Registry, request: urllib.request.Request) -> tuple[bytes, s
     except urllib.error.HTTPError as exc:
         raise _http_error(registry, exc) from None
     except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ShipyardError(
-            f"registry {registry.host} is unreachable: {reason}",
-            hint=_where(registry, "start the registry or fix"),
-        ) from None
+        raise _unreachable(registry, exc) from None
 
 
 def copy_tag(registry: Registry, unit: str, source: str, tag: str) -> None:
