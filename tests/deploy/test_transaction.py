@@ -263,20 +263,14 @@ def test_an_expired_lease_is_taken_over(ecs_repo: Path, staging: Cloud) -> None:
     assert store.get(LOCK_KEY) is None
 
 
-@pytest.mark.parametrize(
-    ("sig", "why"), [(signal.SIGINT, "interrupted (Ctrl-C)"), (signal.SIGTERM, "interrupted by SIGTERM")]
-)
-def test_a_signal_while_waiting_releases_the_lock_and_records_interrupted(
-    ecs_repo: Path, ecs_aws: str, ecs_database: str, sig: signal.Signals, why: str
-) -> None:
-    """Ctrl-C on a laptop, SIGTERM from a cancelled CI job: the lock must not stay behind."""
-    # worker wants 2 tasks and moto runs 1: its roll-out never completes
-    cloud = Cloud("staging", ecs_database, desired={"api": 1, "worker": 2}).create()
+def deploy_and_signal(repo: Path, endpoint: str, sig: signal.Signals) -> tuple[int, str]:
+    """``invoke deploy -s worker`` in a child, sent ``sig`` once its roll-out wait starts;
+    returns the exit code and everything it printed."""
     # no PYTHONUNBUFFERED: progress must reach a pipe while the deploy runs, as in CI logs
-    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, "AWS_ENDPOINT_URL": ecs_aws}
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, "AWS_ENDPOINT_URL": endpoint}
     proc = subprocess.Popen(
         (sys.executable, "-m", "invoke", "deploy", "--env", "staging", "-s", "worker"),
-        cwd=ecs_repo,
+        cwd=repo,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -291,8 +285,20 @@ def test_a_signal_while_waiting_releases_the_lock_and_records_interrupted(
             proc.send_signal(sig)
             break
     rest, _ = proc.communicate(timeout=120)
-    output = "".join(seen) + rest
-    assert proc.returncode == 130, output
+    return proc.returncode, "".join(seen) + rest
+
+
+@pytest.mark.parametrize(
+    ("sig", "why"), [(signal.SIGINT, "interrupted (Ctrl-C)"), (signal.SIGTERM, "interrupted by SIGTERM")]
+)
+def test_a_signal_while_waiting_releases_the_lock_and_records_interrupted(
+    ecs_repo: Path, ecs_aws: str, ecs_database: str, sig: signal.Signals, why: str
+) -> None:
+    """Ctrl-C on a laptop, SIGTERM from a cancelled CI job: the lock must not stay behind."""
+    # worker wants 2 tasks and moto runs 1: its roll-out never completes
+    cloud = Cloud("staging", ecs_database, desired={"api": 1, "worker": 2}).create()
+    returncode, output = deploy_and_signal(ecs_repo, ecs_aws, sig)
+    assert returncode == 130, output
     assert f"{why}: recording the attempt and releasing the lock" in output
     store = ledger(ecs_repo, "staging").store
     assert store.get(LOCK_KEY) is None
@@ -307,21 +313,7 @@ def test_a_deploy_killed_outright_leaves_a_started_attempt(ecs_repo: Path, ecs_a
     """SIGKILL (an OOM-killed or vanished runner) runs no clean-up: the attempt was marked
     started before anything acted, so history and status show it instead of nothing."""
     Cloud("staging", ecs_database, desired={"api": 1, "worker": 2}).create()  # worker never completes
-    env = {**os.environ, "AWS_ENDPOINT_URL": ecs_aws}
-    proc = subprocess.Popen(
-        (sys.executable, "-m", "invoke", "deploy", "--env", "staging", "-s", "worker"),
-        cwd=ecs_repo,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "waiting for the roll-out" in line:
-            proc.kill()
-            break
-    proc.communicate(timeout=60)
+    deploy_and_signal(ecs_repo, ecs_aws, signal.SIGKILL)
     found = ledger(ecs_repo, "staging").history("worker")
     assert [(e.outcome, e.release) for e in found] == [(STARTED, 0)]
     assert found[0].reason.startswith("started; no outcome was recorded")

@@ -180,6 +180,15 @@ def test_the_edge_switches_targets_atomically_and_reports_busy_ports(tmp_path: P
 # -- integration: the real engine, registry and PostgreSQL ----------------------------------------
 
 
+def remove_environment(env: str) -> None:
+    """Every container of a test's local environment, and its network."""
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=shipyard.env={env}"],
+                         capture_output=True, text=True).stdout.split()  # fmt: skip
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+    subprocess.run(["docker", "network", "rm", dk.network_name(env)], capture_output=True)
+
+
 @pytest.fixture
 def local_env(
     tmp_path: Path, docker_engine: None, registry: str, database_url: str, monkeypatch: pytest.MonkeyPatch
@@ -203,11 +212,7 @@ def local_env(
     try:
         yield repo, env, api_port
     finally:
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=shipyard.env={env}"],
-                             capture_output=True, text=True).stdout.split()  # fmt: skip
-        if ids:
-            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
-        subprocess.run(["docker", "network", "rm", dk.network_name(env)], capture_output=True)
+        remove_environment(env)
         remove_local_images([f"{prefix}/", f"{registry}/{prefix}"])
         delete_registry_repositories(registry, prefix)
         _psql(database_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
@@ -359,11 +364,7 @@ def site_env(tmp_path: Path, docker_engine: None) -> Iterator[tuple[Path, str, i
     try:
         yield repo, env, port
     finally:
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=shipyard.env={env}"],
-                             capture_output=True, text=True).stdout.split()  # fmt: skip
-        if ids:
-            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
-        subprocess.run(["docker", "network", "rm", dk.network_name(env)], capture_output=True)
+        remove_environment(env)
 
 
 @pytest.mark.integration
