@@ -136,3 +136,30 @@ def test_module_entry_point_without_database_url_exits_2(tmp_path):
     )
     assert result.returncode == 2
     assert "DATABASE_URL is not set" in result.stderr
+
+
+STOP_WHILE_LOCKED = """
+import os, signal, threading, time
+from example_worker.worker import install_signal_handlers
+
+stop = threading.Event()
+install_signal_handlers(stop)
+# Event.wait() holds this lock at its start and end; a signal arriving then used to run
+# a handler in this thread that called stop.set() and waited for the same lock forever.
+with stop._cond:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.2)
+print("stopped" if stop.wait(5) else "not stopped", flush=True)
+"""
+
+
+def test_a_signal_while_the_stop_event_is_busy_does_not_deadlock():
+    result = subprocess.run(
+        [sys.executable, "-c", STOP_WHILE_LOCKED],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "stopped"

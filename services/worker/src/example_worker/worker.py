@@ -85,12 +85,23 @@ def run(settings: Settings, stop: threading.Event) -> None:
 
 
 def install_signal_handlers(stop: threading.Event) -> None:
-    def handle(signum, _frame):
+    """Set ``stop`` on SIGTERM or SIGINT, from a thread of its own.
+
+    A Python signal handler runs in the main thread between two bytecodes, possibly
+    while that thread holds ``stop``'s internal lock inside ``stop.wait()``; calling
+    ``stop.set()`` there deadlocks. So the signals are blocked and a thread waits for
+    them with ``sigwait`` instead. Call this before starting any other thread: threads
+    inherit the blocked mask.
+    """
+    signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+
+    def watch() -> None:
+        signum = signal.sigwait(signals)
         log.info("received %s, stopping", signal.Signals(signum).name)
         stop.set()
 
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
+    threading.Thread(target=watch, name="signals", daemon=True).start()
 
 
 def main() -> int:
