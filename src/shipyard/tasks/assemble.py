@@ -49,7 +49,7 @@ def wanted_units(proj: Project, argv: list[str]) -> set[str] | None:
     those namespaces are left out; listing, completion and help still get all of them.
     """
     program = Path(argv[0]).name if argv else ""
-    if program not in ("invoke", "inv") and not argv[0].endswith("invoke/__main__.py"):
+    if program not in ("invoke", "inv", "shipyard") and not argv[0].endswith("invoke/__main__.py"):
         return None  # imported by something else (tests, Collection.from_module): everything
     if any(arg.split("=", 1)[0] in _NEEDS_ALL for arg in argv[1:]):
         return None
