@@ -56,11 +56,16 @@ def test_run_steps_only_call_invoke_or_nox(path: Path) -> None:
         assert shlex.split(script)[0] in ("invoke", "nox"), f"{path.name}: {script!r}"
 
 
-def test_setup_action_installs_the_readme_way() -> None:
+def test_this_repositorys_workflows_install_shipyard_the_readme_way() -> None:
+    """The setup action installs a pinned shipyard; shipyard's own workflows ask for the README's install."""
     action = yaml.safe_load(SETUP_ACTION.read_text())
-    runs = [s["run"].strip() for s in action["runs"]["steps"] if "run" in s]
-    assert runs == [readme_install()]
     assert all(s["uses"].startswith(WELL_KNOWN) for s in action["runs"]["steps"] if "uses" in s)
+    readme = shlex.split(readme_install())
+    assert readme[:2] == ["pip", "install"]
+    for path in WORKFLOWS:
+        setups = [s for s in steps(load(path)) if s.get("uses") == "./.github/actions/setup-shipyard"]
+        assert setups, path.name
+        assert all(shlex.split(s["with"]["install"]) == readme[2:] for s in setups), path.name
 
 
 def test_ci_checks_out_full_history_and_runs_invoke_ci() -> None:
