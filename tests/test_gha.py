@@ -24,6 +24,14 @@ def test_annotations_from_ruff_and_pytest_output() -> None:
     assert gha.annotations_for(Result("b", "test", PASSED), "services/b") == []
 
 
+def test_annotations_from_a_check_run_in_the_units_directory() -> None:
+    """flake8 runs in the unit's directory (to find its config) and prints ./-relative paths."""
+    lint = Result("b", "lint", FAILED, output="./src/b/__init__.py:3:1: F401 'json' imported but unused\n")
+    assert gha.annotations_for(lint, "services/b") == [
+        "::error file=services/b/src/b/__init__.py,line=3,col=1::b lint: F401 'json' imported but unused"
+    ]
+
+
 def test_unparseable_failure_still_gets_an_annotation() -> None:
     r = Result("b", "build", FAILED, reason="docker build exited 1\nstep 3")
     assert gha.annotations_for(r, "services/b") == ["::error title=b build::docker build exited 1%0Astep 3"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shipyard.checks import CHECKS
 from shipyard.schema import Field
 
 KINDS = ("service", "static", "lib")
@@ -96,5 +97,12 @@ UNIT_FIELDS: dict[str, Field] = {
         choices=("skip", "fail"),
         doc="a test run that collects no test (pytest exit 5): skipped, or a failure",
     ),
-    "lint": Field("str-list", [], doc="lint command (Python units are linted by ruff)", python=False),
+    "checks": Field(
+        "str-list",
+        ["ruff"],
+        choices=tuple(CHECKS),
+        doc="the lint/format tools a Python unit is checked with, run by `invoke lint`",
+        python=True,
+    ),
+    "lint": Field("str-list", [], doc="lint command (Python units use `checks`)", python=False),
 }

@@ -177,8 +177,9 @@ def _root_table(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     return read_toml(path, path.parent)
 
 
-def root_sections(root: Path, task: str) -> dict[str, Any]:
-    """The parsed root pyproject.toml sections ``task`` reads (comments and other tables do not count)."""
+def root_sections(root: Path, task: str, sections: Iterable[str] = ()) -> dict[str, Any]:
+    """The parsed root pyproject.toml sections ``task`` reads, and ``sections`` (comments and
+    other tables do not count)."""
     path = root / "pyproject.toml"
     try:
         stat = path.stat()
@@ -186,7 +187,7 @@ def root_sections(root: Path, task: str) -> dict[str, Any]:
         return {}
     data = _root_table(path, stat.st_mtime_ns, stat.st_size)
     found: dict[str, Any] = {}
-    for dotted in ROOT_SECTIONS[task]:
+    for dotted in (*ROOT_SECTIONS[task], *sections):
         value: Any = data
         for part in dotted.split("."):
             value = value.get(part) if isinstance(value, dict) else None

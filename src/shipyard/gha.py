@@ -38,16 +38,22 @@ def annotations_for(result: Result, unit_path: str) -> list[str]:
     found: list[str] = []
     for line in result.output.splitlines():
         line = line.strip()
-        if m := _RUFF.match(line):
-            found.append(_error(m["file"], m["line"], f"{result.unit} lint: {m['msg']}", m["col"]))
+        if m := _RUFF.match(line):  # ruff from the root, or flake8 from the unit's directory
+            found.append(_error(_in_repo(m["file"], unit_path), m["line"], f"{result.unit} lint: {m['msg']}", m["col"]))
         elif m := _FORMAT.match(line):
             found.append(_error(m["file"], "1", f"{result.unit} lint: file is not formatted (invoke lint --fix)"))
         elif m := _PYTEST.match(line):
-            path = str(PurePosixPath(unit_path) / m["file"]) if not m["file"].startswith(unit_path) else m["file"]
-            found.append(_error(path, m["line"], f"{result.unit} {result.label}: {m['msg']}"))
+            found.append(_error(_in_repo(m["file"], unit_path), m["line"], f"{result.unit} {result.label}: {m['msg']}"))
     if not found:
         found.append(f"::error title={_prop(f'{result.unit} {result.label}')}::{_data(result.reason or result.status)}")
     return list(dict.fromkeys(found))
+
+
+def _in_repo(file: str, unit_path: str) -> str:
+    """A tool's path as the repository sees it (a tool run in the unit's directory prints ./x.py)."""
+    if file.startswith(f"{unit_path}/"):
+        return file
+    return str(PurePosixPath(unit_path) / file.removeprefix("./"))
 
 
 def _error(file: str, line: str, message: str, col: str = "") -> str:

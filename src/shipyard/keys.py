@@ -51,9 +51,19 @@ class Inputs:
                 subset.update(self.by_unit[lib.name])
         return subset
 
-    def key(self, unit: Unit, task: str, tools: Mapping[str, str], *, include_libs: bool = True) -> str:
-        """The cache key of ``task`` on ``unit`` with these tool versions (and Python)."""
-        extra = {"cache-schema": SCHEMA, "task": task, "tools": dict(tools), "shipyard-source": shipyard_source()}
+    def key(
+        self,
+        unit: Unit,
+        task: str,
+        tools: Mapping[str, str],
+        *,
+        include_libs: bool = True,
+        more: Mapping[str, object] | None = None,
+    ) -> str:
+        """The cache key of ``task`` on ``unit`` with these tool versions (and Python); ``more``
+        adds what else the task reads (a check's root configuration)."""
+        extra: dict[str, object] = {"cache-schema": SCHEMA, "task": task, "tools": dict(tools)}
+        extra.update({"shipyard-source": shipyard_source(), **(more or {})})
         files = self.for_unit(unit, include_libs=include_libs)
         fp = fingerprint(self.project, unit, files=files, extra=extra, include_libs=include_libs, task=task)
         return fp.digest

@@ -1,12 +1,18 @@
-"""Lint: ruff check + ruff format --check for Python units, a unit's own command otherwise."""
+"""Lint: a Python unit's checks (ruff by default; see :mod:`shipyard.checks`), a unit's own command otherwise."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shipyard.checks import CHECKS, Check
+from shipyard.errors import ShipyardError
+from shipyard.fingerprint import root_sections
 from shipyard.proc import Command, command
 from shipyard.project import Project, Unit
 from shipyard.ruff_batch import ruff_bin, run_batch
@@ -23,19 +29,57 @@ def ruff_version() -> str:
 
 def ruff_args(paths: Sequence[str], *, fix: bool) -> list[tuple[str, ...]]:
     """The ruff invocations (without the executable) that lint ``paths``."""
-    if fix:
-        return [("check", "--fix", *paths), ("format", *paths)]
-    return [("check", "--output-format=concise", *paths), ("format", "--check", *paths)]
+    return CHECKS["ruff"].invocations(list(paths), fix=fix)
+
+
+def unit_checks(unit: Unit) -> list[Check]:
+    return [CHECKS[name] for name in unit.settings["checks"]] if unit.is_python else []
+
+
+def only_ruff(unit: Unit) -> bool:
+    return unit.is_python and unit.settings["checks"] == ["ruff"]
 
 
 def lint_commands(project: Project, unit: Unit, *, fix: bool) -> list[Command]:
     """The commands that lint one unit; empty when it has nothing to lint."""
     if unit.is_python:
-        ruff = ruff_bin()
-        return [command(ruff, *args, cwd=project.root) for args in ruff_args([unit.path], fix=fix)]
+        commands = []
+        checks = unit_checks(unit)
+        if fix:  # the tools that fix first, so that the others check the fixed files
+            checks.sort(key=lambda check: not check.can_fix)
+        for check in checks:
+            exe = tool_bin(check, unit)
+            cwd, paths = (project.root / unit.path, ["."]) if check.in_unit else (project.root, [unit.path])
+            commands += [command(exe, *argv, cwd=cwd) for argv in check.invocations(paths, fix=fix)]
+        return commands
     if unit.settings["lint"]:
         return [command(*unit.settings["lint"], cwd=project.root / unit.path)]
     return []
+
+
+def tool_bin(check: Check, unit: Unit) -> str:
+    """The check's executable: beside this interpreter, else on PATH; missing is a clear error."""
+    if check.name == "ruff":
+        return ruff_bin()  # shipyard's own dependency: its wheel knows where its binary is
+    beside = Path(sys.executable).parent / check.executable
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which(check.executable)
+    if found is None:
+        raise ShipyardError(
+            f"{unit.path}: check {check.name!r} needs {check.executable}, which is not installed",
+            hint=f"pip install {check.dist} where shipyard runs ({sys.prefix}), or remove it from `checks`",
+        )
+    return found
+
+
+def tool_version(check: Check, unit: Unit) -> str:
+    """The check's version for its cache key: its distribution's, else what the executable says."""
+    found = dist_version(check.dist)
+    if found:
+        return found
+    done = subprocess.run([tool_bin(check, unit), "--version"], capture_output=True, text=True, check=False)
+    return (done.stdout or done.stderr).strip() or "unknown"
 
 
 def lint_jobs(project: Project, units: Sequence[Unit], *, fix: bool = False, inputs: Inputs | None = None) -> list[Job]:
@@ -44,17 +88,26 @@ def lint_jobs(project: Project, units: Sequence[Unit], *, fix: bool = False, inp
     for unit in units:
         commands = tuple(lint_commands(project, unit, fix=fix))
         key = lint_key(unit, inputs) if inputs is not None and commands and not fix else ""
-        batch = "ruff" if unit.is_python and not fix else ""
+        batch = "ruff" if only_ruff(unit) and not fix else ""
         skip = "" if commands else "nothing to lint"
-        jobs.append(Job(unit.name, "lint", "", commands, skip=skip, key=key, batch=batch))
+        jobs.append(Job(unit.name, "lint", "", commands, skip=skip, key=key, batch=batch, run_all=True))
     return jobs
 
 
 def lint_key(unit: Unit, inputs: Inputs) -> str:
-    """Lint reads only the unit's own files (not its libs): ruff's version and config decide."""
-    tools = {"ruff": ruff_version()} if unit.is_python else {}
+    """Lint reads only the unit's own files (not its libs), plus each check's version and the
+    root configuration it may read (ruff's is every lint key's: see fingerprint.ROOT_FILES)."""
+    checks = unit_checks(unit)
+    tools = {check.name: tool_version(check, unit) for check in checks}
     tools["shipyard"] = dist_version("shipyard")
-    return inputs.key(unit, "lint", tools, include_libs=False)
+    config = {
+        path: blob
+        for path, blob in inputs.files.items()
+        if "/" not in path and any(path in check.root_files for check in checks if check.name != "ruff")
+    }
+    sections = [s for check in checks if check.name != "ruff" for s in check.root_sections]
+    more = {"check-config": config, "check-sections": root_sections(inputs.project.root, "lint", sections)}
+    return inputs.key(unit, "lint", tools, include_libs=False, more=more)
 
 
 def batched(project: Project, jobs: Sequence[Job]) -> list[Job | Batch]:

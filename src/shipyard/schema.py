@@ -92,11 +92,12 @@ def validate(table: Any, fields: Mapping[str, Field], source: str, path: str) ->
 def _check(value: Any, spec: Field, source: str, where: str) -> Any:
     if not _type_ok(spec.type, value):
         raise ConfigError(f"{source}: {where}: expected {_EXPECTED[spec.type]}, got {_show(value)}")
-    if spec.choices and value not in spec.choices:
-        raise ConfigError(
-            f"{source}: {where}: expected one of {', '.join(spec.choices)}, "
-            f"got {_show(value)}{did_you_mean(value, spec.choices)}"
-        )
+    for item in value if spec.type == "str-list" else [value]:  # a list's choices are its items'
+        if spec.choices and item not in spec.choices:
+            raise ConfigError(
+                f"{source}: {where}: expected one of {', '.join(spec.choices)}, "
+                f"got {_show(item)}{did_you_mean(item, spec.choices)}"
+            )
     if spec.fields is not None:
         return validate(value, spec.fields, source, where)
     if spec.each is not None:

@@ -29,6 +29,7 @@ class Job:
     # (status, reason) a finished command really ended in (pytest's "no tests", a skipped
     # nox session), or None for "by its exit status"
     outcome: Callable[[Completed], tuple[str, str] | None] | None = field(default=None, compare=False)
+    run_all: bool = False  # every command runs even after one fails (lint: each check's findings)
 
     @property
     def label(self) -> str:
@@ -56,7 +57,7 @@ def run_job(job: Job, *, verbose: bool = False) -> Result:
         return Result(job.unit, job.task, SKIPPED, reason=job.skip, python=job.python)
     if job.action is not None:
         return job.action()
-    start, outputs = time.monotonic(), []
+    start, outputs, failures = time.monotonic(), [], []
     for cmd in job.commands:
         done = run(cmd, stream=verbose)
         outputs.append(f"$ {cmd}\n{done.output}")
@@ -67,11 +68,13 @@ def run_job(job: Job, *, verbose: bool = False) -> Result:
                 job.unit, job.task, status, time.monotonic() - start, reason, "".join(outputs), python=job.python
             )
         if not done.ok:
-            reason = f"`{' '.join(cmd.argv[-2:]) if 'nox' in cmd.argv else cmd}` exited {done.returncode}"
-            return Result(
-                job.unit, job.task, FAILED, time.monotonic() - start, reason, "".join(outputs), python=job.python
-            )
-    return Result(job.unit, job.task, PASSED, time.monotonic() - start, output="".join(outputs), python=job.python)
+            failures.append(f"`{' '.join(cmd.argv[-2:]) if 'nox' in cmd.argv else cmd}` exited {done.returncode}")
+            if not job.run_all:
+                break
+    status = FAILED if failures else PASSED
+    return Result(
+        job.unit, job.task, status, time.monotonic() - start, "; ".join(failures), "".join(outputs), python=job.python
+    )
 
 
 def run_jobs(

@@ -1,0 +1,14 @@
+"""isort: --check-only, or sorts under --fix; [tool.isort], .isort.cfg, setup.cfg or tox.ini."""
+
+from shipyard.checks.base import Check
+
+CHECK = Check(
+    name="isort",
+    dist="isort",
+    executable="isort",
+    check=(("--check-only", "--diff", "{paths}"),),
+    fix=(("{paths}",),),
+    root_files=(".isort.cfg", "setup.cfg", "tox.ini"),
+    root_sections=("tool.isort",),
+    doc="isort --check-only",
+)
