@@ -80,9 +80,14 @@ def test_invalid_toml(repo: Path) -> None:
     assert message(repo).startswith("services/b/pyproject.toml: invalid TOML:")
 
 
-def test_pyproject_without_table(repo: Path) -> None:
-    (repo / "services" / "b" / "pyproject.toml").write_text('[project]\nname = "b"\n')
-    assert message(repo) == "services/b/pyproject.toml: no [tool.shipyard] table"
+def test_a_pyproject_without_a_shipyard_table_is_a_unit_of_its_globs_kind(repo: Path) -> None:
+    """[tool.shipyard] is for overrides: a team's existing pyproject.toml is enough."""
+    (repo / "services" / "b" / "pyproject.toml").write_text('[project]\nname = "b"\nrequires-python = ">=3.10"\n')
+    (repo / "libs" / "core" / "pyproject.toml").write_text('[project]\nname = "core"\n')
+    project = load_project(repo)
+    b, core = project.unit("b"), project.unit("core")
+    assert (b.kind, b.is_python, b.requires_python, b.settings["checks"]) == ("service", True, ">=3.10", ["ruff"])
+    assert (core.kind, core.is_lib) == ("lib", True)
 
 
 def test_bad_service_name(repo: Path) -> None:

@@ -222,12 +222,8 @@ def _load_unit(root: Path, folder: Path, default_kind: str) -> Unit | None:
     pyproject, standalone = folder / "pyproject.toml", folder / "shipyard.toml"
     if pyproject.is_file():
         data = read_toml(pyproject, root)
-        table = data.get("tool", {}).get("shipyard")
-        if table is None:
-            raise ConfigError(
-                f"{rel}/pyproject.toml: no [tool.shipyard] table",
-                hint=f'add `[tool.shipyard]` with kind = "{default_kind}" to declare the unit',
-            )
+        # the table holds overrides only: a pyproject.toml under a glob is a unit of the glob's kind
+        table = data.get("tool", {}).get("shipyard", {})
         source, prefix = f"{rel}/pyproject.toml", "tool.shipyard"
         requires = data.get("project", {}).get("requires-python", "")
         is_python = True
