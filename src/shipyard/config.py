@@ -76,6 +76,24 @@ UNIT_FIELDS: dict[str, Field] = {
     "port": Field("int", 0, doc="port the service listens on", kinds=SERVICE),
     "health-path": Field("str", "", doc="HTTP health endpoint (also the smoke check of a static site)", kinds=DEPLOYED),
     "dockerfile": Field("str", "Dockerfile", kinds=SERVICE),
+    "build-mode": Field(
+        "str",
+        "",
+        choices=("", "hermetic", "dockerfile"),
+        doc="hermetic (shipyard's wheel context, no network) or dockerfile (your Dockerfile as docker build runs it);"
+        " default: hermetic when the Dockerfile copies deps/ or app/, else dockerfile",
+        kinds=SERVICE,
+    ),
+    "context": Field(
+        "str",
+        "",
+        doc='dockerfile mode: the build context, from the repository root ("." for the root); default: the unit',
+        kinds=SERVICE,
+    ),
+    "target": Field("str", "", doc="dockerfile mode: the stage to build (--target)", kinds=SERVICE),
+    "build-args": Field(
+        "str-table", {}, doc="dockerfile mode: --build-arg values (declared ARGs only; no secrets)", kinds=SERVICE
+    ),
     "python": Field("str", "3.11", doc="Python version inside the image (the matrix version of a non-Python unit)"),
     "migrations": Field("str", "", doc="alembic.ini of the service's migrations", kinds=SERVICE),
     "deploy-after": Field("str-list", [], doc="services that must be deployed before this one", kinds=DEPLOYED),

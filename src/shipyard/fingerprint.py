@@ -241,13 +241,18 @@ def fingerprint(
     include_libs: bool = True,
     task: str = "unit",
     configured: Iterable[str] = (),
+    sources: Iterable[tuple[str, str]] | None = None,
 ) -> Fingerprint:
-    """The fingerprint of ``unit`` for ``task``; ``extra`` adds task settings (tool versions, Python...)."""
+    """The fingerprint of ``unit`` for ``task``; ``extra`` adds task settings (tool versions, Python...).
+    ``sources`` replaces the files a unit reads by default (its own, its libs', the task's root files)."""
     files = tracked_files(project.root) if files is None else files
-    inputs = root_inputs(files, task) + unit_files(files, unit)
-    if include_libs:
-        for lib in lib_closure(project, unit):
-            inputs += unit_files(files, lib)
+    if sources is not None:
+        inputs = list(sources)
+    else:
+        inputs = root_inputs(files, task) + unit_files(files, unit)
+        if include_libs:
+            for lib in lib_closure(project, unit):
+                inputs += unit_files(files, lib)
     inputs += configured_inputs(project.root, [*configured_files(unit, task), *configured])
     for section, value in sorted(root_sections(project.root, task).items()):
         inputs.append((f"pyproject.toml:{section}", settings_hash({section: value})))

@@ -39,6 +39,8 @@ def test_missing_dockerfile_and_lock_are_clear_errors(repo: Path) -> None:
         check_inputs(project, unit, settings)
     assert info.value.message == "a: services/a/Dockerfile not found"
     write(repo / "services" / "a" / "Dockerfile", "FROM scratch\n")
+    assert check_inputs(project, unit, settings)[0].name == "Dockerfile"  # the team's own: no lock needed
+    write(repo / "services" / "a" / "Dockerfile", "FROM scratch\nCOPY deps/ /deps/\n")  # the hermetic contract
     with pytest.raises(ShipyardError, match=r"requirements\.lock not found"):
         check_inputs(project, unit, settings)
     write(repo / "services" / "a" / "requirements.lock", "")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from shipyard.errors import ShipyardError
 from shipyard.fingerprint import Fingerprint
+from shipyard.images import dockerfile
 from shipyard.images.context import create_context
 from shipyard.images.plan import (
     BuildSpec,
@@ -146,6 +147,35 @@ def ensure_image(project: Project, target: ImageTarget, checkout: Checkout, opti
     if existing:
         tag_local(target)
         return Built(existing, built=False)
+    if dockerfile.build_mode(project, target.unit) == dockerfile.DOCKERFILE:
+        _build_own_dockerfile(project, target, options)
+    else:
+        _build_hermetic(project, target, checkout, options)
+    image_id = local_image(target.identity)
+    if not image_id:
+        raise ShipyardError(f"{target.unit.name}: docker build succeeded but {target.identity} is missing")
+    return Built(image_id, built=True)
+
+
+def _build_own_dockerfile(project: Project, target: ImageTarget, options: BuildOptions) -> None:
+    """The team's Dockerfile with its own context; a failure says what it needs when it can."""
+    cmd = dockerfile.build_command(
+        project,
+        target.unit,
+        tags=target.tags,
+        labels=image_labels(target.fingerprint, target.revision, now()),
+        platform=target.settings.platform,
+        base_image=target.settings.base_image,
+        no_cache=options.no_cache,
+        buildx=buildx_available(),
+    )
+    done = run(cmd, stream=options.verbose)
+    if not done.ok:
+        why = dockerfile.explain_failure(target.unit, done.output)
+        raise StepFailed(f"docker build exited {done.returncode}" + (f": {why}" if why else ""), done.output)
+
+
+def _build_hermetic(project: Project, target: ImageTarget, checkout: Checkout, options: BuildOptions) -> None:
     with tempfile.TemporaryDirectory(prefix=f"shipyard-{target.unit.name}-") as work:
         ctx = create_context(
             project,
@@ -161,7 +191,3 @@ def ensure_image(project: Project, target: ImageTarget, checkout: Checkout, opti
         done = run(cmd, stream=options.verbose)
         if not done.ok:
             raise StepFailed(f"docker build exited {done.returncode}", done.output)
-    image_id = local_image(target.identity)
-    if not image_id:
-        raise ShipyardError(f"{target.unit.name}: docker build succeeded but {target.identity} is missing")
-    return Built(image_id, built=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from shipyard.errors import ShipyardError
 from shipyard.graph import lib_closure
+from shipyard.images.dockerfile import DOCKERFILE, build_mode, check_dockerfile_inputs
 from shipyard.images.interpreter import check_python, image_python
 from shipyard.images.settings import ImageSettings
 from shipyard.images.wheels import build_wheels, cached_deps, link_wheels
@@ -41,7 +42,8 @@ class Context:
 
 
 def check_inputs(project: Project, unit: Unit, settings: ImageSettings) -> tuple[Path, Path]:
-    """The unit's Dockerfile and lock; a clear error when either is missing."""
+    """The unit's Dockerfile and its lock (hermetic) or build context (dockerfile mode); a clear
+    error when one is missing, and, for a Dockerfile of the team's own, a bad build arg."""
     folder = project.root / unit.path
     dockerfile, lock = folder / settings.dockerfile, folder / LOCK
     if not dockerfile.is_file():
@@ -49,6 +51,9 @@ def check_inputs(project: Project, unit: Unit, settings: ImageSettings) -> tuple
             f"{unit.name}: {unit.path}/{settings.dockerfile} not found",
             hint=f'add a Dockerfile, set `dockerfile` in {unit.source}, or make the unit kind = "static"',
         )
+    if build_mode(project, unit) == DOCKERFILE:
+        inside_repository(project.root, dockerfile.relative_to(project.root).as_posix())
+        return dockerfile, check_dockerfile_inputs(project, unit)
     if not lock.is_file():
         raise ShipyardError(
             f"{unit.name}: {unit.path}/{LOCK} not found: hermetic builds install pinned wheels only",

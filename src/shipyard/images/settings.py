@@ -10,6 +10,7 @@ from typing import Any
 
 from shipyard.config import IMAGE_FIELDS
 from shipyard.fingerprint import Fingerprint, fingerprint, is_byproduct, tracked_files
+from shipyard.images.dockerfile import DOCKERFILE, build_args, build_mode, context_files
 from shipyard.project import Project, Unit
 
 # Bump when the build context layout or the way images are built changes: every image rebuilds.
@@ -57,6 +58,7 @@ class ImageSettings:
 # newer shipyard adds with defaults must not rebuild images; the unit's own config file is a
 # tracked input anyway, so any edit to it still counts.
 IMAGE_UNIT_KEYS = ("kind", "name", "depends-on", "dockerfile", "python")
+OWN_DOCKERFILE_UNIT_KEYS = ("kind", "name", "dockerfile", "context", "target", "build-args")
 STATIC_UNIT_KEYS = ("kind", "name", "depends-on", "build", "output")
 
 
@@ -66,8 +68,23 @@ def _narrowed(unit: Unit, keys: tuple[str, ...]) -> Unit:
 
 def image_fingerprint(project: Project, unit: Unit, files: Mapping[str, str] | None = None) -> Fingerprint:
     """The fingerprint an image of ``unit`` is tagged with."""
-    extra = ImageSettings.of(project, unit).fingerprint_inputs()
+    extra = image_settings(project, unit)
+    if build_mode(project, unit) == DOCKERFILE:
+        files = tracked_files(project.root) if files is None else files
+        sources = context_files(project, unit, files)
+        narrowed = _narrowed(unit, OWN_DOCKERFILE_UNIT_KEYS)
+        return fingerprint(project, narrowed, files=files, extra=extra, task="image", sources=sources)
     return fingerprint(project, _narrowed(unit, IMAGE_UNIT_KEYS), files=files, extra=extra, task="image")
+
+
+def image_settings(project: Project, unit: Unit) -> dict[str, Any]:
+    """The settings that change ``unit``'s image. A Dockerfile of the team's own gets the
+    platform and its build args (BASE_IMAGE among them only when it declares that ARG)."""
+    settings = ImageSettings.of(project, unit)
+    if build_mode(project, unit) == DOCKERFILE:
+        args = build_args(project, unit, settings.base_image)
+        return {"platform": settings.platform, "build-args": args, "build-format": DOCKERFILE}
+    return dict(settings.fingerprint_inputs())
 
 
 def static_inputs(unit: Unit) -> dict[str, Any]:
@@ -93,7 +110,7 @@ def build_fingerprint(project: Project, unit: Unit, files: Mapping[str, str] | N
 def fingerprint_settings(project: Project, unit: Unit) -> dict[str, Any]:
     """The settings behind ``build_fingerprint``, by value (the fingerprint holds their hashes)."""
     if unit.has_image:
-        return dict(ImageSettings.of(project, unit).fingerprint_inputs())
+        return image_settings(project, unit)
     return static_inputs(unit) if unit.kind == "static" else {}
 
 
