@@ -40,7 +40,13 @@ CACHE_FIELDS: dict[str, Field] = {
     "dir": Field("str", ".shipyard/cache", doc="local result cache"),
     "s3-bucket": Field("str", "", doc="shared result cache bucket"),
     "s3-prefix": Field("str", "shipyard-cache", doc="key prefix in s3-bucket"),
-    "s3-mode": Field("str", "read-write", choices=("read-write", "read-only", "off")),
+    "s3-mode": Field(
+        "str",
+        "auto",
+        choices=("auto", "read-write", "read-only", "off"),
+        doc="auto: read-write on main-branch, read-only elsewhere (pull requests, other branches, tags)",
+    ),
+    "main-branch": Field("str", "main", doc="the branch whose runs write the S3 cache when s3-mode is auto"),
 }
 
 IMAGE_FIELDS: dict[str, Field] = {
