@@ -100,13 +100,25 @@ def s3(iam_moto: IamMoto, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Without
     be(monkeypatch, iam_moto.admin)
     yield proxy
     proxy.close()
+    monkeypatch.undo()
+    be_default()
+
+
+def be_default() -> None:
+    import boto3
+
     shipyard_aws.reset()
+    boto3.setup_default_session()
 
 
 def be(monkeypatch: pytest.MonkeyPatch, keys: Keys) -> None:
+    """Act as ``keys``' user from now on: shipyard's clients and the tests' own boto3 clients."""
+    import boto3
+
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys.id)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys.secret)
     shipyard_aws.reset()
+    boto3.setup_default_session()  # the default session keeps the credentials it first found
 
 
 def clone_on(repo: Path, where: Path, branch_name: str) -> Path:
