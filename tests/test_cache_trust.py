@@ -225,6 +225,27 @@ def test_a_denied_write_turns_the_cache_read_only_with_one_warning(
     assert bucket_keys(bucket) == before
 
 
+@pytest.mark.integration
+def test_credentials_that_do_not_exist_are_not_mistaken_for_a_miss(
+    repo: Path,
+    tmp_path: Path,
+    s3: S3WithoutListBucket,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """S3 answers an unknown access key with 403 too (InvalidAccessKeyId): that is one warning."""
+    s3_repo(repo)
+    lint(repo)
+    clone = clone_on(repo, tmp_path / "pr", "feature")
+    be(monkeypatch, Keys("AKIAUNKNOWNUNKNOWN00", "not-a-secret"))
+    capsys.readouterr()
+    results = lint(clone)
+    assert all(not r.cached and r.status == PASSED for r in results.values())
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and "warning: S3 result cache disabled for this run" in err
+    assert "InvalidAccessKeyId" in err
+
+
 # -- which branch, without S3 -------------------------------------------------------------------
 
 

@@ -29,7 +29,9 @@ from shipyard.secrets import redact
 
 MODES = ("auto", "read-write", "read-only", "off")
 MODE_ENV = "SHIPYARD_CACHE_S3_MODE"  # overrides s3-mode for one run
-DENIED = 403  # S3's status for a denied call, and for a missing key when the role lacks s3:ListBucket
+# S3's answer to a denied call, and to a GET of a missing key when the role lacks s3:ListBucket;
+# unknown keys and bad signatures are 403 too, with other codes: those are credential errors
+DENIED = (403, "AccessDenied")
 STALE_TMP = 60.0  # seconds: a .tmp file this old was left by a killed writer (writes take ms)
 
 
@@ -146,7 +148,10 @@ class WriteDenied(ShipyardError):
 
 
 def _denied(exc: Exception) -> bool:
-    return int(getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0) == DENIED
+    from shipyard.aws import error_code
+
+    status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return (int(status or 0), error_code(exc)) == DENIED
 
 
 class S3Reader:
