@@ -21,6 +21,13 @@ from shipyard.results import FAILED, PASSED, SKIPPED, Result
 from tests.helpers import git, write
 
 
+@pytest.fixture(autouse=True)
+def outside_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The S3 mode follows the branch (GitHub Actions' variables first): the runner's must not leak in."""
+    for name in ("GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_REF", "SHIPYARD_CACHE_S3_MODE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def lint(repo: Path, **options: object) -> dict[str, Result]:
     project = load_project(repo)
     results = ci.lint(project, project.select([]), RunOptions(**options), fix=False, workflows=False)  # type: ignore[arg-type]
@@ -123,11 +130,11 @@ def test_test_task_is_cached_and_replayed(repo: Path, capsys: pytest.CaptureFixt
 
 def test_cache_mode_from_environment(repo: Path) -> None:
     project = load_project(repo)
-    assert CacheConfig.of(project, {}).mode == "read-write"
+    assert CacheConfig.of(project, {}).mode == "off"  # auto, with no bucket to read or write
     assert CacheConfig.of(project, {"SHIPYARD_CACHE_S3_MODE": "read-only"}).mode == "read-only"
     with pytest.raises(ShipyardError) as info:
         CacheConfig.of(project, {"SHIPYARD_CACHE_S3_MODE": "readonly"})
-    assert "expected one of read-write, read-only, off" in info.value.message
+    assert "expected one of auto, read-write, read-only, off" in info.value.message
 
 
 def test_read_only_store_has_no_way_to_write(tmp_path: Path) -> None:

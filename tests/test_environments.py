@@ -92,3 +92,89 @@ def test_default_environment_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ShipyardError) as info:
         load_project(tmp_path)
     assert info.value.message == "pyproject.toml: tool.shipyard.default-environment: unknown environment 'dev'"
+
+
+# -- one CloudFront distribution per static unit ----------------------------------------------
+
+SITES = """\
+[tool.shipyard]
+services = ["services/*"]
+libs = []
+
+[tool.shipyard.environments.staging]
+targets = { static = "static" }
+static-bucket = "acme-web-staging"
+"""
+
+
+def sites(root: Path, environment: str = "", web: str = "", docs: str = "") -> Path:
+    """Static units web and docs (``web``/``docs``: extra lines of their shipyard.toml)."""
+    write(root / "pyproject.toml", SITES + environment)
+    for name, extra in (("web", web), ("docs", docs)):
+        write(root / "services" / name / "shipyard.toml", f'kind = "static"\nbuild = ["true"]\n{extra}')
+    return root
+
+
+def site_error(root: Path) -> ShipyardError:
+    with pytest.raises(ShipyardError) as info:
+        load_project(root)
+    return info.value
+
+
+def test_each_static_unit_has_its_own_distribution(tmp_path: Path) -> None:
+    from shipyard.environments import distribution_id
+
+    root = sites(tmp_path, 'distribution-id = "E1WEB"\n', docs='distribution-id = { staging = "E2DOCS" }\n')
+    project = load_project(root)
+    staging = project.environment("staging")
+    assert distribution_id(project.unit("web"), "staging", staging) == "E1WEB"  # the environment's
+    assert distribution_id(project.unit("docs"), "staging", staging) == "E2DOCS"  # its own
+    assert distribution_id(project.unit("docs"), "local", project.environment("local")) == ""
+
+
+@pytest.mark.parametrize(
+    ("environment", "web", "docs", "shared"),
+    [
+        ('distribution-id = "E1"\n', "", "", "E1"),  # both take the environment's
+        ("", 'distribution-id = { staging = "E7" }\n', 'distribution-id = { staging = "E7" }\n', "E7"),
+        ('distribution-id = "E1"\n', 'distribution-id = { staging = "E1" }\n', "", "E1"),  # its own = the other's
+    ],
+)
+def test_two_static_units_sharing_a_distribution_are_refused(
+    tmp_path: Path, environment: str, web: str, docs: str, shared: str
+) -> None:
+    found = site_error(sites(tmp_path, environment, web, docs))
+    assert found.message == (
+        "pyproject.toml: tool.shipyard.environments.staging: static units docs and web would share "
+        f"CloudFront distribution {shared} (each deploy points it at its own release)"
+    )
+    assert found.hint is not None and "in services/web/shipyard.toml" in found.hint
+
+
+def test_a_distribution_for_an_unknown_environment_is_refused(tmp_path: Path) -> None:
+    found = site_error(sites(tmp_path, web='distribution-id = { stagng = "E1" }\n'))
+    assert found.message == (
+        "services/web/shipyard.toml: distribution-id.stagng: unknown environment 'stagng' (did you mean 'staging'?)"
+    )
+
+
+def test_a_distribution_where_static_units_are_not_on_cloudfront_is_refused(tmp_path: Path) -> None:
+    found = site_error(sites(tmp_path, web='distribution-id = { local = "E1" }\n'))
+    assert found.message == (
+        "services/web/shipyard.toml: distribution-id.local: environment 'local' deploys static units "
+        "with the local target, not to CloudFront"
+    )
+
+
+def test_sharing_is_one_error_line_from_the_command_line(tmp_path: Path) -> None:
+    from tests.helpers import git, run_invoke
+
+    root = sites(tmp_path, 'distribution-id = "E1"\n')
+    write(root / "tasks.py", "from shipyard.tasks import namespace  # noqa: F401\n")
+    git(root, "init", "-q", "-b", "main")
+    done = run_invoke(root, "deploy", "--env", "staging", "--yes", "--plan")
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    hints = [line for line in done.stderr.splitlines() if line.startswith("hint: ")]
+    assert len(errors) == 1 and "static units docs and web would share CloudFront distribution E1" in errors[0]
+    assert len(hints) == 1 and hints[0].startswith("hint: give each its own distribution: distribution-id = {")

@@ -4,7 +4,11 @@ A lookup reads the local store first (one small JSON file per key under
 ``.shipyard/cache``) and asks S3 only for what is missing locally, so a run where
 everything is cached locally never imports boto3. S3 hits are copied to the local
 store. In ``read-only`` mode the remote side is an ``S3Reader``, which has no way to
-write: pull requests can use the cache that main fills, but cannot poison it.
+write: pull requests can use the cache that main fills. ``auto`` (the default) is
+read-write on the main branch and read-only elsewhere. That choice is made by the client,
+so it is a courtesy: the boundary that holds is the IAM role a pull request can assume,
+which lacks s3:PutObject. The cache copes with such a role: a denied read is a miss, and a
+denied write turns the cache read-only for the rest of the run, with one warning.
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ from shipyard.project import Project
 from shipyard.results import PASSED, Result
 from shipyard.secrets import redact
 
-MODES = ("read-write", "read-only", "off")
-MODE_ENV = "SHIPYARD_CACHE_S3_MODE"  # e.g. read-only on pull requests, read-write on main
+MODES = ("auto", "read-write", "read-only", "off")
+MODE_ENV = "SHIPYARD_CACHE_S3_MODE"  # overrides s3-mode for one run
+# S3's answer to a denied call, and to a GET of a missing key when the role lacks s3:ListBucket;
+# unknown keys and bad signatures are 403 too, with other codes: those are credential errors
+DENIED = (403, "AccessDenied")
 STALE_TMP = 60.0  # seconds: a .tmp file this old was left by a killed writer (writes take ms)
 
 
@@ -35,18 +42,28 @@ class CacheConfig:
     dir: Path
     bucket: str = ""
     prefix: str = "shipyard-cache"
-    mode: str = "read-write"
+    mode: str = "read-write"  # never "auto": ``of`` resolves it
 
     @classmethod
     def of(cls, project: Project, environ: Mapping[str, str] | None = None) -> CacheConfig:
         from shipyard.config import CACHE_FIELDS
 
+        env = os.environ if environ is None else environ
         # an absent [tool.shipyard.cache] table validates to {}: fill in the field defaults
         table = {k: f.default for k, f in CACHE_FIELDS.items()} | project.settings["cache"]
-        mode = (environ if environ is not None else os.environ).get(MODE_ENV) or table["s3-mode"]
+        mode = env.get(MODE_ENV) or table["s3-mode"]
         if mode not in MODES:
             raise ShipyardError(f"{MODE_ENV}={mode!r}: expected one of {', '.join(MODES)}")
+        if mode == "auto":
+            mode = "off" if not table["s3-bucket"] else branch_mode(project.root, table["main-branch"], env)
         return cls(project.root / table["dir"], table["s3-bucket"], table["s3-prefix"].strip("/"), mode)
+
+
+def branch_mode(root: Path, main_branch: str, environ: Mapping[str, str]) -> str:
+    """``auto``'s mode: read-write on ``main_branch``, read-only anywhere else."""
+    from shipyard import branch
+
+    return "read-write" if branch.current(root, environ).branch == main_branch else "read-only"
 
 
 def to_record(result: Result, key: str) -> dict[str, Any]:
@@ -126,6 +143,17 @@ def _sweep(folder: Path) -> None:
             pass  # another process swept it first
 
 
+class WriteDenied(ShipyardError):
+    """The credentials may not write the S3 cache (a read-only role)."""
+
+
+def _denied(exc: Exception) -> bool:
+    from shipyard.aws import error_code
+
+    status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return (int(status or 0), error_code(exc)) == DENIED
+
+
 class S3Reader:
     """Reads cache entries from ``s3://bucket/prefix/<task>/<key>.json``; cannot write."""
 
@@ -144,6 +172,8 @@ class S3Reader:
         """Fetch the (task, key) entries that exist, in parallel; returns key -> record."""
         from concurrent.futures import ThreadPoolExecutor
 
+        from botocore.exceptions import ClientError
+
         from shipyard.aws import aws_errors
 
         client = self._client()
@@ -154,6 +184,11 @@ class S3Reader:
                 body = client.get_object(Bucket=self.bucket, Key=self.object_key(task, key))["Body"].read()
             except client.exceptions.NoSuchKey:
                 return key, None
+            except ClientError as exc:
+                # without s3:ListBucket, S3 answers a missing key with 403, not 404: a miss
+                if _denied(exc):
+                    return key, None
+                raise
             return key, self._parse(body, task, key)
 
         with aws_errors(f"read the result cache in s3://{self.bucket}"), ThreadPoolExecutor(8) as pool:
@@ -176,15 +211,25 @@ class S3Store(S3Reader):
     """An S3 cache that may also be written (``s3-mode = "read-write"``)."""
 
     def put(self, task: str, key: str, record: Mapping[str, Any]) -> None:
+        """Write one entry; raises WriteDenied when the credentials may not write."""
+        from botocore.exceptions import ClientError
+
         from shipyard.aws import aws_errors
 
         with aws_errors(f"write to the result cache in s3://{self.bucket}"):
-            self._client().put_object(
-                Bucket=self.bucket,
-                Key=self.object_key(task, key),
-                Body=json.dumps(record).encode(),
-                ContentType="application/json",
-            )
+            try:
+                self._client().put_object(
+                    Bucket=self.bucket,
+                    Key=self.object_key(task, key),
+                    Body=json.dumps(record).encode(),
+                    ContentType="application/json",
+                )
+            except ClientError as exc:
+                if _denied(exc):
+                    raise WriteDenied(
+                        f"s3:PutObject on s3://{self.bucket}/{self.object_key(task, key)} was denied"
+                    ) from None
+                raise
 
 
 def remote_store(config: CacheConfig) -> S3Reader | None:
@@ -234,6 +279,8 @@ class ResultCache:
         if isinstance(self.remote, S3Store):
             try:
                 self.remote.put(task, key, record)
+            except WriteDenied as exc:
+                self._read_only(exc)
             except ShipyardError as exc:
                 self._disable(exc)
 
@@ -244,6 +291,16 @@ class ResultCache:
         except ShipyardError as exc:
             self._disable(exc)
             return {}
+
+    def _read_only(self, exc: WriteDenied) -> None:
+        """Keep reading the S3 cache, stop writing it: the role is a read-only one."""
+        assert self.remote is not None
+        print(
+            f"warning: S3 result cache is read-only for the rest of this run: {exc.message}"
+            f' (set s3-mode = "read-only" or {MODE_ENV}=read-only where the role cannot write)',
+            file=sys.stderr,
+        )
+        self.remote = S3Reader(self.remote.bucket, self.remote.prefix)
 
     def _disable(self, exc: ShipyardError) -> None:
         print(f"warning: S3 result cache disabled for this run: {exc.message}", file=sys.stderr)

@@ -7,6 +7,7 @@ from shipyard.schema import Field
 
 KINDS = ("service", "static", "lib")
 TARGETS = ("local", "ecs", "static")
+DEFAULT_TARGETS = {"service": "local", "static": "static"}  # a deployed kind's target when `targets` has none
 
 ENVIRONMENT_FIELDS: dict[str, Field] = {
     "targets": Field("str-table", {}, doc='deploy target per unit kind, e.g. {service = "ecs"}'),
@@ -22,7 +23,9 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "promote-from": Field("str", "", doc="only deploy digests verified in this environment"),
     "slack-webhook": Field("str", "", doc="setting key holding a Slack incoming-webhook URL"),
     "static-bucket": Field("str", "", doc="S3 bucket for static sites"),
-    "distribution-id": Field("str", "", doc="CloudFront distribution of the static site"),
+    "distribution-id": Field(
+        "str", "", doc="CloudFront distribution of the environment's one static unit (others set their own)"
+    ),
     "subnets": Field("str-list", [], doc="ECS awsvpc subnets"),
     "security-groups": Field("str-list", [], doc="ECS awsvpc security groups"),
     "execution-role-arn": Field("str", "", doc="ECS task execution role"),
@@ -41,7 +44,13 @@ CACHE_FIELDS: dict[str, Field] = {
     "dir": Field("str", ".shipyard/cache", doc="local result cache"),
     "s3-bucket": Field("str", "", doc="shared result cache bucket"),
     "s3-prefix": Field("str", "shipyard-cache", doc="key prefix in s3-bucket"),
-    "s3-mode": Field("str", "read-write", choices=("read-write", "read-only", "off")),
+    "s3-mode": Field(
+        "str",
+        "auto",
+        choices=("auto", "read-write", "read-only", "off"),
+        doc="auto: read-write on main-branch, read-only elsewhere (pull requests, other branches, tags)",
+    ),
+    "main-branch": Field("str", "main", doc="the branch whose runs write the S3 cache when s3-mode is auto"),
 }
 
 IMAGE_FIELDS: dict[str, Field] = {
@@ -107,6 +116,13 @@ UNIT_FIELDS: dict[str, Field] = {
     "output": Field("str", "dist", doc="build output directory of a static unit", kinds=STATIC),
     "publish-exclude": Field(
         "str-list", [], doc="output files not to publish (globs), e.g. a build manifest", kinds=STATIC
+    ),
+    "distribution-id": Field(
+        "str-table",
+        {},
+        doc='CloudFront distribution of this site per environment, e.g. {staging = "E2ABC"}; '
+        "default: the environment's distribution-id",
+        kinds=STATIC,
     ),
     "test": Field("str-list", [], doc="test command (a Python unit's default: pytest)"),
     "no-tests": Field(

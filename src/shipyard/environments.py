@@ -8,11 +8,15 @@ whole pipeline on a laptop with no configuration and no cloud account.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from shipyard.config import ENVIRONMENT_FIELDS, KINDS, TARGETS
+from shipyard.config import DEFAULT_TARGETS, ENVIRONMENT_FIELDS, KINDS, TARGETS
 from shipyard.errors import ConfigError, did_you_mean
 from shipyard.schema import validate
+
+if TYPE_CHECKING:
+    from shipyard.project import Unit
 
 LOCAL = "local"
 LOCAL_TARGETS = {"service": "local", "static": "local"}
@@ -67,3 +71,57 @@ def check_environment(name: str, env: dict[str, Any], envs: dict[str, Any]) -> N
             f"{where}.promote-from: unknown environment {promote!r}{did_you_mean(promote, envs)}",
             hint="name another environment of this project",
         )
+
+
+def static_target(env: Mapping[str, Any]) -> str:
+    """The target that deploys an environment's static units."""
+    return str(env.get("targets", {}).get("static", DEFAULT_TARGETS["static"]))
+
+
+def distribution_id(unit: Unit, name: str, env: Mapping[str, Any]) -> str:
+    """The CloudFront distribution of static ``unit`` in environment ``name`` ("" when none):
+    the unit's own ``distribution-id.<name>``, else the environment's ``distribution-id``."""
+    return str(unit.settings["distribution-id"].get(name) or env.get("distribution-id", ""))
+
+
+def check_distributions(envs: Mapping[str, Mapping[str, Any]], units: Iterable[Unit]) -> None:
+    """Each static unit's ``distribution-id`` names real environments, and no two static units
+    of an environment share one distribution: a deploy of one would repoint the other's site."""
+    sites = [u for u in units if u.kind == "static"]
+    for unit in sites:
+        for name in unit.settings["distribution-id"]:
+            _check_site_environment(unit, name, envs)
+    for name, env in envs.items():
+        if static_target(env) == "static":
+            _check_shared(name, env, sites)
+
+
+def _check_site_environment(unit: Unit, name: str, envs: Mapping[str, Mapping[str, Any]]) -> None:
+    where = f"{unit.source}: distribution-id.{name}"
+    if name not in envs:
+        raise ConfigError(
+            f"{where}: unknown environment {name!r}{did_you_mean(name, envs)}",
+            hint="environments: " + ", ".join(sorted(envs)),
+        )
+    target = static_target(envs[name])
+    if target != "static":
+        raise ConfigError(
+            f"{where}: environment {name!r} deploys static units with the {target} target, not to CloudFront",
+            hint=f'remove the entry, or set targets = {{ static = "static" }} in [tool.shipyard.environments.{name}]',
+        )
+
+
+def _check_shared(name: str, env: Mapping[str, Any], sites: Iterable[Unit]) -> None:
+    owners: dict[str, Unit] = {}
+    for unit in sites:
+        ident = distribution_id(unit, name, env)
+        if ident in owners:
+            first = owners[ident]
+            raise ConfigError(
+                f"{_SOURCE}: tool.shipyard.environments.{name}: static units {first.name} and {unit.name} would share "
+                f"CloudFront distribution {ident} (each deploy points it at its own release)",
+                hint=f'give each its own distribution: distribution-id = {{ {name} = "E…" }} in {unit.source}'
+                f" (the environment's distribution-id serves at most one static unit)",
+            )
+        if ident:
+            owners[ident] = unit

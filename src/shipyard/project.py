@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import ROOT_FIELDS, UNIT_FIELDS
-from shipyard.environments import with_local
+from shipyard.environments import check_distributions, with_local
 from shipyard.errors import ConfigError, ShipyardError, unknown_name
 from shipyard.schema import validate
 
@@ -175,6 +175,7 @@ def load_project(root: Path) -> Project:
             units[unit.name] = unit
     units = _resolve_path_sources(units)
     _check_dependencies(units)
+    check_distributions(settings["environments"], units.values())
     return Project(root, settings, dict(sorted(units.items())), tuple(skipped))
 
 

@@ -245,17 +245,21 @@ def _static_unit(repo: Path, name: str) -> None:
     (unit / "tests" / "test_page.py").write_text("def test_page():\n    assert True\n")
 
 
-def _sites_repo(root: Path, buckets: dict[str, str], distribution: str) -> Path:
-    """Two static units (site, docs) with a build that counts its runs; staging and production."""
+def _sites_repo(root: Path, buckets: dict[str, str], distributions: dict[str, str]) -> Path:
+    """Two static units (site, docs) with a build that counts its runs; staging and production.
+    In staging, site has the environment's distribution-id and docs its own."""
     repo = make_monorepo(root, commit=False)
     for name in ("site", "docs"):
         _static_unit(repo, name)
+    if distributions["docs"]:
+        with (repo / "services/docs/shipyard.toml").open("a", encoding="utf-8") as f:
+            f.write(f'distribution-id = {{ staging = "{distributions["docs"]}" }}\n')
     (repo / ".gitignore").write_text("dist/\n.shipyard/\nbuild-runs.log\nflavor.txt\n")
     with (repo / "pyproject.toml").open("a", encoding="utf-8") as f:
         f.write(
             f'\n[tool.shipyard.environments.staging]\ntargets = {{ static = "static" }}\n'
             f'static-bucket = "{buckets["staging"]}"\nstate-bucket = "{buckets["state"]}"\n'
-            f'distribution-id = "{distribution}"\ndeploy-timeout = 60\n'
+            f'distribution-id = "{distributions["site"]}"\ndeploy-timeout = 60\n'
             f'\n[tool.shipyard.environments.production]\ntargets = {{ static = "static" }}\n'
             f'static-bucket = "{buckets["production"]}"\nstate-bucket = "{buckets["state"]}"\n'
             f'promote-from = "staging"\n'
@@ -265,19 +269,33 @@ def _sites_repo(root: Path, buckets: dict[str, str], distribution: str) -> Path:
     return repo
 
 
+def _buckets(s3: Any) -> dict[str, str]:
+    tag = uuid.uuid4().hex[:8]
+    buckets = {env: f"{env}-{tag}" for env in ("staging", "production", "state")}
+    for bucket in buckets.values():
+        s3.create_bucket(Bucket=bucket)
+    return buckets
+
+
 @pytest.fixture
-def sites(aws: str, tmp_path: Path) -> tuple[Path, dict[str, str], Any]:
+def sites_and_distributions(aws: str, tmp_path: Path) -> tuple[Path, dict[str, str], Any, dict[str, str]]:
+    """The sites repo, its buckets, an S3 client, and each unit's distribution in staging."""
     import boto3
 
     from shipyard import aws as shipyard_aws
 
     shipyard_aws.reset()
     s3, cf = boto3.client("s3"), boto3.client("cloudfront")
-    tag = uuid.uuid4().hex[:8]
-    buckets = {env: f"{env}-{tag}" for env in ("staging", "production", "state")}
-    for bucket in buckets.values():
-        s3.create_bucket(Bucket=bucket)
-    return _sites_repo(tmp_path / "repo", buckets, _distribution(cf, buckets["staging"])), buckets, s3
+    buckets = _buckets(s3)
+    distributions = {unit: _distribution(cf, buckets["staging"]) for unit in ("site", "docs")}
+    return _sites_repo(tmp_path / "repo", buckets, distributions), buckets, s3, distributions
+
+
+@pytest.fixture
+def sites(
+    sites_and_distributions: tuple[Path, dict[str, str], Any, dict[str, str]],
+) -> tuple[Path, dict[str, str], Any]:
+    return sites_and_distributions[:3]
 
 
 def _deploy(repo: Path, env: str) -> tuple[list[Result], str]:
@@ -403,3 +421,59 @@ def test_promotion_across_credentials_passes_the_files_through(
     live = json.loads(s3.get_object(Bucket=buckets["production"], Key="site/current.json")["Body"].read())
     script = s3.get_object(Bucket=buckets["production"], Key=f"site/releases/{live['release']}/app.0123abcd.js")
     assert (script["ContentType"], script["CacheControl"]) == ("text/javascript; charset=utf-8", IMMUTABLE)
+
+
+def _pointed_at(s3: Any, cf: Any, bucket: str, service: str, distribution: str) -> bool:
+    """``distribution`` serves ``service``'s live release (the one current.json names)."""
+    release = json.loads(s3.get_object(Bucket=bucket, Key=f"{service}/current.json")["Body"].read())["release"]
+    return _origin_path(cf, distribution) == f"/{service}/releases/{release}"
+
+
+@pytest.mark.integration
+def test_two_static_units_in_one_environment_each_keep_their_own_distribution(
+    sites_and_distributions: tuple[Path, dict[str, str], Any, dict[str, str]],
+) -> None:
+    """It used to be one distribution per environment, repointed by every static unit's deploy:
+    the last unit deployed was served on both sites."""
+    import boto3
+
+    repo, buckets, s3, distributions = sites_and_distributions
+    cf = boto3.client("cloudfront")
+    first, out = _deploy(repo, "staging")
+    assert all(r.ok for r in first), out
+    for unit in ("site", "docs"):
+        assert _pointed_at(s3, cf, buckets["staging"], unit, distributions[unit]), unit
+    site_path = _origin_path(cf, distributions["site"])
+
+    (repo / "services/docs/page.html").write_text("<h1>docs, second edition</h1>\n")
+    git(repo, "commit", "-qam", "a page of docs")
+    second, out = _deploy(repo, "staging")
+    assert [(r.unit, r.status) for r in second] == [("docs", PASSED)], out
+    assert _pointed_at(s3, cf, buckets["staging"], "docs", distributions["docs"])
+    assert _origin_path(cf, distributions["site"]) == site_path  # docs' deploy left site's alone
+    project = load_project(repo)
+    target = StaticTarget(TargetContext(project, "staging", project.environment("staging")))
+    for unit in ("site", "docs"):  # what `invoke status` shows
+        current = target.current(project.unit(unit))
+        assert current is not None and current.details["distribution"] == distributions[unit]
+
+
+@pytest.mark.integration
+def test_two_static_units_sharing_a_distribution_are_refused_before_anything_deploys(aws: str, tmp_path: Path) -> None:
+    import boto3
+
+    from shipyard.errors import ConfigError
+
+    s3, cf = boto3.client("s3"), boto3.client("cloudfront")
+    buckets = _buckets(s3)
+    shared = _distribution(cf, buckets["staging"])
+    repo = _sites_repo(tmp_path / "repo", buckets, {"site": shared, "docs": ""})  # both take the environment's
+    with pytest.raises(ConfigError) as info:
+        deploy(load_project(repo), "staging", DeployOptions(yes=True), say=lambda _line: None)
+    assert info.value.message == (
+        "pyproject.toml: tool.shipyard.environments.staging: static units docs and site would share "
+        f"CloudFront distribution {shared} (each deploy points it at its own release)"
+    )
+    assert 'distribution-id = { staging = "E…" } in services/site/shipyard.toml' in (info.value.hint or "")
+    assert s3.list_objects_v2(Bucket=buckets["staging"]).get("KeyCount", 0) == 0
+    assert _origin_path(cf, shared) == ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from shipyard.config import DEFAULT_TARGETS
 from shipyard.deploy.target import Target, TargetContext, TargetFactory
 from shipyard.errors import ShipyardError, unknown_name
 from shipyard.project import Unit
@@ -23,8 +24,7 @@ def target_name(ctx: TargetContext, unit: Unit) -> str:
     """The target of ``unit``'s kind in the environment (as `invoke services` shows it)."""
     if unit.is_lib:
         raise ShipyardError(f"{unit.name} is a lib: libs are not deployed", hint="name a service")
-    fallback = "static" if unit.kind == "static" else "local"
-    return str(ctx.environment.get("targets", {}).get(unit.kind, fallback))
+    return str(ctx.environment.get("targets", {}).get(unit.kind, DEFAULT_TARGETS[unit.kind]))
 
 
 def factory(name: str) -> TargetFactory:

@@ -9,7 +9,9 @@ Bucket layout (``static-bucket`` of the environment), per service:
 A release is named by its content (the hash of its published files, see site.py), and
 that name is the release's artifact: the same files are the same release, whatever the
 fingerprint. CloudFront serves ``<service>/releases/<release>`` as its S3 origin's path,
-so going live and rolling back both switch one pointer (origin path + current.json).
+so going live and rolling back both switch one pointer (origin path + current.json). Each
+static unit has a distribution of its own (``distribution-id``: the unit's, else the
+environment's); two units sharing one are refused when the configuration is loaded.
 
 A release's files come from one place (``Files``): the environment's own bucket when it
 already holds that release, the local build when it has exactly that content, or the
@@ -43,6 +45,7 @@ from shipyard.deploy.targets.static_plan import (
     pointer_key,
     release_prefix,
 )
+from shipyard.environments import distribution_id
 from shipyard.errors import ShipyardError
 from shipyard.project import Unit
 
@@ -58,7 +61,6 @@ class StaticTarget:
     def __init__(self, ctx: TargetContext, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.project, self.env, self.environment, self.sleep = ctx.project, ctx.env, ctx.environment, sleep
         self.bucket: str = self.environment.get("static-bucket", "")
-        self.distribution: str = self.environment.get("distribution-id", "")
         self.timeout = float(self.environment.get("deploy-timeout", 900))
         promote = self.environment.get("promote-from", "")
         self.source: Mapping[str, Any] = ctx.project.environment(promote) if promote else {}
@@ -67,6 +69,10 @@ class StaticTarget:
                 f"environment {self.env!r} deploys static sites but has no static-bucket",
                 hint=f"set static-bucket in [tool.shipyard.environments.{self.env}]",
             )
+
+    def distribution(self, service: str) -> str:
+        """The CloudFront distribution that serves ``service`` ("" when none)."""
+        return distribution_id(self.project.unit(service), self.env, self.environment)
 
     # -- the AWS side -----------------------------------------------------------------------
     def _s3(self) -> Any:
@@ -281,48 +287,50 @@ class StaticTarget:
         )
 
     def _switch_origin(self, plan: SitePlan, progress: Progress) -> None:
-        if not self.distribution:
+        distribution = self.distribution(plan.service)
+        if not distribution:
             return
         cf = self._cloudfront()
-        response = cf.get_distribution_config(Id=self.distribution)
+        response = cf.get_distribution_config(Id=distribution)
         config, etag = response["DistributionConfig"], response["ETag"]
-        origin = self._bucket_origin(config)
+        origin = self._bucket_origin(distribution, config)
         path = "/" + release_prefix(plan.service, plan.release)
         if origin.get("OriginPath", "") == path:
             return
         origin["OriginPath"] = path
-        progress(f"CloudFront {self.distribution}: origin path -> {path}")
-        cf.update_distribution(Id=self.distribution, IfMatch=etag, DistributionConfig=config)
+        progress(f"CloudFront {distribution}: origin path -> {path}")
+        cf.update_distribution(Id=distribution, IfMatch=etag, DistributionConfig=config)
         self._wait(
-            lambda: cf.get_distribution(Id=self.distribution)["Distribution"]["Status"],
+            lambda: cf.get_distribution(Id=distribution)["Distribution"]["Status"],
             "deployed",
-            f"CloudFront distribution {self.distribution} to deploy",
+            f"CloudFront distribution {distribution} to deploy",
             progress,
         )
 
-    def _bucket_origin(self, config: Mapping[str, Any]) -> dict[str, Any]:
+    def _bucket_origin(self, distribution: str, config: Mapping[str, Any]) -> dict[str, Any]:
         for origin in config["Origins"].get("Items", []):
             if origin["DomainName"].split(".", 1)[0] == self.bucket and ".s3" in origin["DomainName"]:
                 result: dict[str, Any] = origin
                 return result
         raise ShipyardError(
-            f"CloudFront distribution {self.distribution} has no origin for bucket {self.bucket}",
+            f"CloudFront distribution {distribution} has no origin for bucket {self.bucket}",
             hint="point an S3 origin of the distribution at static-bucket",
         )
 
     def _invalidate(self, plan: SitePlan, progress: Progress) -> str:
-        if not self.distribution or not plan.invalidate:
+        distribution = self.distribution(plan.service)
+        if not distribution or not plan.invalidate:
             return ""
         cf = self._cloudfront()
         batch = {
             "Paths": {"Quantity": len(plan.invalidate), "Items": list(plan.invalidate)},
             "CallerReference": f"shipyard-{plan.service}-{plan.release}-{time.time_ns()}",
         }
-        created = cf.create_invalidation(DistributionId=self.distribution, InvalidationBatch=batch)
+        created = cf.create_invalidation(DistributionId=distribution, InvalidationBatch=batch)
         ident = str(created["Invalidation"]["Id"])
         progress(f"CloudFront invalidation {ident}: {' '.join(plan.invalidate)}")
         self._wait(
-            lambda: cf.get_invalidation(DistributionId=self.distribution, Id=ident)["Invalidation"]["Status"],
+            lambda: cf.get_invalidation(DistributionId=distribution, Id=ident)["Invalidation"]["Status"],
             "completed",
             f"CloudFront invalidation {ident}",
             progress,
@@ -339,4 +347,4 @@ class StaticTarget:
 
     def _where(self, service: str) -> dict[str, str]:
         url = self.environment.get("urls", {}).get(service, "")
-        return {"bucket": self.bucket, "distribution": self.distribution, **({"url": url} if url else {})}
+        return {"bucket": self.bucket, "distribution": self.distribution(service), **({"url": url} if url else {})}
