@@ -2,8 +2,9 @@
 
 ``shipyard ci`` is ``invoke ci`` with shipyard's namespace; a repository that wants tasks
 of its own keeps a root ``tasks.py`` (``from shipyard.tasks import namespace``) and runs
-``invoke``. ``shipyard --version`` works anywhere; every other command discovers the
-monorepo around the current directory first.
+``invoke``. ``shipyard init [--dry-run]`` sets up a repository (see :mod:`shipyard.init`)
+and ``shipyard --version`` works anywhere; every other command discovers the monorepo
+around the current directory first.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     if args in (["--version"], ["-V"]):
         print(f"shipyard {shipyard_version()}")
         return 0
+    if args[:1] == ["init"]:  # before discovery: the repository is not set up yet
+        return _init(args[1:])
     from invoke.program import Program
 
     from shipyard.tasks.assemble import namespace_for_cwd
@@ -31,6 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     program = Program(namespace=namespace_for_cwd(), version=shipyard_version(), name="shipyard", binary="shipyard")
     program.run(["shipyard", *args])
     return 0
+
+
+def _init(args: list[str]) -> int:
+    from shipyard.console import print_error
+    from shipyard.errors import ShipyardError
+    from shipyard.init import main as init_main
+
+    try:
+        return init_main(args)
+    except ShipyardError as exc:
+        print_error(exc)
+        return 1
 
 
 if __name__ == "__main__":

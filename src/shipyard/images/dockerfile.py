@@ -32,6 +32,11 @@ def dockerfile_path(project: Project, unit: Unit) -> Path:
     return project.root / unit.path / str(unit.settings["dockerfile"])
 
 
+def written_for_hermetic(text: str) -> bool:
+    """Whether a Dockerfile copies the wheels shipyard's hermetic context stages."""
+    return bool(_HERMETIC_COPY.search(text))
+
+
 def build_mode(project: Project, unit: Unit) -> str:
     """`build-mode` when set; otherwise hermetic for a Dockerfile written for it, else dockerfile."""
     if unit.settings["build-mode"]:
@@ -40,7 +45,7 @@ def build_mode(project: Project, unit: Unit) -> str:
         text = dockerfile_path(project, unit).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return HERMETIC  # no Dockerfile: the hermetic checks report it
-    return HERMETIC if _HERMETIC_COPY.search(text) else DOCKERFILE
+    return HERMETIC if written_for_hermetic(text) else DOCKERFILE
 
 
 def context_dir(unit: Unit) -> str:
