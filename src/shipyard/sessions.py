@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from shipyard import pythons
+from shipyard.errors import ShipyardError
 from shipyard.graph import lib_closure
 from shipyard.leftovers import leaves_no_leftovers
 from shipyard.lint import ruff_args, ruff_version
@@ -73,9 +74,40 @@ def install_args(project: Project, unit: Unit) -> list[str]:
         args += ["-e", str(root / lib.path)]
     extra = "[test]" if _has_test_extra(project, unit) else ""
     args += ["-e", f"{root / unit.path}{extra}"]
-    if not extra:
+    group = group_test_tools(project, unit)
+    args += group
+    if not extra and not group:
         args.append("pytest")
     return args
+
+
+TEST_GROUPS = ("test", "tests", "dev")  # the PEP 735 groups that hold a unit's test tools
+
+
+def group_test_tools(project: Project, unit: Unit) -> list[str]:
+    """The requirements of the unit's ``[dependency-groups]`` test groups (those of ``test``,
+    ``tests`` and ``dev`` it has), with ``{include-group = ...}`` entries expanded."""
+    from shipyard.project import read_toml
+
+    groups = read_toml(project.root / unit.path / "pyproject.toml", project.root).get("dependency-groups", {})
+    found = [req for name in TEST_GROUPS if name in groups for req in _group_requirements(groups, name, unit, ())]
+    return list(dict.fromkeys(found))
+
+
+def _group_requirements(groups: dict[str, Any], name: str, unit: Unit, seen: tuple[str, ...]) -> list[str]:
+    if name in seen or name not in groups:
+        raise ShipyardError(
+            f"{unit.source}: dependency-groups.{seen[-1] if seen else name}: "
+            + (f"include-group {name!r} is a cycle" if name in seen else f"includes unknown group {name!r}"),
+            hint="fix the include-group entries of [dependency-groups]",
+        )
+    found: list[str] = []
+    for entry in groups[name]:
+        if isinstance(entry, dict) and "include-group" in entry:
+            found += _group_requirements(groups, str(entry["include-group"]), unit, (*seen, name))
+        elif isinstance(entry, str):
+            found.append(entry)
+    return found
 
 
 def _reinstall(project: Project, unit: Unit, python: str | None) -> list[str]:
