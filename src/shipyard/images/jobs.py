@@ -14,6 +14,7 @@ from typing import Any
 
 from shipyard.errors import ShipyardError
 from shipyard.images import ecr, static
+from shipyard.images.auth import RegistryAuthError
 from shipyard.images.build import BuildOptions, ensure_image, image_target
 from shipyard.images.context import check_inputs
 from shipyard.images.plan import push_command, push_refs, tag_command
@@ -43,6 +44,8 @@ def outcome(unit: str, task: str, work: Work) -> Result:
     except StepFailed as exc:
         details["pushed"] = False
         return Result(unit, task, FAILED, time.monotonic() - start, exc.step, exc.output, details=details)
+    except RegistryAuthError:
+        raise  # the registry's answer for every image: one error for the run
     except ShipyardError as exc:
         details["pushed"] = False
         reason = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
