@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from shipyard.images import auth
-from shipyard.images import registry as registry_module
 from shipyard.images.registry import manifest_digest, parse_registry
 from shipyard.results import PASSED
 from tests.conftest import free_port, require
@@ -53,14 +52,6 @@ def secure_registry(tmp_path: Path, docker_engine: None) -> Iterator[Registry]:
     yield server
     server.stop()
     remove_local_images([f"{server.host}/"])
-
-
-@pytest.fixture
-def fresh_session(monkeypatch: pytest.MonkeyPatch) -> auth.Session:
-    """This process's registry session, empty (tokens and credentials are kept per run)."""
-    session = auth.Session()
-    monkeypatch.setattr(registry_module, "SESSION", session)
-    return session
 
 
 @pytest.fixture

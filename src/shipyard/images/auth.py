@@ -152,8 +152,10 @@ class Session:
             if challenge is None:
                 raise
             exc.close()
-        with self._lock:
-            self._challenges[host] = challenge
+        with self._lock:  # remembered without its scope, which was this request's
+            self._challenges[host] = Challenge(
+                challenge.scheme, {k: v for k, v in challenge.params.items() if k != "scope"}
+            )
         header = self._header(host, challenge, repository, push, cached=False)
         if header is None:
             raise self._refused(host, repository)
