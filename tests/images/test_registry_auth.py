@@ -121,6 +121,11 @@ def test_push_tag_copy_and_lookups_go_through_the_docker_login_credentials(
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"up to date: {reg.image('api')}@{digest}" in again.stdout
     assert PASSWORD not in again.stdout + again.stderr
+    plan = run_invoke(
+        secure_repo, "deploy", "--env", "secure", "-s", "api", "--plan", env={"DOCKER_CONFIG": str(config)}
+    )
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert f"image: (none) -> {reg.image('api')}@{digest[:19]}" in plan.stdout  # invoke deploy's lookup
 
 
 def _assert_one_error(done: subprocess.CompletedProcess[str], error: str, hint: str) -> None:
