@@ -212,6 +212,30 @@ def test_a_credential_helper_supplies_the_credentials(
     assert [r["user"] for r in token_registry.token_requests] == [USER]
 
 
+def test_a_missing_credential_helper_is_one_error_naming_it(
+    token_registry: TokenRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_session: auth.Session
+) -> None:
+    config = docker_config(tmp_path / "docker")
+    (config / "config.json").write_text(json.dumps({"credsStore": "shipyard-nowhere"}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    with pytest.raises(RegistryAuthError) as info:
+        manifest_digest(parse_registry(f"{token_registry.host}/team"), "api", "fp1")
+    assert info.value.message == (
+        f"cannot read Docker's credentials for {token_registry.host}:"
+        " docker-credential-shipyard-nowhere not installed or not available in PATH"
+    )
+    assert token_registry.token_requests == []  # nothing was asked without the user's credentials
+
+
+def test_a_malformed_auth_entry_is_one_error_without_its_text(
+    token_registry: TokenRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_session: auth.Session
+) -> None:
+    _login(monkeypatch, tmp_path / "docker", {token_registry.host: {"auth": "bm90LWEtcGFpcg=="}})  # "not-a-pair"
+    with pytest.raises(RegistryAuthError) as info:
+        manifest_digest(parse_registry(f"{token_registry.host}/team"), "api", "fp1")
+    assert info.value.message == f"Docker's config has an unreadable `auth` entry for {token_registry.host}"
+
+
 def test_an_identity_token_is_exchanged_with_the_refresh_grant(
     token_registry: TokenRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_session: auth.Session
 ) -> None:

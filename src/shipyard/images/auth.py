@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.client import HTTPResponse
@@ -84,15 +85,17 @@ def docker_credentials(host: str) -> Credentials | None:
     import docker.errors
 
     try:
-        found = docker.auth.load_config().resolve_authconfig(DOCKER_HUB if _is_hub(host) else host)
+        with warnings.catch_warnings():  # the SDK also warns about a missing helper, on stderr
+            warnings.simplefilter("ignore")
+            found = docker.auth.load_config().resolve_authconfig(DOCKER_HUB if _is_hub(host) else host)
     except docker.errors.DockerException as exc:
-        raise ShipyardError(
-            f"cannot read Docker's credentials for {host}: {exc}",
-            hint=f"check the credsStore/credHelpers in Docker's config, or run `docker login {host}`",
+        raise RegistryAuthError(
+            f"cannot read Docker's credentials for {host}: {exc.__cause__ or exc}",
+            hint="install the credential helper Docker's config names (credsStore, credHelpers) or edit it",
         ) from None
     except (ValueError, TypeError):  # a malformed base64 `auth` entry (its text is not shown: it is a secret)
-        raise ShipyardError(
-            f"Docker's config has an unreadable `auth` entry for {host}", hint=f"run `docker login {host}` again"
+        raise RegistryAuthError(
+            f"Docker's config has an unreadable `auth` entry for {host}", hint=f"docker login {host}"
         ) from None
     return _credentials(found or {})
 
