@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.images import auth
+from shipyard.images.auth import RegistryAuthError
 from shipyard.images.registry import manifest_digest, parse_registry
 from shipyard.results import PASSED
 from tests.conftest import free_port, require
@@ -158,3 +161,34 @@ def test_no_login_is_a_clear_error_naming_docker_login(
         done, f"registry {host} needs credentials for {repo}, and Docker has none for it", f"docker login {host}"
     )
     assert "pushed" not in done.stdout  # nothing was built or pushed either
+
+
+@pytest.mark.parametrize("login", ["wrong", "none"])
+def test_docker_push_refused_by_the_registry_is_the_same_one_error(
+    login: str,
+    secure_repo: Path,
+    secure_registry: Registry,
+    images_prefix: str,
+    wheel_cache: Path,
+    tmp_path: Path,
+    fresh_session: auth.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--force skips the lookup: docker push itself meets the registry's refusal."""
+    auths = {secure_registry.host: {"auth": base64.b64encode(f"{USER}:wrong-pw".encode()).decode()}}
+    config = docker_config(tmp_path / "docker", auths if login == "wrong" else None)
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    with pytest.raises(RegistryAuthError) as info:
+        push(secure_repo, wheel_cache, "secure", ["api"], force=True)
+    host, repo = secure_registry.host, f"{images_prefix}/api"
+    expected = (
+        f"registry {host} refused the credentials for {repo}"
+        if login == "wrong"
+        else f"registry {host} needs credentials for {repo}, and Docker has none for it"
+    )
+    assert (info.value.message, info.value.hint) == (expected, f"docker login {host}")
+    listing = urllib.request.Request(f"http://{host}/v2/{repo}/tags/list")
+    listing.add_header("Authorization", "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())
+    with pytest.raises(urllib.error.HTTPError) as unknown:
+        urllib.request.urlopen(listing, timeout=10)
+    assert unknown.value.code == 404  # nothing was pushed

@@ -199,13 +199,25 @@ class Session:
         return found
 
     def _refused(self, host: str, repository: str) -> RegistryAuthError:
-        if self.credentials(host) is None:
-            return RegistryAuthError(
-                f"registry {host} needs credentials for {repository}, and Docker has none for it",
-                hint=f"docker login {host}",
-            )
-        refused = f"registry {host} refused the credentials for {repository}"
-        return RegistryAuthError(refused, hint=f"docker login {host}")
+        return refused(host, repository, logged_in=self.credentials(host) is not None)
+
+
+def refused(host: str, repository: str, *, logged_in: bool) -> RegistryAuthError:
+    """The one error for a registry that turned the request away for want of (good) credentials."""
+    if not logged_in:
+        return RegistryAuthError(
+            f"registry {host} needs credentials for {repository}, and Docker has none for it",
+            hint=f"docker login {host}",
+        )
+    return RegistryAuthError(f"registry {host} refused the credentials for {repository}", hint=f"docker login {host}")
+
+
+def denied(host: str, repository: str, why: str) -> RegistryAuthError:
+    """The registry knows who is asking, and does not allow it (a 403, docker push's `denied:`)."""
+    return RegistryAuthError(
+        f"registry {host} denied access to {repository} ({why})",
+        hint=f"check that the account of `docker login {host}` may pull and push it",
+    )
 
 
 def _authorize(request: urllib.request.Request, header: str | None) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from shipyard.errors import ShipyardError
 from shipyard.images import ecr, static
-from shipyard.images.auth import RegistryAuthError
+from shipyard.images.auth import RegistryAuthError, denied, refused
 from shipyard.images.build import BuildOptions, ensure_image, image_target
 from shipyard.images.context import check_inputs
 from shipyard.images.plan import push_command, push_refs, tag_command
@@ -30,6 +30,8 @@ Work = Callable[[dict[str, Any]], str]  # fills the details, returns the result'
 # docker push's words for a registry that went away mid-push, and its retry countdown (noise then)
 _GONE = re.compile(r"dial tcp \S+: connect: connection refused|connection reset by peer")
 _RETRYING = re.compile(r"^\S+: Retrying in \d+ seconds?$")
+# docker push's words for credentials a registry refused, or none where it wants some
+_REFUSED = re.compile(r"^(unauthorized|denied|no basic auth credentials)\b.*$", re.M)
 
 
 def _details() -> dict[str, Any]:
@@ -146,9 +148,20 @@ def push(pairs: Sequence[tuple[str, str]], *, verbose: bool = False) -> str:
         for cmd in (tag_command(local, remote), push_command(remote)):
             done = run(cmd, stream=verbose and cmd.argv[1] == "push")
             if not done.ok:
-                raise _push_failed(done)
+                raise _refusal(done, remote) or _push_failed(done)
         digest = pushed_digest(done.output) or digest
     return digest
+
+
+def _refusal(done: Completed, remote: str) -> RegistryAuthError | None:
+    """A registry that turned docker's credentials (or their absence) away: one error for the run."""
+    refusal = _REFUSED.search(done.output)
+    if refusal is None:
+        return None
+    host, _, repository = remote.rpartition(":")[0].partition("/")
+    if refusal.group(1) == "denied":
+        return denied(host, repository, f"docker push: {refusal.group(0)}")
+    return refused(host, repository, logged_in=refusal.group(1) == "unauthorized")
 
 
 def _push_failed(done: Completed) -> StepFailed:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.errors import ShipyardError
-from shipyard.images.auth import SESSION, RegistryAuthError, is_local
+from shipyard.images.auth import SESSION, denied, is_local
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -135,10 +135,7 @@ def copy_tag(registry: Registry, unit: str, source: str, tag: str) -> None:
 
 def _http_error(registry: Registry, unit: str, exc: urllib.error.HTTPError) -> ShipyardError:
     if exc.code in (401, 403):  # a 401 without a challenge; a 403: logged in, but not allowed
-        return RegistryAuthError(
-            f"registry {registry.host} denied access to {registry.repository(unit)} (HTTP {exc.code})",
-            hint=f"check that the account of `docker login {registry.host}` may pull and push it",
-        )
+        return denied(registry.host, registry.repository(unit), f"HTTP {exc.code}")
     return ShipyardError(
         f"registry {registry.host} answered HTTP {exc.code} {exc.reason}", hint=_where(registry, "check")
     )
