@@ -170,6 +170,17 @@ def test_challenges_are_parsed_with_quoted_commas_and_bare_values() -> None:
     assert parse_challenge("") is None
 
 
+def test_docker_hub_credentials_are_found_under_dockers_index_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`docker login` (no host) stores Docker Hub's credentials under https://index.docker.io/v1/."""
+    _login(monkeypatch, tmp_path / "docker", {"https://index.docker.io/v1/": _auth()})
+    found = auth.docker_credentials("docker.io")
+    assert found is not None and (found.username, found.secret.reveal()) == (USER, PASSWORD)
+    assert str(found) == f"Credentials(username={USER!r}, secret=Sensitive('[REDACTED]'))"  # never the password
+    assert auth.docker_credentials("ghcr.io") is None
+
+
 def test_a_token_is_fetched_with_docker_credentials_once_per_scope(
     token_registry: TokenRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_session: auth.Session
 ) -> None:
