@@ -192,3 +192,30 @@ def test_docker_push_refused_by_the_registry_is_the_same_one_error(
     with pytest.raises(urllib.error.HTTPError) as unknown:
         urllib.request.urlopen(listing, timeout=10)
     assert unknown.value.code == 404  # nothing was pushed
+
+
+def test_in_ci_a_refused_push_is_the_push_result_and_the_run_goes_on(
+    secure_repo: Path,
+    secure_registry: Registry,
+    images_prefix: str,
+    tmp_path: Path,
+    fresh_session: auth.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`invoke ci --push`: lint and test results still count, so the refusal is each push's result."""
+    from shipyard.images.jobs import ci_jobs
+    from shipyard.project import load_project
+    from shipyard.results import ERROR
+    from shipyard.workflow import run_jobs
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker_config(tmp_path / "docker")))
+    project = load_project(secure_repo)
+    jobs = ci_jobs(project, [project.units["api"], project.units["worker"]], push_env="secure")
+    results = {r.unit: r for r in run_jobs(jobs, workers=2, report=lambda _: None)}
+    host = secure_registry.host
+    for unit in ("api", "worker"):
+        assert results[unit].status == ERROR, results[unit].reason
+        assert results[unit].reason == (
+            f"registry {host} needs credentials for {images_prefix}/{unit}, and Docker has none for it"
+            f" (hint: docker login {host})"
+        )

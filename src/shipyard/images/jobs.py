@@ -38,17 +38,19 @@ def _details() -> dict[str, Any]:
     return {"fingerprint": "", "tags": [], "digest": "", "built": False, "pushed": False, "up_to_date": False}
 
 
-def outcome(unit: str, task: str, work: Work) -> Result:
-    """Run ``work`` and turn how it ended into a Result (errors included, never raised)."""
+def outcome(unit: str, task: str, work: Work, *, refusal_ends_run: bool = False) -> Result:
+    """Run ``work`` and turn how it ended into a Result (errors included, never raised; with
+    ``refusal_ends_run``, a registry refusing the credentials is raised: it is the same for
+    every image, one error for the run)."""
     details, start = _details(), time.monotonic()
     try:
         note = work(details)
     except StepFailed as exc:
         details["pushed"] = False
         return Result(unit, task, FAILED, time.monotonic() - start, exc.step, exc.output, details=details)
-    except RegistryAuthError:
-        raise  # the registry's answer for every image: one error for the run
     except ShipyardError as exc:
+        if refusal_ends_run and isinstance(exc, RegistryAuthError):
+            raise
         details["pushed"] = False
         reason = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
         return Result(unit, task, ERROR, time.monotonic() - start, reason, details=details)
@@ -232,18 +234,20 @@ def push_jobs(
     options: BuildOptions | None = None,
     *,
     checkout: Checkout | None = None,
+    refusal_ends_run: bool = True,
 ) -> list[Job]:
     """One push job per image unit: when the registry has the fingerprint tag, only add the tags
-    it lacks (there, by manifest); else build if needed, and push."""
+    it lacks (there, by manifest); else build if needed, and push. A registry refusing the
+    credentials ends the run as one error, unless ``refusal_ends_run`` is off (`invoke ci`,
+    where the lint and test results still count): then it is each push's result."""
     options = options or BuildOptions()
     dest = Destination.of(project, environment, verbose=options.verbose)
     checkout = checkout or Checkout.read(project.root)
     jobs = []
     for unit in units:
         work = partial(_push_image, project, unit, checkout, options, dest)
-        jobs.append(
-            _skip(unit, "push") or Job(unit.name, "push", "", (), action=partial(outcome, unit.name, "push", work))
-        )
+        action = partial(outcome, unit.name, "push", work, refusal_ends_run=refusal_ends_run)
+        jobs.append(_skip(unit, "push") or Job(unit.name, "push", "", (), action=action))
     return jobs
 
 
@@ -261,5 +265,5 @@ def ci_jobs(project: Project, units: Sequence[Unit], *, push_env: str = "", verb
         return []
     options = BuildOptions(verbose=verbose)
     if push_env:
-        return push_jobs(project, images, push_env, options)
+        return push_jobs(project, images, push_env, options, refusal_ends_run=False)
     return build_jobs(project, images, options)
