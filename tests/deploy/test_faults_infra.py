@@ -44,16 +44,18 @@ _MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 
 class Registry:
     """One `docker-registry serve` process on 127.0.0.1:``port`` storing under ``data``;
-    ``kill_on_upload`` SIGKILLs it as soon as its access log shows a blob upload starting."""
+    ``kill_on_upload`` SIGKILLs it as soon as its access log shows a blob upload starting.
+    With ``htpasswd`` (a file of ``user:bcrypt`` lines) it wants Basic credentials."""
 
-    def __init__(self, root: Path, port: int) -> None:
+    def __init__(self, root: Path, port: int, *, htpasswd: Path | None = None) -> None:
         self.host = f"127.0.0.1:{port}"
         self.config = root / "registry.yml"
+        auth = f"auth:\n  htpasswd:\n    realm: shipyard-tests\n    path: {htpasswd}\n" if htpasswd else ""
         self.config.write_text(
             "version: 0.1\n"
             "log:\n  level: info\n  accesslog:\n    disabled: false\n"
             f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
-            f"http:\n  addr: {self.host}\n",
+            f"http:\n  addr: {self.host}\n" + auth,
             encoding="utf-8",
         )
         self.proc: subprocess.Popen[str] | None = None

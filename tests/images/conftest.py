@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from shipyard import aws as shipyard_aws
+from shipyard.images import auth
+from shipyard.images import registry as registry_module
 from tests.conftest import free_port
 from tests.images.example import copy_example, delete_registry_repositories, remove_local_images
 
@@ -56,3 +58,11 @@ def fresh_aws(aws: str) -> str:
     """The aws fixture, with shipyard's cached boto3 clients dropped (they hold the endpoint)."""
     shipyard_aws.reset()
     return aws
+
+
+@pytest.fixture
+def fresh_session(monkeypatch: pytest.MonkeyPatch) -> auth.Session:
+    """This process's registry session, empty (tokens and credentials are kept per run)."""
+    session = auth.Session()
+    monkeypatch.setattr(registry_module, "SESSION", session)
+    return session

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shipyard.errors import ShipyardError
+from shipyard.images.auth import is_local
 from shipyard.images.registry import (
     environment_registry,
     manifest_digest,
@@ -40,6 +41,17 @@ def test_manifest_url_is_http_only_for_loopback() -> None:
     )
     assert manifest_url(parse_registry("localhost:5000"), "api", "x") == "http://localhost:5000/v2/api/manifests/x"
     assert manifest_url(parse_registry(ECR), "api", "x") == f"https://{ECR}/v2/api/manifests/x"
+
+
+def test_docker_hub_is_asked_at_its_api_host() -> None:
+    hub = parse_registry("docker.io/team")
+    assert hub.image("api") == "docker.io/team/api"  # what docker push names
+    assert manifest_url(hub, "api", "x") == "https://registry-1.docker.io/v2/team/api/manifests/x"
+
+
+def test_loopback_hosts_in_every_spelling() -> None:
+    assert [is_local(h) for h in ("127.0.0.1:5000", "localhost", "[::1]:5000", "[::1]", "::1")] == [True] * 5
+    assert [is_local(h) for h in ("ghcr.io", "10.0.0.5:5000", "[2001:db8::1]:443", "localhost.example")] == [False] * 4
 
 
 def test_pushed_digest_is_read_from_docker_push_output() -> None:

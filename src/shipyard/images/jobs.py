@@ -14,6 +14,7 @@ from typing import Any
 
 from shipyard.errors import ShipyardError
 from shipyard.images import ecr, static
+from shipyard.images.auth import RegistryAuthError, denied, refused
 from shipyard.images.build import BuildOptions, ensure_image, image_target
 from shipyard.images.context import check_inputs
 from shipyard.images.plan import push_command, push_refs, tag_command
@@ -29,14 +30,18 @@ Work = Callable[[dict[str, Any]], str]  # fills the details, returns the result'
 # docker push's words for a registry that went away mid-push, and its retry countdown (noise then)
 _GONE = re.compile(r"dial tcp \S+: connect: connection refused|connection reset by peer")
 _RETRYING = re.compile(r"^\S+: Retrying in \d+ seconds?$")
+# docker push's words for credentials a registry refused, or none where it wants some
+_REFUSED = re.compile(r"^(unauthorized|denied|no basic auth credentials)\b.*$", re.M)
 
 
 def _details() -> dict[str, Any]:
     return {"fingerprint": "", "tags": [], "digest": "", "built": False, "pushed": False, "up_to_date": False}
 
 
-def outcome(unit: str, task: str, work: Work) -> Result:
-    """Run ``work`` and turn how it ended into a Result (errors included, never raised)."""
+def outcome(unit: str, task: str, work: Work, *, refusal_ends_run: bool = False) -> Result:
+    """Run ``work`` and turn how it ended into a Result (errors included, never raised; with
+    ``refusal_ends_run``, a registry refusing the credentials is raised: it is the same for
+    every image, one error for the run)."""
     details, start = _details(), time.monotonic()
     try:
         note = work(details)
@@ -44,6 +49,8 @@ def outcome(unit: str, task: str, work: Work) -> Result:
         details["pushed"] = False
         return Result(unit, task, FAILED, time.monotonic() - start, exc.step, exc.output, details=details)
     except ShipyardError as exc:
+        if refusal_ends_run and isinstance(exc, RegistryAuthError):
+            raise
         details["pushed"] = False
         reason = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
         return Result(unit, task, ERROR, time.monotonic() - start, reason, details=details)
@@ -143,9 +150,20 @@ def push(pairs: Sequence[tuple[str, str]], *, verbose: bool = False) -> str:
         for cmd in (tag_command(local, remote), push_command(remote)):
             done = run(cmd, stream=verbose and cmd.argv[1] == "push")
             if not done.ok:
-                raise _push_failed(done)
+                raise _refusal(done, remote) or _push_failed(done)
         digest = pushed_digest(done.output) or digest
     return digest
+
+
+def _refusal(done: Completed, remote: str) -> RegistryAuthError | None:
+    """A registry that turned docker's credentials (or their absence) away: one error for the run."""
+    refusal = _REFUSED.search(done.output)
+    if refusal is None:
+        return None
+    host, _, repository = remote.rpartition(":")[0].partition("/")
+    if refusal.group(1) == "denied":
+        return denied(host, repository, f"docker push: {refusal.group(0)}")
+    return refused(host, repository, logged_in=refusal.group(1) == "unauthorized")
 
 
 def _push_failed(done: Completed) -> StepFailed:
@@ -216,18 +234,20 @@ def push_jobs(
     options: BuildOptions | None = None,
     *,
     checkout: Checkout | None = None,
+    refusal_ends_run: bool = True,
 ) -> list[Job]:
     """One push job per image unit: when the registry has the fingerprint tag, only add the tags
-    it lacks (there, by manifest); else build if needed, and push."""
+    it lacks (there, by manifest); else build if needed, and push. A registry refusing the
+    credentials ends the run as one error, unless ``refusal_ends_run`` is off (`invoke ci`,
+    where the lint and test results still count): then it is each push's result."""
     options = options or BuildOptions()
     dest = Destination.of(project, environment, verbose=options.verbose)
     checkout = checkout or Checkout.read(project.root)
     jobs = []
     for unit in units:
         work = partial(_push_image, project, unit, checkout, options, dest)
-        jobs.append(
-            _skip(unit, "push") or Job(unit.name, "push", "", (), action=partial(outcome, unit.name, "push", work))
-        )
+        action = partial(outcome, unit.name, "push", work, refusal_ends_run=refusal_ends_run)
+        jobs.append(_skip(unit, "push") or Job(unit.name, "push", "", (), action=action))
     return jobs
 
 
@@ -245,5 +265,5 @@ def ci_jobs(project: Project, units: Sequence[Unit], *, push_env: str = "", verb
         return []
     options = BuildOptions(verbose=verbose)
     if push_env:
-        return push_jobs(project, images, push_env, options)
+        return push_jobs(project, images, push_env, options, refusal_ends_run=False)
     return build_jobs(project, images, options)

@@ -1,13 +1,13 @@
 """Registries: where an environment's images go, one-request manifest lookups, and pushes.
 
-Any OCI registry speaks the distribution API v2; ECR does too (with a Basic token), but
-for ECR the lookup goes through its API (describe_images, see ecr.py) so an up-to-date
-image needs no docker login at all.
+Any OCI registry speaks the distribution API v2, authenticated with Docker's credentials
+(auth.py: the Basic/Bearer challenge, tokens per scope); ECR does too, but for ECR the lookup
+goes through its API (describe_images, see ecr.py) so an up-to-date image needs no docker
+login at all.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import urllib.error
 import urllib.request
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.errors import ShipyardError
+from shipyard.images.auth import SESSION, denied, is_local
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -75,35 +76,30 @@ def environment_registry(environment: Mapping[str, Any], name: str) -> Registry:
     return parse_registry(environment["registry"], environment.get("registry-kind", ""), name)
 
 
-def _is_local(host: str) -> bool:
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def api_host(registry: Registry) -> str:
+    """Where the registry's HTTP API answers: Docker Hub's images are named ``docker.io/...``
+    but its API is registry-1.docker.io (as the Docker client knows)."""
+    return "registry-1.docker.io" if registry.host in ("docker.io", "index.docker.io") else registry.host
 
 
 def manifest_url(registry: Registry, unit: str, tag: str) -> str:
     """Loopback registries speak plain HTTP (as Docker assumes); everything else HTTPS."""
-    scheme = "http" if _is_local(registry.host) else "https"
-    return f"{scheme}://{registry.host}/v2/{registry.repository(unit)}/manifests/{tag}"
+    scheme = "http" if is_local(registry.host) else "https"
+    return f"{scheme}://{api_host(registry)}/v2/{registry.repository(unit)}/manifests/{tag}"
 
 
-def manifest_digest(registry: Registry, unit: str, tag: str, *, basic_token: str = "") -> str | None:
-    """One HEAD request: the digest of ``unit:tag`` in the registry, or None when absent."""
+def manifest_digest(registry: Registry, unit: str, tag: str) -> str | None:
+    """One HEAD request (two or three when the registry wants credentials, the first time):
+    the digest of ``unit:tag`` in the registry, or None when absent."""
     request = urllib.request.Request(manifest_url(registry, unit, tag), method="HEAD")
     request.add_header("Accept", ", ".join(MANIFEST_TYPES))
-    if basic_token:
-        request.add_header("Authorization", f"Basic {basic_token}")
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        with SESSION.open(request, registry.host, registry.repository(unit)) as response:
             return str(response.headers.get("Docker-Content-Digest", "")) or "unknown"
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return None
-        raise _http_error(registry, exc) from None
+        raise _http_error(registry, unit, exc) from None
     except (urllib.error.URLError, OSError) as exc:
         raise _unreachable(registry, exc) from None
 
@@ -115,13 +111,13 @@ def _unreachable(registry: Registry, exc: OSError) -> ShipyardError:
     )
 
 
-def _open(registry: Registry, request: urllib.request.Request) -> tuple[bytes, str]:
+def _open(registry: Registry, unit: str, request: urllib.request.Request, *, push: bool = False) -> tuple[bytes, str]:
     """Send ``request``; the body and Content-Type, or the error that names the fix."""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        with SESSION.open(request, registry.host, registry.repository(unit), push=push) as response:
             return response.read(), str(response.headers.get("Content-Type", ""))
     except urllib.error.HTTPError as exc:
-        raise _http_error(registry, exc) from None
+        raise _http_error(registry, unit, exc) from None
     except (urllib.error.URLError, OSError) as exc:
         raise _unreachable(registry, exc) from None
 
@@ -131,18 +127,15 @@ def copy_tag(registry: Registry, unit: str, source: str, tag: str) -> None:
     the manifest is read and put back under the new tag, so both have one digest."""
     get = urllib.request.Request(manifest_url(registry, unit, source))
     get.add_header("Accept", ", ".join(MANIFEST_TYPES))
-    body, media_type = _open(registry, get)
+    body, media_type = _open(registry, unit, get)
     put = urllib.request.Request(manifest_url(registry, unit, tag), data=body, method="PUT")
     put.add_header("Content-Type", media_type)
-    _open(registry, put)
+    _open(registry, unit, put, push=True)
 
 
-def _http_error(registry: Registry, exc: urllib.error.HTTPError) -> ShipyardError:
-    if exc.code in (401, 403):
-        return ShipyardError(
-            f"registry {registry.host} refused the request (HTTP {exc.code}): it needs credentials",
-            hint=f"run `docker login {registry.host}`, or use an ECR registry (tokens come from AWS)",
-        )
+def _http_error(registry: Registry, unit: str, exc: urllib.error.HTTPError) -> ShipyardError:
+    if exc.code in (401, 403):  # a 401 without a challenge; a 403: logged in, but not allowed
+        return denied(registry.host, registry.repository(unit), f"HTTP {exc.code}")
     return ShipyardError(
         f"registry {registry.host} answered HTTP {exc.code} {exc.reason}", hint=_where(registry, "check")
     )
