@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from shipyard.schema import Field
 
 KINDS = ("service", "static", "lib")
 TARGETS = ("local", "ecs", "static")
+
+# How ECS rolls a service out. None: not set here (a service's [environments.<env>.services.<name>]
+# table wins over the unit's keys, which win over the environment's); the effective values
+# and their checks are in deploy/targets/ecs_strategy.py.
+STRATEGY_FIELDS: dict[str, Field] = {
+    "strategy": Field(
+        "str",
+        None,
+        choices=("rolling", "blue-green", "canary", "linear"),
+        doc="ECS deployment strategy; unset: the service's own (rolling for a service shipyard creates)",
+    ),
+    "bake-time": Field("int", None, doc="minutes both revisions run after the traffic shift (not rolling)"),
+    "alarms": Field("str-list", None, doc="CloudWatch alarms that roll the deployment back"),
+    "canary-percent": Field("int", None, doc="canary: percent of production traffic shifted first"),
+    "canary-interval": Field("int", None, doc="canary: minutes before the rest of the traffic shifts"),
+    "linear-percent": Field("int", None, doc="linear: percent of production traffic shifted per step"),
+    "linear-interval": Field("int", None, doc="linear: minutes between steps"),
+    "target-group": Field("str", None, doc="ARN of the target group serving production traffic"),
+    "alternate-target-group": Field("str", None, doc="blue-green/canary/linear: ARN of the second target group"),
+    "production-listener-rule": Field("str", None, doc="blue-green/canary/linear: production listener rule ARN"),
+    "test-listener-rule": Field("str", None, doc="blue-green/canary/linear: test listener rule ARN (optional)"),
+    "load-balancer-role": Field("str", None, doc="blue-green/canary/linear: role ECS uses to shift traffic"),
+}
 
 ENVIRONMENT_FIELDS: dict[str, Field] = {
     "targets": Field("str-table", {}, doc='deploy target per unit kind, e.g. {service = "ecs"}'),
@@ -34,6 +59,8 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     ),
     "smoke-attempts": Field("int", 10, doc="smoke check: GET attempts on urls.<service> + health-path"),
     "smoke-interval": Field("int", 3, doc="smoke check: seconds between attempts"),
+    **STRATEGY_FIELDS,
+    "services": Field("table", {}, each=STRATEGY_FIELDS, doc="per-service strategy keys in this environment"),
 }
 
 CACHE_FIELDS: dict[str, Field] = {
@@ -97,4 +124,5 @@ UNIT_FIELDS: dict[str, Field] = {
         doc="a test run that collects no test (pytest exit 5): skipped, or a failure",
     ),
     "lint": Field("str-list", [], doc="lint command (Python units are linted by ruff)", python=False),
+    **{key: dataclasses.replace(spec, kinds=SERVICE) for key, spec in STRATEGY_FIELDS.items()},
 }

@@ -175,7 +175,11 @@ def load_project(root: Path) -> Project:
             units[unit.name] = unit
     units = _resolve_path_sources(units)
     _check_dependencies(units)
-    return Project(root, settings, dict(sorted(units.items())), tuple(skipped))
+    project = Project(root, settings, dict(sorted(units.items())), tuple(skipped))
+    from shipyard.deploy.targets.ecs_strategy import check_project  # the ECS strategy keys' combinations
+
+    check_project(project)
+    return project
 
 
 def _matches(root: Path, globs: Iterable[str], key: str) -> list[Path]:
