@@ -94,12 +94,21 @@ def merged(env_name: str, env: Mapping[str, Any], unit: Unit) -> dict[str, tuple
 
 def strategy_for(env_name: str, env: Mapping[str, Any], unit: Unit) -> Strategy:
     """The checked, effective strategy of ``unit`` in the environment."""
-    keys = merged(env_name, env, unit)
+    keys = _applicable(merged(env_name, env, unit), layers(env_name, env, unit)[-1][0])
     check(env_name, unit, keys)
     value = {k.replace("-", "_"): v for k, (v, _) in keys.items()}
     if "alarms" in value:
         value["alarms"] = tuple(value["alarms"])
     return Strategy(**value)
+
+
+def _applicable(keys: dict[str, tuple[Any, str]], environment: str) -> dict[str, tuple[Any, str]]:
+    """Less the environment-wide keys for another strategy than the one this service sets itself
+    (``bake-time`` for the environment's blue-green does not apply to a service set to rolling)."""
+    strategy, source = keys.get("strategy", ("rolling", ""))
+    if source == environment:
+        return keys
+    return {k: v for k, v in keys.items() if not (v[1] == environment and strategy not in ONLY.get(k, (strategy,)))}
 
 
 def check(env_name: str, unit: Unit, keys: Mapping[str, tuple[Any, str]]) -> None:
