@@ -416,3 +416,38 @@ def test_the_wait_allows_for_the_bake_times() -> None:
     }
     assert patience(linear) == (3 + 4 * 2) * 60
     assert patience({"strategy": "ROLLING"}) == 0
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_after_ecs_rolled_back_the_rollback_deploys_nothing_more(ecs: tuple[Any, Stubber], strategy: str) -> None:
+    """The transaction's rollback after ROLLBACK_SUCCESSFUL: the service runs the previous revision already."""
+    from shipyard.deploy.target import Running
+
+    client, stub = ecs
+    on_old = current_service(OLD, EXPECTED_CONFIG[strategy]["strategy"])
+    stub.add_response("describe_services", {"services": [on_old]})
+    lines: list[str] = []
+    unit = Unit("api", "service", "services/api", "services/api/pyproject.toml", UNIT_SETTINGS, ">=3.10", True)
+    previous = Running("api", OLD, "old@sha256:" + "b" * 64)
+    assert target(client, strategy).rollback(unit, previous, Progress(SERVICE, lines.append)) == previous
+    assert lines == ["  api: ECS already rolled the service back to api-production:7"]
+
+
+def test_a_rollback_after_a_failed_smoke_check_deploys_the_previous_revision(ecs: tuple[Any, Stubber]) -> None:
+    """ECS called the deployment SUCCESSFUL, the smoke check did not: the service is on the new revision."""
+    from shipyard.deploy.target import Running
+
+    client, stub = ecs
+    on_new = current_service(ARN, "BLUE_GREEN")
+    stub.add_response("describe_services", {"services": [on_new]})
+    stub.add_response("describe_services", {"services": [on_new]})
+    stub.add_response("describe_task_definition", {"taskDefinition": TASKDEF, "tags": []})
+    back = {**current_service(OLD, "BLUE_GREEN"), "currentServiceDeployment": SD}
+    stub.add_response("update_service", {"service": back})
+    expect_poll(stub, service_deployment("SUCCESSFUL", "CLEAN_UP", 100.0))
+    unit = Unit("api", "service", "services/api", "services/api/pyproject.toml", UNIT_SETTINGS, ">=3.10", True)
+    previous = Running("api", OLD, "old@sha256:" + "b" * 64)
+    lines: list[str] = []
+    target(client, "blue-green").rollback(unit, previous, Progress(SERVICE, lines.append))
+    assert lines[0] == "  api: rolling back to api-production:7"
+    assert lines[-1] == "  api: back on api-production:7"

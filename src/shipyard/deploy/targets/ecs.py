@@ -151,12 +151,22 @@ class EcsTarget:
         return Running(unit.name, arn, release.artifact, release.fingerprint)
 
     def rollback(self, unit: Unit, previous: Running, progress: Progress) -> Running:
+        if self._rolled_back_by_ecs(unit, previous):
+            progress(f"ECS already rolled the service back to {short(previous.revision)}")
+            return previous
         progress(f"rolling back to {short(previous.revision)}")
         since = _now()
         service = self._point(unit, previous.revision)
         self._wait(unit, previous.revision, service, since, progress)
         progress(f"back on {short(previous.revision)}")
         return previous
+
+    def _rolled_back_by_ecs(self, unit: Unit, previous: Running) -> bool:
+        """A blue/green, canary or linear deployment that ECS rolled back is on ``previous`` already:
+        pointing it there again would be one more deployment, bake time and all."""
+        found = self.describe_service(unit) or {}
+        strategy = self.strategy(unit).ecs_name or (found.get("deploymentConfiguration") or {}).get("strategy")
+        return strategy in strategies.NATIVE and found.get("taskDefinition") == previous.revision
 
     def undo_first_deploy(self, unit: Unit, progress: Progress) -> None:
         """Scale the service to 0 tasks, tagged with its count so that the next deploy restores it."""
