@@ -9,7 +9,7 @@ from shipyard.schema import Field
 KINDS = ("service", "static", "lib")
 TARGETS = ("local", "ecs", "static")
 
-# How ECS rolls a service out. None: not set here (a service's [environments.<env>.services.<name>]
+# How ECS rolls a service out, and its name there. None: not set here (a service's [environments.<env>.services.<name>]
 # table wins over the unit's keys, which win over the environment's); the effective values
 # and their checks are in deploy/targets/ecs_strategy.py.
 STRATEGY_FIELDS: dict[str, Field] = {
@@ -32,6 +32,7 @@ STRATEGY_FIELDS: dict[str, Field] = {
     "production-listener-rule": Field("str", None, doc="blue-green/canary/linear: production listener rule ARN"),
     "test-listener-rule": Field("str", None, doc="blue-green/canary/linear: test listener rule ARN (optional)"),
     "load-balancer-role": Field("str", None, doc="blue-green/canary/linear: role ECS uses to shift traffic"),
+    "service-name": Field("str", None, doc='ECS service name, a template of {service} and {env}; unset: "{service}"'),
 }
 
 ENVIRONMENT_FIELDS: dict[str, Field] = {
@@ -41,7 +42,7 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "region": Field("str", "", doc="AWS region"),
     "profile": Field("str", "", doc="AWS profile name"),
     "account-id": Field("str", "", doc="refuse to act when the caller's AWS account differs"),
-    "cluster": Field("str", "", doc="ECS cluster name"),
+    "cluster": Field("str", "", doc="ECS cluster name; {env} is replaced by the environment's name"),
     "protected": Field("bool", False, doc="deploys ask for confirmation (or --yes)"),
     "state-bucket": Field("str", "", doc="S3 bucket for the deploy lock and release ledger"),
     "state-prefix": Field("str", "shipyard", doc="key prefix inside state-bucket"),

@@ -235,3 +235,63 @@ def test_moto_receives_the_blue_green_advanced_configuration(aws: str) -> None:
     expected = [{"targetGroupArn": TG, "containerName": "a", "containerPort": 8000, "advancedConfiguration": advanced}]
     assert service["loadBalancers"] == expected
     assert ecs.describe_services(cluster="prod-blue-green", services=["a"])["services"][0]["loadBalancers"] == expected
+
+
+def test_moto_service_and_cluster_names_from_templates(aws: str) -> None:
+    """`agentic-deals-service-{env}` in the unit's table and `deals-{env}` as the cluster."""
+    import boto3
+
+    from shipyard.deploy.target import TargetContext
+    from shipyard.deploy.targets.ecs import EcsTarget
+    from shipyard.project import Unit
+
+    boto3.client("ecs").create_cluster(clusterName="deals-production")
+    ecs, base = moto_target("prod-names", {})  # its subnet; the cluster is the template's
+    env = {**base.env, "cluster": "deals-{env}"}
+    target = EcsTarget(TargetContext(None, "production", env), poll=0.01)  # type: ignore[arg-type]
+    settings = {"port": 8000, "service-name": "agentic-deals-service-{env}"}
+    unit = Unit("deals", "service", "services/deals", "services/deals/pyproject.toml", settings, ">=3.10", True)
+    created = target._point(unit, register(ecs, "a@sha256:" + "1" * 64))
+    assert (created["serviceName"], created["clusterArn"].rsplit("/", 1)[-1]) == (
+        "agentic-deals-service-production",
+        "deals-production",
+    )
+    assert target.describe_service(unit) is not None
+    assert target.name_of(unit) == "agentic-deals-service-production"
+
+
+@pytest.mark.parametrize(
+    ("environment", "unit_keys", "message"),
+    [
+        (
+            'service-name = "{service}-{stage}"',
+            "port = 8000",
+            "pyproject.toml: tool.shipyard.environments.production.service-name: cannot fill in '{service}-{stage}' "
+            "(KeyError: 'stage')",
+        ),
+        (
+            "",
+            'port = 8000\nservice-name = "deals service"',
+            "services/a/pyproject.toml: tool.shipyard.service-name: 'deals service' is not a valid ECS name",
+        ),
+    ],
+)
+def test_name_templates_are_checked_when_the_project_loads(
+    tmp_path: Path, environment: str, unit_keys: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_project(repo_with(tmp_path, environment, unit_keys))
+    assert info.value.message == message
+
+
+def test_a_cluster_template_with_an_unknown_placeholder_is_a_config_error(tmp_path: Path) -> None:
+    root = repo_with(tmp_path, "")
+    text = (root / "pyproject.toml").read_text().replace('cluster = "prod"', 'cluster = "deals-{environment}"')
+    (root / "pyproject.toml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_project(root)
+    assert info.value.message == (
+        "pyproject.toml: tool.shipyard.environments.production.cluster: cannot fill in 'deals-{environment}' "
+        "(KeyError: 'environment')"
+    )
+    assert info.value.hint == "the template may use {env}"

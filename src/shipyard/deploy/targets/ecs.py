@@ -62,15 +62,25 @@ class EcsTarget:
                 f"environment {ctx.env!r} deploys to ECS but names no cluster",
                 hint=f'set cluster = "..." in [tool.shipyard.environments.{ctx.env}]',
             )
-        self.cluster: str = self.env["cluster"]
+        self.cluster = strategies.ecs_cluster(self.env["cluster"], ctx.env)
         self.client = client if client is not None else env_client("ecs", self.env)
         self.poll, self.clock, self.sleep = poll, clock, sleep
 
     def _watch(self, unit: Unit, extra: int = 0) -> ServiceDeploymentWatch:
         timeout = float(self.env.get("deploy-timeout", 900)) + extra
         return ServiceDeploymentWatch(
-            self.client, self.cluster, unit.name, timeout=timeout, poll=self.poll, clock=self.clock, sleep=self.sleep
+            self.client,
+            self.cluster,
+            self.name_of(unit),
+            timeout=timeout,
+            poll=self.poll,
+            clock=self.clock,
+            sleep=self.sleep,
         )
+
+    def name_of(self, unit: Unit) -> str:
+        """The unit's ECS service name (``service-name``; by default the unit's name)."""
+        return strategies.ecs_service(self.strategy(unit), unit, self.ctx.env)
 
     def strategy(self, unit: Unit) -> strategies.Strategy:
         """The unit's deployment strategy keys in this environment (checked when the project loaded)."""
@@ -90,8 +100,9 @@ class EcsTarget:
     # -- reading -------------------------------------------------------------------------
 
     def describe_service(self, unit: Unit) -> Mapping[str, Any] | None:
-        with aws_errors(f"describe ECS service {unit.name} in {self.cluster}", self.env.get("profile", "")):
-            response = self.client.describe_services(cluster=self.cluster, services=[unit.name], include=["TAGS"])
+        name = self.name_of(unit)
+        with aws_errors(f"describe ECS service {name} in {self.cluster}", self.env.get("profile", "")):
+            response = self.client.describe_services(cluster=self.cluster, services=[name], include=["TAGS"])
         found = [s for s in response.get("services", []) if s.get("status") == "ACTIVE"]
         return found[0] if found else None
 
@@ -178,7 +189,7 @@ class EcsTarget:
             self.client.tag_resource(
                 resourceArn=service["serviceArn"], tags=[{"key": STOPPED_TAG, "value": str(count)}]
             )
-            self.client.update_service(cluster=self.cluster, service=unit.name, desiredCount=0)
+            self.client.update_service(cluster=self.cluster, service=self.name_of(unit), desiredCount=0)
         progress(f"first deploy taken out of service: {unit.name} scaled from {count} to 0 tasks")
 
     def _point(self, unit: Unit, arn: str) -> Mapping[str, Any]:
@@ -190,7 +201,7 @@ class EcsTarget:
         """deploymentConfiguration and loadBalancers for the configured strategy; {} when none is configured
         (an update then leaves the service's own configuration, say Terraform's, alone)."""
         strategy = self.strategy(unit)
-        if found is not None and strategy == strategies.Strategy():
+        if found is not None and not strategy.configured:
             return {}
         current = str((found or {}).get("deploymentConfiguration", {}).get("strategy") or "")
         args: dict[str, Any] = {"deploymentConfiguration": strategies.deployment_configuration(strategy, current)}
@@ -207,9 +218,9 @@ class EcsTarget:
         args = {**count, **self._strategy_args(unit, arn, found)}
         with aws_errors(f"update ECS service {unit.name}", self.env.get("profile", "")):
             service = dict(
-                self.client.update_service(cluster=self.cluster, service=unit.name, taskDefinition=arn, **args)[
-                    "service"
-                ]
+                self.client.update_service(
+                    cluster=self.cluster, service=self.name_of(unit), taskDefinition=arn, **args
+                )["service"]
             )
             if restore is not None:
                 self.client.untag_resource(resourceArn=found["serviceArn"], tagKeys=[STOPPED_TAG])
@@ -219,8 +230,8 @@ class EcsTarget:
         subnets, groups = self.env.get("subnets", []), self.env.get("security-groups", [])
         if not subnets:
             raise DeployFailed(
-                f"ECS service {unit.name} does not exist in {self.cluster}, and the environment has no subnets "
-                "to create it in (set subnets and security-groups, or create the service)"
+                f"ECS service {self.name_of(unit)} does not exist in {self.cluster}, and the environment has no "
+                "subnets to create it in (set subnets and security-groups, or create the service)"
             )
         network = {
             "awsvpcConfiguration": {
@@ -233,7 +244,7 @@ class EcsTarget:
             return dict(
                 self.client.create_service(
                     cluster=self.cluster,
-                    serviceName=unit.name,
+                    serviceName=self.name_of(unit),
                     taskDefinition=arn,
                     desiredCount=1,
                     launchType="FARGATE",

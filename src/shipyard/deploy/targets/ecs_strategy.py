@@ -14,6 +14,8 @@ runs); ``strategy_for`` gives the typed value the ECS target turns into
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -46,6 +48,7 @@ ONLY = {
 }
 PERCENT_RANGE = {"canary-percent": (1, 100), "linear-percent": (3, 100)}  # ECS's own limits
 MAX_MINUTES = 1440  # ECS: bake times up to a day
+_ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")  # ECS's rule for service and cluster names
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,12 @@ class Strategy:
     production_listener_rule: str = ""
     test_listener_rule: str = ""
     load_balancer_role: str = ""
+    service_name: str = ""  # the template, as set; ``ecs_service`` renders it
+
+    @property
+    def configured(self) -> bool:
+        """Whether any key of the deployment itself is set (the service's name is not one)."""
+        return dataclasses.replace(self, service_name="") != Strategy()
 
     @property
     def ecs_name(self) -> str:
@@ -129,6 +138,8 @@ def check(env_name: str, unit: Unit, keys: Mapping[str, tuple[Any, str]]) -> Non
             hint=f"set port in {unit.source}",
         )
     _check_numbers(keys)
+    if "service-name" in keys:
+        render(keys["service-name"][0], f"{keys['service-name'][1]}.service-name", service=unit.name, env=env_name)
     if any(not a.strip() for a in keys.get("alarms", ([], ""))[0]):
         raise ConfigError(f"{keys['alarms'][1]}.alarms: an alarm name is empty")
 
@@ -169,8 +180,37 @@ def check_project(project: Project) -> None:
                 )
         if env.get("targets", {}).get("service") != "ecs":
             continue  # the keys are ECS's: the local target rolls out its own way
+        if env.get("cluster"):
+            ecs_cluster(env["cluster"], env_name)
         for unit in services:
             strategy_for(env_name, env, unit)
+
+
+def render(template: str, where: str, **names: str) -> str:
+    """``template`` with {service}/{env} filled in, checked against ECS's naming rule."""
+    try:
+        value = template.format(**names)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"{where}: cannot fill in {template!r} ({type(exc).__name__}: {exc})",
+            hint="the template may use " + " and ".join("{" + n + "}" for n in names),
+        ) from None
+    if not _ECS_NAME.match(value):
+        raise ConfigError(
+            f"{where}: {value!r} is not a valid ECS name", hint="up to 255 letters, digits, hyphens and underscores"
+        )
+    return value
+
+
+def ecs_service(strategy: Strategy, unit: Unit, env_name: str) -> str:
+    """The ECS service name of ``unit`` in the environment."""
+    return render(strategy.service_name or "{service}", "service-name", service=unit.name, env=env_name)
+
+
+def ecs_cluster(template: str, env_name: str) -> str:
+    """The environment's cluster name, ``{env}`` filled in."""
+    where = f"pyproject.toml: tool.shipyard.environments.{env_name}.cluster"
+    return render(template, where, env=env_name)
 
 
 def deployment_configuration(strategy: Strategy, current: str = "") -> dict[str, Any]:
