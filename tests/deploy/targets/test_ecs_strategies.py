@@ -196,8 +196,9 @@ def test_an_alarm_rollback_fails_with_the_alarm_and_the_events(ecs: tuple[Any, S
     with pytest.raises(DeployFailed) as info:
         wait(client, lines)
     assert info.value.reason == (
-        f"ECS rolled the deployment back to 4980306466373571234: Alarm api-5xx went into ALARM. (at {stage}); "
-        "alarm api-5xx triggered; ECS events: (service api) deployment rolling back: alarm api-5xx."
+        "ECS rolled the deployment back to service revision 4980306466373571234: "
+        f"Alarm api-5xx went into ALARM. (at {stage}); alarm api-5xx triggered; "
+        "ECS events: (service api) deployment rolling back: alarm api-5xx."
     )
     assert f"  api: ECS is rolling back: Alarm api-5xx went into ALARM. (at {stage}); alarm api-5xx triggered" in lines
     assert "  api: event: (service api) deployment rolling back: alarm api-5xx." in lines
@@ -216,7 +217,7 @@ def test_a_rollback_during_bake_time_names_the_bake_time(ecs: tuple[Any, Stubber
     with pytest.raises(DeployFailed) as info:
         wait(client)
     assert info.value.reason == (
-        "ECS rolled the deployment back to the previous revision: "
+        "ECS rolled the deployment back: "
         "Alarm api-latency went into ALARM during bake time. (at BAKE_TIME); alarm api-latency triggered"
     )
 
@@ -243,7 +244,7 @@ def test_a_failed_lifecycle_hook_is_named(ecs: tuple[Any, Stubber], strategy: st
     with pytest.raises(DeployFailed) as info:
         wait(client)
     assert info.value.reason == (
-        "ECS rolled the deployment back to the previous revision: "
+        "ECS rolled the deployment back: "
         f"Lifecycle hook failed at stage POST_SCALE_UP. (at POST_SCALE_UP); lifecycle hook {HOOK} FAILED"
     )
 

@@ -87,8 +87,9 @@ def deployment_verdict(deployment: Mapping[str, Any], stage: str = "") -> str:
     if status == "SUCCESSFUL":
         return DONE
     if status == "ROLLBACK_SUCCESSFUL":
-        back = short(str((deployment.get("rollback") or {}).get("serviceRevisionArn") or "the previous revision"))
-        return f"ECS rolled the deployment back to {back}: {why(deployment, stage)}"
+        revision = str((deployment.get("rollback") or {}).get("serviceRevisionArn") or "")
+        back = f" to service revision {short(revision)}" if revision else ""
+        return f"ECS rolled the deployment back{back}: {why(deployment, stage)}"
     if status == "ROLLBACK_FAILED":
         return f"ECS's rollback failed, the service needs a look: {why(deployment, stage)}"
     if status == "STOPPED":
