@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from shipyard.checks import CHECKS
 from shipyard.schema import Field
 
 KINDS = ("service", "static", "lib")
 TARGETS = ("local", "ecs", "static")
 DEFAULT_TARGETS = {"service": "local", "static": "static"}  # a deployed kind's target when `targets` has none
+
+# How ECS rolls a service out, and its name there. None: not set here (a service's [environments.<env>.services.<name>]
+# table wins over the unit's keys, which win over the environment's); the effective values
+# and their checks are in deploy/targets/ecs_strategy.py.
+STRATEGY_FIELDS: dict[str, Field] = {
+    "strategy": Field(
+        "str",
+        None,
+        choices=("rolling", "blue-green", "canary", "linear"),
+        doc="ECS deployment strategy; unset: the service's own (rolling for a service shipyard creates)",
+    ),
+    "bake-time": Field(
+        "int", None, doc="minutes both revisions run after the traffic shift (required for blue-green; not rolling)"
+    ),
+    "alarms": Field("str-list", None, doc="CloudWatch alarms that roll the deployment back"),
+    "canary-percent": Field("int", None, doc="canary: percent of production traffic shifted first (ECS default 5)"),
+    "canary-interval": Field("int", None, doc="canary: minutes before the rest of the traffic shifts (ECS default 10)"),
+    "linear-percent": Field("int", None, doc="linear: percent of production traffic shifted per step (ECS default 10)"),
+    "linear-interval": Field("int", None, doc="linear: minutes between steps (ECS default 6)"),
+    "target-group": Field("str", None, doc="ARN of the target group serving production traffic"),
+    "alternate-target-group": Field("str", None, doc="blue-green/canary/linear: ARN of the second target group"),
+    "production-listener-rule": Field("str", None, doc="blue-green/canary/linear: production listener rule ARN"),
+    "test-listener-rule": Field("str", None, doc="blue-green/canary/linear: test listener rule ARN (optional)"),
+    "load-balancer-role": Field("str", None, doc="blue-green/canary/linear: role ECS uses to shift traffic"),
+    "service-name": Field("str", None, doc='ECS service name, a template of {service} and {env}; unset: "{service}"'),
+}
 
 ENVIRONMENT_FIELDS: dict[str, Field] = {
     "targets": Field("str-table", {}, doc='deploy target per unit kind, e.g. {service = "ecs"}'),
@@ -16,7 +44,7 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "region": Field("str", "", doc="AWS region"),
     "profile": Field("str", "", doc="AWS profile name"),
     "account-id": Field("str", "", doc="refuse to act when the caller's AWS account differs"),
-    "cluster": Field("str", "", doc="ECS cluster name"),
+    "cluster": Field("str", "", doc="ECS cluster name; {env} is replaced by the environment's name"),
     "protected": Field("bool", False, doc="deploys ask for confirmation (or --yes)"),
     "state-bucket": Field("str", "", doc="S3 bucket for the deploy lock and release ledger"),
     "state-prefix": Field("str", "shipyard", doc="key prefix inside state-bucket"),
@@ -38,6 +66,8 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     ),
     "smoke-attempts": Field("int", 10, doc="smoke check: GET attempts on urls.<service> + health-path"),
     "smoke-interval": Field("int", 3, doc="smoke check: seconds between attempts"),
+    **STRATEGY_FIELDS,
+    "services": Field("table", {}, each=STRATEGY_FIELDS, doc="per-service strategy keys in this environment"),
 }
 
 CACHE_FIELDS: dict[str, Field] = {
@@ -139,4 +169,5 @@ UNIT_FIELDS: dict[str, Field] = {
         python=True,
     ),
     "lint": Field("str-list", [], doc="lint command (Python units use `checks`)", python=False),
+    **{key: dataclasses.replace(spec, kinds=SERVICE) for key, spec in STRATEGY_FIELDS.items()},
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from shipyard.config import CACHE_FIELDS, ENVIRONMENT_FIELDS, IMAGE_FIELDS, ROOT_FIELDS, UNIT_FIELDS
+from shipyard.config import CACHE_FIELDS, ENVIRONMENT_FIELDS, IMAGE_FIELDS, ROOT_FIELDS, STRATEGY_FIELDS, UNIT_FIELDS
 from shipyard.schema import Field
 
 BEGIN, END = "<!-- reference:begin -->", "<!-- reference:end -->"
@@ -19,6 +19,7 @@ SECTIONS = (
     ("`[tool.shipyard.cache]`", CACHE_FIELDS),
     ("`[tool.shipyard.image]`", IMAGE_FIELDS),
     ("`[tool.shipyard.environments.<name>]`", ENVIRONMENT_FIELDS),
+    ("`[tool.shipyard.environments.<name>.services.<service>]`", STRATEGY_FIELDS),
     ("Units: `[tool.shipyard]` in a unit's pyproject.toml, or its shipyard.toml", UNIT_FIELDS),
 )
 
@@ -26,6 +27,8 @@ SECTIONS = (
 def _default(spec: Field) -> str:
     if spec.fields is not None or spec.each is not None:
         return "see below" if spec.fields is not None else "—"
+    if spec.default is None:
+        return "unset"  # inherited: see the key's own docs
     return f"`{json.dumps(spec.default)}`"
 
 

@@ -176,7 +176,11 @@ def load_project(root: Path) -> Project:
     units = _resolve_path_sources(units)
     _check_dependencies(units)
     check_distributions(settings["environments"], units.values())
-    return Project(root, settings, dict(sorted(units.items())), tuple(skipped))
+    project = Project(root, settings, dict(sorted(units.items())), tuple(skipped))
+    from shipyard.deploy.targets.ecs_strategy import check_project  # the ECS strategy keys' combinations
+
+    check_project(project)
+    return project
 
 
 def _matches(root: Path, globs: Iterable[str], key: str) -> list[Path]:

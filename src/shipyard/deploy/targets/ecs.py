@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from shipyard.aws import aws_errors, env_client
 from shipyard.deploy.target import Change, DeployFailed, Progress, Release, Running, TargetContext
+from shipyard.deploy.targets import ecs_strategy as strategies
 from shipyard.deploy.targets import ecs_taskdef as taskdefs
-from shipyard.deploy.targets.ecs_wait import RolloutWatch, short, task_reason
+from shipyard.deploy.targets.ecs_deployments import ServiceDeploymentWatch
+from shipyard.deploy.targets.ecs_wait import short, task_reason
 from shipyard.errors import ShipyardError
 from shipyard.project import Unit
 
@@ -59,21 +62,47 @@ class EcsTarget:
                 f"environment {ctx.env!r} deploys to ECS but names no cluster",
                 hint=f'set cluster = "..." in [tool.shipyard.environments.{ctx.env}]',
             )
-        self.cluster: str = self.env["cluster"]
+        self.cluster = strategies.ecs_cluster(self.env["cluster"], ctx.env)
         self.client = client if client is not None else env_client("ecs", self.env)
         self.poll, self.clock, self.sleep = poll, clock, sleep
 
-    def _watch(self, unit: Unit) -> RolloutWatch:
-        timeout = float(self.env.get("deploy-timeout", 900))
-        return RolloutWatch(
-            self.client, self.cluster, unit.name, timeout=timeout, poll=self.poll, clock=self.clock, sleep=self.sleep
+    def _watch(self, unit: Unit, extra: int = 0) -> ServiceDeploymentWatch:
+        timeout = float(self.env.get("deploy-timeout", 900)) + extra
+        return ServiceDeploymentWatch(
+            self.client,
+            self.cluster,
+            self.name_of(unit),
+            timeout=timeout,
+            poll=self.poll,
+            clock=self.clock,
+            sleep=self.sleep,
         )
+
+    def name_of(self, unit: Unit) -> str:
+        """The unit's ECS service name (``service-name``; by default the unit's name)."""
+        return strategies.ecs_service(self.strategy(unit), unit, self.ctx.env)
+
+    def strategy(self, unit: Unit) -> strategies.Strategy:
+        """The unit's deployment strategy keys in this environment (checked when the project loaded)."""
+        return strategies.strategy_for(self.ctx.env, self.env, unit)
+
+    def _wait(self, unit: Unit, arn: str, service: Mapping[str, Any], since: datetime, progress: Progress) -> None:
+        """Wait on the service deployment (blue/green, canary, linear) or the rolling update."""
+        config = service.get("deploymentConfiguration") or {}
+        native = (self.strategy(unit).ecs_name or config.get("strategy")) in strategies.NATIVE
+        watch = self._watch(unit, strategies.patience(config) if native else 0)
+        if native:
+            watch.wait_deployment(arn, str(service.get("currentServiceDeployment") or ""), since, progress)
+            return
+        primary = [d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"]
+        watch.wait(arn, str(primary[0].get("id", "")) if primary else "", progress)
 
     # -- reading -------------------------------------------------------------------------
 
     def describe_service(self, unit: Unit) -> Mapping[str, Any] | None:
-        with aws_errors(f"describe ECS service {unit.name} in {self.cluster}", self.env.get("profile", "")):
-            response = self.client.describe_services(cluster=self.cluster, services=[unit.name], include=["TAGS"])
+        name = self.name_of(unit)
+        with aws_errors(f"describe ECS service {name} in {self.cluster}", self.env.get("profile", "")):
+            response = self.client.describe_services(cluster=self.cluster, services=[name], include=["TAGS"])
         found = [s for s in response.get("services", []) if s.get("status") == "ACTIVE"]
         return found[0] if found else None
 
@@ -124,19 +153,31 @@ class EcsTarget:
     def deploy(self, unit: Unit, release: Release, settings: Settings, progress: Progress) -> Running:
         arn = self.register(unit, release, settings)
         progress(f"registered {short(arn)} with {release.artifact}")
-        deployment = self._point(unit, arn)
+        since = _now()
+        service = self._point(unit, arn)
         progress.pointed(arn)
         progress(f"service {unit.name} updated to {short(arn)}; waiting for the roll-out")
-        self._watch(unit).wait(arn, deployment, progress)
+        self._wait(unit, arn, service, since, progress)
         progress(f"roll-out of {short(arn)} completed")
         return Running(unit.name, arn, release.artifact, release.fingerprint)
 
     def rollback(self, unit: Unit, previous: Running, progress: Progress) -> Running:
+        if self._rolled_back_by_ecs(unit, previous):
+            progress(f"ECS already rolled the service back to {short(previous.revision)}")
+            return previous
         progress(f"rolling back to {short(previous.revision)}")
-        deployment = self._point(unit, previous.revision)
-        self._watch(unit).wait(previous.revision, deployment, progress)
+        since = _now()
+        service = self._point(unit, previous.revision)
+        self._wait(unit, previous.revision, service, since, progress)
         progress(f"back on {short(previous.revision)}")
         return previous
+
+    def _rolled_back_by_ecs(self, unit: Unit, previous: Running) -> bool:
+        """A blue/green, canary or linear deployment that ECS rolled back is on ``previous`` already:
+        pointing it there again would be one more deployment, bake time and all."""
+        found = self.describe_service(unit) or {}
+        strategy = self.strategy(unit).ecs_name or (found.get("deploymentConfiguration") or {}).get("strategy")
+        return strategy in strategies.NATIVE and found.get("taskDefinition") == previous.revision
 
     def undo_first_deploy(self, unit: Unit, progress: Progress) -> None:
         """Scale the service to 0 tasks, tagged with its count so that the next deploy restores it."""
@@ -148,25 +189,38 @@ class EcsTarget:
             self.client.tag_resource(
                 resourceArn=service["serviceArn"], tags=[{"key": STOPPED_TAG, "value": str(count)}]
             )
-            self.client.update_service(cluster=self.cluster, service=unit.name, desiredCount=0)
+            self.client.update_service(cluster=self.cluster, service=self.name_of(unit), desiredCount=0)
         progress(f"first deploy taken out of service: {unit.name} scaled from {count} to 0 tasks")
 
-    def _point(self, unit: Unit, arn: str) -> str:
-        """Put the service on ``arn`` (creating the service if needed); returns the deployment id."""
+    def _point(self, unit: Unit, arn: str) -> Mapping[str, Any]:
+        """Put the service on ``arn`` (creating the service if needed); returns ECS's description of it."""
         found = self.describe_service(unit)
-        service = self._create(unit, arn) if found is None else self._update(unit, found, arn)
-        primary = [d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"]
-        return str(primary[0].get("id", "")) if primary else ""
+        return self._create(unit, arn) if found is None else self._update(unit, found, arn)
+
+    def _strategy_args(self, unit: Unit, arn: str, found: Mapping[str, Any] | None) -> dict[str, Any]:
+        """deploymentConfiguration and loadBalancers for the configured strategy; {} when none is configured
+        (an update then leaves the service's own configuration, say Terraform's, alone)."""
+        strategy = self.strategy(unit)
+        if found is not None and not strategy.configured:
+            return {}
+        current = str((found or {}).get("deploymentConfiguration", {}).get("strategy") or "")
+        args: dict[str, Any] = {"deploymentConfiguration": strategies.deployment_configuration(strategy, current)}
+        if strategy.target_group:
+            container = taskdefs.container_of(self.task_definition(arn)[0], unit)["name"]
+            port = int(unit.settings.get("port") or 0)
+            args["loadBalancers"] = strategies.load_balancers(strategy, container, port)
+        return args
 
     def _update(self, unit: Unit, found: Mapping[str, Any], arn: str) -> Mapping[str, Any]:
         """Point an existing service at ``arn``; one a failed first deploy stopped gets its count back."""
         restore = stopped_count(found)
         count = {} if restore is None else {"desiredCount": restore}
+        args = {**count, **self._strategy_args(unit, arn, found)}
         with aws_errors(f"update ECS service {unit.name}", self.env.get("profile", "")):
             service = dict(
-                self.client.update_service(cluster=self.cluster, service=unit.name, taskDefinition=arn, **count)[
-                    "service"
-                ]
+                self.client.update_service(
+                    cluster=self.cluster, service=self.name_of(unit), taskDefinition=arn, **args
+                )["service"]
             )
             if restore is not None:
                 self.client.untag_resource(resourceArn=found["serviceArn"], tagKeys=[STOPPED_TAG])
@@ -176,8 +230,8 @@ class EcsTarget:
         subnets, groups = self.env.get("subnets", []), self.env.get("security-groups", [])
         if not subnets:
             raise DeployFailed(
-                f"ECS service {unit.name} does not exist in {self.cluster}, and the environment has no subnets "
-                "to create it in (set subnets and security-groups, or create the service)"
+                f"ECS service {self.name_of(unit)} does not exist in {self.cluster}, and the environment has no "
+                "subnets to create it in (set subnets and security-groups, or create the service)"
             )
         network = {
             "awsvpcConfiguration": {
@@ -190,12 +244,12 @@ class EcsTarget:
             return dict(
                 self.client.create_service(
                     cluster=self.cluster,
-                    serviceName=unit.name,
+                    serviceName=self.name_of(unit),
                     taskDefinition=arn,
                     desiredCount=1,
                     launchType="FARGATE",
                     networkConfiguration=network,
-                    deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+                    **self._strategy_args(unit, arn, None),
                 )["service"]
             )
 
@@ -245,3 +299,8 @@ class EcsTarget:
             if self.clock() >= deadline:
                 return 1, "timed out waiting for the one-off task"
             self.sleep(self.poll)
+
+
+def _now() -> datetime:
+    """When a roll-out starts, for ListServiceDeployments' createdAt filter (a minute early: clock skew)."""
+    return datetime.now(timezone.utc) - timedelta(minutes=1)
