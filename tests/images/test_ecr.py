@@ -13,9 +13,8 @@ from shipyard.images.registry import parse_registry
 from shipyard.secrets import redact
 
 
-def test_repository_calls_and_lifecycle_policy() -> None:
-    create, lifecycle = ecr.repository_calls("team/api", 5)
-    assert create == ecr.AwsCall(
+def test_create_call_has_shipyards_settings() -> None:
+    assert ecr.create_call("team/api") == ecr.AwsCall(
         "ecr",
         "create_repository",
         {
@@ -24,34 +23,45 @@ def test_repository_calls_and_lifecycle_policy() -> None:
             "imageScanningConfiguration": {"scanOnPush": True},
         },
     )
-    assert lifecycle.operation == "put_lifecycle_policy"
-    assert json.loads(lifecycle.params["lifecyclePolicyText"]) == {
+    assert ecr.describe_call("api", "abc").params == {"repositoryName": "api", "imageIds": [{"imageTag": "abc"}]}
+
+
+ENV = {"region": "us-east-1", "profile": ""}
+TEAM_POLICY = json.dumps(
+    {
         "rules": [
             {
                 "rulePriority": 1,
-                "description": "keep the newest 5 images",
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5},
+                "description": "the team's own: expire untagged after 14 days",
+                "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                              "countNumber": 14},
                 "action": {"type": "expire"},
             }
         ]
     }
-    assert ecr.describe_call("api", "abc").params == {"repositoryName": "api", "imageIds": [{"imageTag": "abc"}]}
-
-
-ENV = {"region": "us-east-1", "profile": "", "ecr-lifecycle-keep": 7}
+)  # fmt: skip
 
 
 @pytest.mark.integration
-def test_ensure_repository_against_moto(aws: str) -> None:
+def test_ensure_repository_creates_with_settings_and_leaves_an_existing_one_alone(aws: str) -> None:
     reg = parse_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-unit")
-    ecr.ensure_repository(ENV, reg, "api")
-    ecr.ensure_repository(ENV, reg, "api")  # idempotent: the second run updates, never fails
     client = boto3.client("ecr")
+    made = ecr.ensure_repository(ENV, reg, "api")
+    assert made == ecr.Repository("ecr-unit/api", True, "IMMUTABLE") and made.immutable
     repo = client.describe_repositories(repositoryNames=["ecr-unit/api"])["repositories"][0]
     assert repo["imageTagMutability"] == "IMMUTABLE"
     assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
-    policy = json.loads(client.get_lifecycle_policy(repositoryName="ecr-unit/api")["lifecyclePolicyText"])
-    assert policy["rules"][0]["selection"]["countNumber"] == 7
+    with pytest.raises(client.exceptions.LifecyclePolicyNotFoundException):
+        client.get_lifecycle_policy(repositoryName="ecr-unit/api")  # no policy unless the team sets one
+
+    # A repository the team manages (Terraform): mutable tags, no scan on push, its own policy.
+    client.create_repository(repositoryName="ecr-unit/team", imageTagMutability="MUTABLE")
+    client.put_lifecycle_policy(repositoryName="ecr-unit/team", lifecyclePolicyText=TEAM_POLICY)
+    before = client.describe_repositories(repositoryNames=["ecr-unit/team"])["repositories"][0]
+    found = ecr.ensure_repository(ENV, reg, "team")
+    assert found == ecr.Repository("ecr-unit/team", False, "MUTABLE") and not found.immutable
+    assert client.describe_repositories(repositoryNames=["ecr-unit/team"])["repositories"][0] == before
+    assert client.get_lifecycle_policy(repositoryName="ecr-unit/team")["lifecyclePolicyText"] == TEAM_POLICY
 
 
 @pytest.mark.integration
