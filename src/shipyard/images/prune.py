@@ -121,8 +121,14 @@ def list_images(env: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
 def newest(images: Sequence[Mapping[str, Any]], keep: int) -> list[str]:
     """The digests of the newest ``keep`` images; among equal push times the one listed later
     counts as newer (ECR lists in push order; moto's push times are whole seconds)."""
-    order = sorted(range(len(images)), key=lambda i: (images[i].get("imagePushedAt", 0), i), reverse=True)
+    order = sorted(range(len(images)), key=lambda i: (_pushed(images[i]), i), reverse=True)
     return [str(images[i]["imageDigest"]) for i in order[:keep]]
+
+
+def _pushed(image: Mapping[str, Any]) -> float:
+    """imagePushedAt as a POSIX time (botocore gives a datetime)."""
+    when = image.get("imagePushedAt")
+    return when.timestamp() if hasattr(when, "timestamp") else float(when or 0)
 
 
 def children(env: Mapping[str, Any], name: str, images: Sequence[Mapping[str, Any]], kept: set[str]) -> set[str]:
