@@ -127,8 +127,8 @@ def newest(images: Sequence[Mapping[str, Any]], keep: int) -> list[str]:
 
 def _pushed(image: Mapping[str, Any]) -> float:
     """imagePushedAt as a POSIX time (botocore gives a datetime)."""
-    when = image.get("imagePushedAt")
-    return when.timestamp() if hasattr(when, "timestamp") else float(when or 0)
+    when: Any = image.get("imagePushedAt", 0)
+    return float(when.timestamp()) if hasattr(when, "timestamp") else float(when)
 
 
 def children(env: Mapping[str, Any], name: str, images: Sequence[Mapping[str, Any]], kept: set[str]) -> set[str]:
