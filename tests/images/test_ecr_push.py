@@ -77,4 +77,6 @@ def test_push_to_ecr_creates_the_repository_logs_in_and_then_skips(
 
     forced = push(root, wheel_cache, "ecr", ["api"], force=True)["api"]  # would overwrite an immutable tag
     assert forced.status == ERROR and forced.details["built"] is False
-    assert forced.reason.startswith(f"--force would replace {registry}/{name}:{tag}, but ECR tags are immutable")
+    assert forced.reason.startswith(
+        f"--force would replace {registry}/{name}:{tag}, but the repository's tags are immutable"
+    )

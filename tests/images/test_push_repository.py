@@ -16,9 +16,11 @@ from shipyard.project import load_project
 from shipyard.results import PASSED
 from tests.helpers import git
 from tests.images.example import push
+from tests.images.test_ecr import TEAM_POLICY
 from tests.images.test_ecr_push import manifest
 
 pytestmark = pytest.mark.integration
+V2 = "application/vnd.docker.distribution.manifest.v2+json"
 
 
 def add_environment(root: Path, name: str, table: str) -> None:
@@ -110,3 +112,41 @@ def test_an_immutable_ecr_repository_keeps_its_latest_and_the_push_still_succeed
         f"latest names {latest['imageDigest']} and {name}'s tags are immutable"
     )
     assert ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": "latest"}])["imageDetails"] == [latest]
+
+
+def test_a_push_leaves_the_teams_repository_as_it_is_and_prunes_when_asked(
+    fresh_aws: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_example: Callable[[Path], Path],
+    wheel_cache: Path,
+    registry: str,
+    images_prefix: str,
+) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    root = make_example(tmp_path / "repo")
+    name = f"{images_prefix}-ecrteam/api"
+    table = f'registry = "{registry}/{images_prefix}-ecrteam"\nregistry-kind = "ecr"\nregion = "us-east-1"\n'
+    add_environment(root, "team", table + "ecr-prune-keep = 1")
+    ecr = boto3.client("ecr")  # the team's repository (Terraform): mutable tags, no scanning, its own policy
+    ecr.create_repository(repositoryName=name, imageTagMutability="MUTABLE")
+    ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=TEAM_POLICY)
+    before = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
+    for n in (1, 2):  # two earlier images, neither in a ledger
+        blob = {"digest": f"sha256:{n:064x}"}  # moto's digest of a manifest is over its layers
+        body = json.dumps({"schemaVersion": 2, "mediaType": V2, "config": blob, "layers": [blob]})
+        ecr.put_image(repositoryName=name, imageManifest=body, imageTag=f"old-{n}")
+    older, newer = (ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": f"old-{n}"}])["imageDetails"][0]
+                    for n in (1, 2))  # fmt: skip
+
+    first = push(root, wheel_cache, "team", ["api"])["api"]
+    assert first.status == PASSED, first.reason + first.output
+    assert ecr.describe_repositories(repositoryNames=[name])["repositories"][0] == before
+    assert ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"] == TEAM_POLICY
+    # moto saw only the two old images (the bytes went to the local registry); the newest stays.
+    assert first.reason.endswith(f"; pruned 1 old image(s) of {name}")
+    listed = ecr.describe_images(repositoryName=name)["imageDetails"]
+    assert [i["imageDigest"] for i in listed] == [newer["imageDigest"]] != [older["imageDigest"]]
+
+    forced = push(root, wheel_cache, "team", ["api"], force=True)["api"]  # mutable tags: --force may re-push
+    assert forced.status == PASSED, forced.reason + forced.output

@@ -190,10 +190,10 @@ def _complete(dest: Destination, unit: str, fp_tag: str, tags: Sequence[str], di
     return put
 
 
-def _refuse_overwrite(dest: Destination, unit: str, fp_tag: str) -> None:
-    if dest.registry.is_ecr and dest.lookup(unit, fp_tag):
+def _refuse_overwrite(dest: Destination, repository: ecr.Repository | None, unit: str, fp_tag: str) -> None:
+    if repository is not None and repository.immutable and dest.lookup(unit, fp_tag):
         raise ShipyardError(
-            f"--force would replace {dest.registry.image(unit)}:{fp_tag}, but ECR tags are immutable",
+            f"--force would replace {dest.registry.image(unit)}:{fp_tag}, but the repository's tags are immutable",
             hint="push without --force (the registry has this fingerprint), or delete the image in ECR first",
         )
 
@@ -209,30 +209,43 @@ def _push_image(
     d.update(fingerprint=target.fingerprint.digest, tags=[r for _, r in pairs], registry=dest.registry.host)
     check_inputs(project, unit, target.settings)
     repository = dest.prepare(unit.name)
-    extra = ExtraTags(dest, unit.name, fp_tag, repository)
-    wanted, skipped = extra_tags(project, dest.environment, target.revision.dirty)
+    extra = ExtraTags(
+        dest, unit.name, fp_tag, repository, *extra_tags(project, dest.environment, target.revision.dirty)
+    )
     if options.force:
-        _refuse_overwrite(dest, unit.name, fp_tag)
+        _refuse_overwrite(dest, repository, unit.name, fp_tag)
     found = None if options.force else dest.lookup(unit.name, fp_tag)
     if found:
-        others = [ref.rsplit(":", 1)[1] for _, ref in pairs[:-1]]
-        put = _complete(dest, unit.name, fp_tag, others, found)
-        d.update(digest=found)
-        note = extra.put(found, wanted, None, skipped)
-        put += extra.done
-        d["tags"] += [f"{image}:{tag}" for tag in extra.done]
-        d.update(up_to_date=not put, pushed=bool(put))
-        head = f"tagged {image}@{found} as " + ", ".join(put) if put else f"up to date: {image}@{found}"
-        return _joined(head, note)
+        return _tag_existing(dest, unit.name, fp_tag, pairs, found, extra, d)
     built = ensure_image(project, target, checkout, options)
     d.update(built=built.built, image_id=built.image_id)
     dest.login()
     d["digest"] = push(pairs, verbose=options.verbose)
     d["pushed"] = True
-    note = extra.put(d["digest"], wanted, pairs[-1][0], skipped)
+    note = extra.put(d["digest"], pairs[-1][0])
     d["tags"] += [f"{image}:{tag}" for tag in extra.done]
     also = f" (also as {', '.join(extra.done)})" if extra.done else ""
     return _joined(f"pushed {image}@{d['digest']}{also}", note, dest.prune(unit.name, d["digest"]))
+
+
+def _tag_existing(
+    dest: Destination,
+    unit: str,
+    fp_tag: str,
+    pairs: Sequence[tuple[str, str]],
+    found: str,
+    extra: ExtraTags,
+    d: dict[str, Any],
+) -> str:
+    """The registry has the fingerprint: put the tags it lacks on that image, in the registry."""
+    image = dest.registry.image(unit)
+    put = _complete(dest, unit, fp_tag, [ref.rsplit(":", 1)[1] for _, ref in pairs[:-1]], found)
+    note = extra.put(found, None)
+    put += extra.done
+    d["tags"] += [f"{image}:{tag}" for tag in extra.done]
+    d.update(digest=found, up_to_date=not put, pushed=bool(put))
+    head = f"tagged {image}@{found} as " + ", ".join(put) if put else f"up to date: {image}@{found}"
+    return _joined(head, note)
 
 
 def _joined(head: str, *notes: str) -> str:
@@ -274,13 +287,15 @@ class ExtraTags:
     unit: str
     fp_tag: str
     repository: ecr.Repository | None
+    tags: Sequence[str] = ()
+    skipped: Sequence[str] = ()  # notes on tags left out ({git-tag} that is no image tag)
     done: list[str] = field(default_factory=list)
 
-    def put(self, digest: str, tags: Sequence[str], local: str | None, skipped: Sequence[str]) -> str:
+    def put(self, digest: str, local: str | None) -> str:
         """Point each tag at ``digest``: by ``docker push`` of ``local`` right after a push (the
         layers are there), else in the registry (manifest copy). Returns the note."""
-        refused = list(skipped)
-        for tag in tags:
+        refused = list(self.skipped)
+        for tag in self.tags:
             found = self.dest.lookup(self.unit, tag)
             if _same(found, digest):
                 continue
