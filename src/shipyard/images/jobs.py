@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from shipyard.errors import ShipyardError
+from shipyard.errors import ConfigError, ShipyardError
 from shipyard.images import ecr, static
 from shipyard.images.build import BuildOptions, ensure_image, image_target
 from shipyard.images.context import check_inputs
@@ -209,9 +209,7 @@ def _push_image(
     d.update(fingerprint=target.fingerprint.digest, tags=[r for _, r in pairs], registry=dest.registry.host)
     check_inputs(project, unit, target.settings)
     repository = dest.prepare(unit.name)
-    extra = ExtraTags(
-        dest, unit.name, fp_tag, repository, *extra_tags(project, dest.environment, target.revision.dirty)
-    )
+    extra = ExtraTags(dest, unit.name, fp_tag, repository, *extra_tags(project, dest, target.revision.dirty))
     if options.force:
         _refuse_overwrite(dest, repository, unit.name, fp_tag)
     found = None if options.force else dest.lookup(unit.name, fp_tag)
@@ -256,18 +254,18 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 GIT_TAG = "{git-tag}"
 
 
-def extra_tags(project: Project, environment: Mapping[str, Any], dirty: bool) -> tuple[list[str], list[str]]:
+def extra_tags(project: Project, dest: Destination, dirty: bool) -> tuple[list[str], list[str]]:
     """The environment's ``extra-tags``, ``{git-tag}`` replaced by HEAD's exact git tag: (tags to put,
     notes on those left out). A tag that is no image tag is a config error."""
     from shipyard.images.settings import exact_tag
 
     tags, skipped = [], []
-    for tag in environment.get("extra-tags", []):
+    for tag in dest.environment.get("extra-tags", []):
         if tag != GIT_TAG:
             if not _TAG.match(tag):
-                raise ShipyardError(
-                    f"extra-tags: {tag!r} is not an image tag",
-                    hint="use letters, digits, _ . - (at most 128, not starting with . or -)",
+                raise ConfigError(
+                    f"[tool.shipyard.environments.{dest.name}] extra-tags: {tag!r} is not an image tag",
+                    hint="use letters, digits, _ . - (at most 128, not starting with . or -), or {git-tag}",
                 )
             tags.append(tag)
             continue
@@ -313,8 +311,19 @@ class ExtraTags:
     def _put(self, tag: str, local: str | None) -> None:
         if local is None:
             self.dest.copy_tag(self.unit, self.fp_tag, tag)
-        else:
-            push(((local, f"{self.dest.registry.image(self.unit)}:{tag}"),), verbose=self.dest.verbose)
+            return
+        ref = f"{self.dest.registry.image(self.unit)}:{tag}"
+        try:
+            push(((local, ref),), verbose=self.dest.verbose)
+        except StepFailed as exc:
+            # another run put the tag on another image since the lookup, in an immutable repository
+            if _IMMUTABLE.search(exc.output):
+                raise ecr.TagRefused(f"{ref} is taken and the repository's tags are immutable") from None
+            raise
+
+
+# ECR's words when docker push would move an immutable tag
+_IMMUTABLE = re.compile(r"cannot be overwritten because the (repository|tag) is immutable", re.IGNORECASE)
 
 
 def push_jobs(
