@@ -37,7 +37,7 @@ class Registry:
     prefix: str
     kind: str  # "oci" or "ecr"
     environment: str = ""
-    names: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict, hash=False)  # a Registry stays hashable
 
     @property
     def is_ecr(self) -> bool:
