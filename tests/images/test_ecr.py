@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import boto3
 import pytest
@@ -83,3 +84,28 @@ def test_find_image_and_login_against_moto(aws: str) -> None:
     assert login.argv == ("docker", "login", "--username", username, "--password-stdin", reg.host)
     assert login.stdin == password and password not in repr(login)
     assert redact(f"docker said: {password}") == "docker said: [REDACTED]"  # registered as a secret
+
+
+def _image(client: Any, repository: str, n: int, tag: str) -> str:
+    blob = {"digest": f"sha256:{n:064x}"}  # moto's digest of a manifest is over its layers
+    body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                       "config": blob, "layers": [blob]})  # fmt: skip
+    put = client.put_image(repositoryName=repository, imageManifest=body, imageTag=tag)
+    return str(put["image"]["imageId"]["imageDigest"])
+
+
+@pytest.mark.integration
+def test_copy_tag_refuses_to_move_an_immutable_tag_and_accepts_it_in_place(aws: str) -> None:
+    reg = parse_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-copy")
+    ecr.ensure_repository(ENV, reg, "api")  # created: immutable tags
+    client = boto3.client("ecr")
+    old = _image(client, "ecr-copy/api", 1, "latest")
+    new = _image(client, "ecr-copy/api", 2, "fp2")
+    with pytest.raises(
+        ecr.TagRefused, match=f"ecr-copy/api:latest names {old} and the repository's tags are immutable"
+    ):
+        ecr.copy_tag(ENV, reg, "api", "fp2", "latest")
+    assert ecr.find_image(ENV, reg, "api", "latest") == old
+    ecr.copy_tag(ENV, reg, "api", "fp2", "v1")  # a new tag is free
+    ecr.copy_tag(ENV, reg, "api", "fp2", "v1")  # and already there on this image: nothing to do
+    assert ecr.find_image(ENV, reg, "api", "v1") == new
