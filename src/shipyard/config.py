@@ -59,7 +59,17 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "execution-role-arn": Field("str", "", doc="ECS task execution role"),
     "task-role-arn": Field("str", "", doc="ECS task role"),
     "urls": Field("str-table", {}, doc="health/smoke-check base URL per service"),
-    "ecr-lifecycle-keep": Field("int", 30, doc="ECR lifecycle policy: images to keep"),
+    "ecr-prune-keep": Field(
+        "int",
+        0,
+        doc="after a push to ECR, delete the repository's images beyond the newest N, sparing every digest"
+        " among the unit's last N releases in any environment's ledger; 0: never delete",
+    ),
+    "extra-tags": Field(
+        "str-list",
+        [],
+        doc='tags also put on each pushed image, e.g. ["latest", "{git-tag}"] ({git-tag}: HEAD\'s exact git tag)',
+    ),
     "deploy-timeout": Field("int", 900, doc="seconds to wait for a roll-out"),
     "migrate-via": Field(
         "str", "docker", choices=("docker", "ecs"), doc="migrations in a local container, or a one-off ECS task"
@@ -132,6 +142,9 @@ UNIT_FIELDS: dict[str, Field] = {
     "target": Field("str", "", doc="dockerfile mode: the stage to build (--target)", kinds=SERVICE),
     "build-args": Field(
         "str-table", {}, doc="dockerfile mode: --build-arg values (declared ARGs only; no secrets)", kinds=SERVICE
+    ),
+    "repository": Field(
+        "str", "", doc="repository name in the registry (default: <registry prefix>/<name>)", kinds=SERVICE
     ),
     "python": Field("str", "3.11", doc="Python version inside the image (the matrix version of a non-Python unit)"),
     "migrations": Field("str", "", doc="alembic.ini of the service's migrations", kinds=SERVICE),

@@ -41,7 +41,6 @@ def make_example(images_prefix: str, registry: str) -> Callable[[Path], Path]:
 registry = "{registry}/{images_prefix}-ecr"
 registry-kind = "ecr"
 region = "us-east-1"
-ecr-lifecycle-keep = 12
 
 [tool.shipyard.environments.dead]
 registry = "127.0.0.1:{free_port()}/x"

@@ -8,7 +8,8 @@
 - build.py     one unit's build: skip when the fingerprint tag exists locally
 - registry.py  registries: manifest lookup (one request), push, digest
 - auth.py      registry requests with Docker's credentials (Basic/Bearer challenge, tokens per scope)
-- ecr.py       Amazon ECR: repository, lifecycle policy, authorization token, login
+- ecr.py       Amazon ECR: repository (settings only on create), lookups, tags, authorization token, login
+- prune.py     ECR housekeeping after a push, sparing every digest an environment's ledger still references
 - static.py    static units (no image): their build command, skipped when unchanged
 - jobs.py      build/push jobs for workflow.run_jobs (also used by `invoke ci`)
 """

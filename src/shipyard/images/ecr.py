@@ -1,4 +1,4 @@
-"""Amazon ECR: repositories (scan on push, immutable tags, lifecycle policy), lookups, login.
+"""Amazon ECR: repositories (created with scan on push and immutable tags), lookups, tags, login.
 
 AWS calls are values (``AwsCall``) run by ``call``, through the one AWS boundary
 (shipyard.aws). The authorization token is a secret: it only ever travels in
@@ -33,46 +33,21 @@ class AwsCall:
         return f"{self.service}.{self.operation}({json.dumps(dict(self.params), sort_keys=True)})"
 
 
-def lifecycle_policy(keep: int) -> str:
-    """Expire all but the newest ``keep`` images (tagged or not)."""
-    rule = {
-        "rulePriority": 1,
-        "description": f"keep the newest {keep} images",
-        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
-        "action": {"type": "expire"},
-    }
-    return json.dumps({"rules": [rule]}, sort_keys=True)
-
-
-def repository_calls(name: str, keep: int) -> tuple[AwsCall, ...]:
-    """Create ``name`` (scan on push, immutable tags), then set its lifecycle policy."""
-    return (
-        AwsCall(
-            "ecr",
-            "create_repository",
-            {
-                "repositoryName": name,
-                "imageTagMutability": "IMMUTABLE",
-                "imageScanningConfiguration": {"scanOnPush": True},
-            },
-        ),
-        AwsCall("ecr", "put_lifecycle_policy", {"repositoryName": name, "lifecyclePolicyText": lifecycle_policy(keep)}),
+def create_call(name: str) -> AwsCall:
+    """Create ``name`` with shipyard's settings: scan on push, immutable tags."""
+    return AwsCall(
+        "ecr",
+        "create_repository",
+        {
+            "repositoryName": name,
+            "imageTagMutability": "IMMUTABLE",
+            "imageScanningConfiguration": {"scanOnPush": True},
+        },
     )
 
 
-def settings_calls(name: str) -> tuple[AwsCall, ...]:
-    """For a repository that already exists: bring scan-on-push and immutability in line."""
-    return (
-        AwsCall("ecr", "put_image_tag_mutability", {"repositoryName": name, "imageTagMutability": "IMMUTABLE"}),
-        AwsCall(
-            "ecr",
-            "put_image_scanning_configuration",
-            {
-                "repositoryName": name,
-                "imageScanningConfiguration": {"scanOnPush": True},
-            },
-        ),
-    )
+def repository_call(name: str) -> AwsCall:
+    return AwsCall("ecr", "describe_repositories", {"repositoryNames": [name]})
 
 
 def describe_call(name: str, tag: str) -> AwsCall:
@@ -104,29 +79,46 @@ def call(
             raise
 
 
-def _region(environment: Mapping[str, Any], registry: Registry) -> Mapping[str, Any]:
+def in_region(environment: Mapping[str, Any], registry: Registry) -> Mapping[str, Any]:
     """The environment, with the region taken from the ECR host name when it sets none."""
     if environment.get("region") or not registry.region:
         return environment
     return {**environment, "region": registry.region}
 
 
-def ensure_repository(environment: Mapping[str, Any], registry: Registry, unit: str) -> None:
-    """Make sure the unit's repository exists with scan on push, immutable tags, lifecycle policy."""
-    env, name = _region(environment, registry), registry.repository(unit)
-    create, lifecycle = repository_calls(name, environment.get("ecr-lifecycle-keep", 30))
+@dataclass(frozen=True)
+class Repository:
+    """An ECR repository as a push found it: created by this push, or the team's own."""
+
+    name: str
+    created: bool
+    mutability: str  # MUTABLE, IMMUTABLE, or one of them WITH_EXCLUSION
+
+    @property
+    def immutable(self) -> bool:
+        return self.mutability.startswith("IMMUTABLE")
+
+
+def ensure_repository(environment: Mapping[str, Any], registry: Registry, unit: str) -> Repository:
+    """The unit's repository; created (scan on push, immutable tags) when it does not exist.
+
+    An existing repository is left exactly as it is: its tag mutability, scan settings and
+    lifecycle policy are the team's (often Terraform's), and a push never rewrites them."""
+    env, name = in_region(environment, registry), registry.repository(unit)
     action = f"set up ECR repository {name}"
-    if call(env, create, action, tolerate=("RepositoryAlreadyExistsException",)) is None:
-        for update in settings_calls(name):
-            call(env, update, action)
-    call(env, lifecycle, action)
+    found = call(env, repository_call(name), action, tolerate=("RepositoryNotFoundException",))
+    if found is not None:
+        return Repository(name, False, str(found["repositories"][0].get("imageTagMutability", "MUTABLE")))
+    # RepositoryAlreadyExists: a parallel run created it between the two calls; it is not ours then.
+    created = call(env, create_call(name), action, tolerate=("RepositoryAlreadyExistsException",))
+    return Repository(name, created is not None, "IMMUTABLE" if created is not None else "")
 
 
 def find_image(environment: Mapping[str, Any], registry: Registry, unit: str, tag: str) -> str | None:
     """The digest of ``unit:tag`` in ECR, or None when it is not there (one describe_images)."""
     name = registry.repository(unit)
     found = call(
-        _region(environment, registry),
+        in_region(environment, registry),
         describe_call(name, tag),
         f"look up {name}:{tag} in ECR",
         tolerate=("ImageNotFoundException", "RepositoryNotFoundException"),
@@ -135,17 +127,35 @@ def find_image(environment: Mapping[str, Any], registry: Registry, unit: str, ta
     return str(details[0]["imageDigest"]) if details else None
 
 
+class TagRefused(ShipyardError):
+    """The repository's immutable tags refuse to move ``tag`` to another image."""
+
+
 def copy_tag(environment: Mapping[str, Any], registry: Registry, unit: str, source: str, tag: str) -> None:
-    """Put ``unit:source``'s manifest under ``tag`` too (batch_get_image, put_image): one digest."""
-    name, env = registry.repository(unit), _region(environment, registry)
+    """Put ``unit:source``'s manifest under ``tag`` too (batch_get_image, put_image): one digest.
+
+    TagRefused when ``tag`` names another image in a repository with immutable tags."""
+    name, env = registry.repository(unit), in_region(environment, registry)
     action = f"tag {name}:{source} as {tag} in ECR"
     found = call(env, get_image_call(name, source), action) or {}
     images = found.get("images", [])
     if not images:
         raise ShipyardError(f"ECR has no {name}:{source} to tag as {tag}", hint="run the push again")
     put = put_image_call(name, images[0], tag)
-    # ImageAlreadyExists: a parallel run put the same tag on the same image; nothing to do.
-    call(env, put, action, tolerate=("ImageAlreadyExistsException",))
+    if call(env, put, action, tolerate=_TAG_TAKEN) is None:
+        # The tag was there already: on this image (a parallel run put it), fine; else immutability.
+        digest = images[0].get("imageId", {}).get("imageDigest", "")
+        other = find_image(environment, registry, unit, tag)
+        if other != digest:
+            raise TagRefused(
+                f"{name}:{tag} names {other} and the repository's tags are immutable",
+                hint=f"make {name}'s tags mutable (or exclude {tag!r}), or drop {tag!r} from extra-tags",
+            )
+
+
+# AWS answers ImageTagAlreadyExists for an immutable tag on another image; moto (and AWS for the
+# same image) ImageAlreadyExists: which of the two happened is told by looking the tag up.
+_TAG_TAKEN = ("ImageAlreadyExistsException", "ImageTagAlreadyExistsException")
 
 
 def get_image_call(name: str, tag: str) -> AwsCall:
@@ -163,7 +173,7 @@ def put_image_call(name: str, image: Mapping[str, Any], tag: str) -> AwsCall:
 
 def login(environment: Mapping[str, Any], registry: Registry) -> Command:
     """``docker login`` for the registry host with a fresh ECR token (on stdin, never printed)."""
-    data = call(_region(environment, registry), token_call(), "get an ECR authorization token") or {}
+    data = call(in_region(environment, registry), token_call(), "get an ECR authorization token") or {}
     auth = data["authorizationData"][0]
     username, _, password = base64.b64decode(auth["authorizationToken"]).decode().partition(":")
     register_secret(password)  # should it ever end up in some output, it is redacted there

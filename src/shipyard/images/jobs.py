@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from shipyard.errors import ShipyardError
+from shipyard.errors import ConfigError, ShipyardError
 from shipyard.images import ecr, static
 from shipyard.images.auth import RegistryAuthError, denied, refused
 from shipyard.images.build import BuildOptions, ensure_image, image_target
@@ -97,6 +97,11 @@ def build_jobs(
     return jobs
 
 
+def repository_names(project: Project) -> dict[str, str]:
+    """The services that name their own repository (``repository = "cv_matcher"``)."""
+    return {u.name: u.settings["repository"] for u in project.services if u.settings.get("repository")}
+
+
 @dataclass
 class Destination:
     """Where a push goes: an environment's registry; logs in (ECR) at most once per run."""
@@ -105,17 +110,30 @@ class Destination:
     environment: Mapping[str, Any]
     registry: Registry
     verbose: bool = False
+    project: Project | None = None  # for pruning: the other environments' ledgers
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _logged_in: bool = False
 
     @classmethod
     def of(cls, project: Project, name: str, *, verbose: bool = False) -> Destination:
         environment = project.environment(name)
-        return cls(name, environment, environment_registry(environment, name), verbose)
+        registry = environment_registry(environment, name, repository_names(project))
+        return cls(name, environment, registry, verbose, project)
 
-    def prepare(self, unit: str) -> None:
+    def prepare(self, unit: str) -> ecr.Repository | None:
+        """ECR: the unit's repository, created when missing (an existing one is left as it is)."""
         if self.registry.is_ecr:
-            ecr.ensure_repository(self.environment, self.registry, unit)
+            return ecr.ensure_repository(self.environment, self.registry, unit)
+        return None
+
+    def prune(self, unit: str, pushed: str) -> str:
+        """Opt-in ECR housekeeping after a push (``ecr-prune-keep``); the note says what it did."""
+        keep = int(self.environment.get("ecr-prune-keep", 0))
+        if not (self.registry.is_ecr and keep > 0 and self.project is not None):
+            return ""
+        from shipyard.images.prune import prune
+
+        return prune(self.project, self.environment, self.registry, unit, keep, pushed).note()
 
     def lookup(self, unit: str, tag: str) -> str | None:
         """One request: the digest of ``unit:tag`` in the registry, or None."""
@@ -190,10 +208,10 @@ def _complete(dest: Destination, unit: str, fp_tag: str, tags: Sequence[str], di
     return put
 
 
-def _refuse_overwrite(dest: Destination, unit: str, fp_tag: str) -> None:
-    if dest.registry.is_ecr and dest.lookup(unit, fp_tag):
+def _refuse_overwrite(dest: Destination, repository: ecr.Repository | None, unit: str, fp_tag: str) -> None:
+    if repository is not None and repository.immutable and dest.lookup(unit, fp_tag):
         raise ShipyardError(
-            f"--force would replace {dest.registry.image(unit)}:{fp_tag}, but ECR tags are immutable",
+            f"--force would replace {dest.registry.image(unit)}:{fp_tag}, but the repository's tags are immutable",
             hint="push without --force (the registry has this fingerprint), or delete the image in ECR first",
         )
 
@@ -208,23 +226,122 @@ def _push_image(
     pairs = push_refs(local, image)
     d.update(fingerprint=target.fingerprint.digest, tags=[r for _, r in pairs], registry=dest.registry.host)
     check_inputs(project, unit, target.settings)
-    dest.prepare(unit.name)
+    repository = dest.prepare(unit.name)
+    extra = ExtraTags(dest, unit.name, fp_tag, repository, *extra_tags(project, dest, target.revision.dirty))
     if options.force:
-        _refuse_overwrite(dest, unit.name, fp_tag)
+        _refuse_overwrite(dest, repository, unit.name, fp_tag)
     found = None if options.force else dest.lookup(unit.name, fp_tag)
     if found:
-        others = [ref.rsplit(":", 1)[1] for _, ref in pairs[:-1]]
-        put = _complete(dest, unit.name, fp_tag, others, found)
-        d.update(digest=found, up_to_date=not put, pushed=bool(put))
-        if put:
-            return f"tagged {image}@{found} as " + ", ".join(put)
-        return f"up to date: {image}@{found}"
+        return _tag_existing(dest, unit.name, fp_tag, pairs, found, extra, d)
     built = ensure_image(project, target, checkout, options)
     d.update(built=built.built, image_id=built.image_id)
     dest.login()
     d["digest"] = push(pairs, verbose=options.verbose)
     d["pushed"] = True
-    return f"pushed {image}@{d['digest']}"
+    note = extra.put(d["digest"], pairs[-1][0])
+    d["tags"] += [f"{image}:{tag}" for tag in extra.done]
+    also = f" (also as {', '.join(extra.done)})" if extra.done else ""
+    return _joined(f"pushed {image}@{d['digest']}{also}", note, dest.prune(unit.name, d["digest"]))
+
+
+def _tag_existing(
+    dest: Destination,
+    unit: str,
+    fp_tag: str,
+    pairs: Sequence[tuple[str, str]],
+    found: str,
+    extra: ExtraTags,
+    d: dict[str, Any],
+) -> str:
+    """The registry has the fingerprint: put the tags it lacks on that image, in the registry."""
+    image = dest.registry.image(unit)
+    put = _complete(dest, unit, fp_tag, [ref.rsplit(":", 1)[1] for _, ref in pairs[:-1]], found)
+    note = extra.put(found, None)
+    put += extra.done
+    d["tags"] += [f"{image}:{tag}" for tag in extra.done]
+    d.update(digest=found, up_to_date=not put, pushed=bool(put))
+    head = f"tagged {image}@{found} as " + ", ".join(put) if put else f"up to date: {image}@{found}"
+    return _joined(head, note)
+
+
+def _joined(head: str, *notes: str) -> str:
+    return "; ".join((head, *(n for n in notes if n)))
+
+
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+GIT_TAG = "{git-tag}"
+
+
+def extra_tags(project: Project, dest: Destination, dirty: bool) -> tuple[list[str], list[str]]:
+    """The environment's ``extra-tags``, ``{git-tag}`` replaced by HEAD's exact git tag: (tags to put,
+    notes on those left out). A tag that is no image tag is a config error."""
+    from shipyard.images.settings import exact_tag
+
+    tags, skipped = [], []
+    for tag in dest.environment.get("extra-tags", []):
+        if tag != GIT_TAG:
+            if not _TAG.match(tag):
+                raise ConfigError(
+                    f"[tool.shipyard.environments.{dest.name}] extra-tags: {tag!r} is not an image tag",
+                    hint="use letters, digits, _ . - (at most 128, not starting with . or -), or {git-tag}",
+                )
+            tags.append(tag)
+            continue
+        git_tag = "" if dirty else exact_tag(project.root)
+        if git_tag and _TAG.match(git_tag):
+            tags.append(git_tag)
+        elif git_tag:
+            skipped.append(f"git tag {git_tag!r} is not an image tag")
+    return list(dict.fromkeys(tags)), skipped
+
+
+@dataclass
+class ExtraTags:
+    """Puts ``extra-tags`` on a pushed image where the repository allows; refusals are notes."""
+
+    dest: Destination
+    unit: str
+    fp_tag: str
+    repository: ecr.Repository | None
+    tags: Sequence[str] = ()
+    skipped: Sequence[str] = ()  # notes on tags left out ({git-tag} that is no image tag)
+    done: list[str] = field(default_factory=list)
+
+    def put(self, digest: str, local: str | None) -> str:
+        """Point each tag at ``digest``: by ``docker push`` of ``local`` right after a push (the
+        layers are there), else in the registry (manifest copy). Returns the note."""
+        refused = list(self.skipped)
+        for tag in self.tags:
+            found = self.dest.lookup(self.unit, tag)
+            if _same(found, digest):
+                continue
+            if found and self.repository is not None and self.repository.immutable:
+                refused.append(f"{tag} names {found} and {self.repository.name}'s tags are immutable")
+                continue
+            try:
+                self._put(tag, local)
+            except ecr.TagRefused as exc:
+                refused.append(exc.message)
+                continue
+            self.done.append(tag)
+        return ("not tagged: " + "; ".join(refused)) if refused else ""
+
+    def _put(self, tag: str, local: str | None) -> None:
+        if local is None:
+            self.dest.copy_tag(self.unit, self.fp_tag, tag)
+            return
+        ref = f"{self.dest.registry.image(self.unit)}:{tag}"
+        try:
+            push(((local, ref),), verbose=self.dest.verbose)
+        except StepFailed as exc:
+            # another run put the tag on another image since the lookup, in an immutable repository
+            if _IMMUTABLE.search(exc.output):
+                raise ecr.TagRefused(f"{ref} is taken and the repository's tags are immutable") from None
+            raise
+
+
+# ECR's words when docker push would move an immutable tag
+_IMMUTABLE = re.compile(r"cannot be overwritten because the (repository|tag) is immutable", re.IGNORECASE)
 
 
 def push_jobs(

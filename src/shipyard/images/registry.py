@@ -12,7 +12,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.errors import ShipyardError
@@ -31,12 +31,14 @@ TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class Registry:
-    """An environment's registry: ``host[/prefix]`` and whether it is ECR."""
+    """An environment's registry: ``host[/prefix]``, whether it is ECR, and the units whose
+    repository is named in their own table (``repository = "cv_matcher"``)."""
 
     host: str
     prefix: str
     kind: str  # "oci" or "ecr"
     environment: str = ""
+    names: Mapping[str, str] = field(default_factory=dict, hash=False)  # a Registry stays hashable
 
     @property
     def is_ecr(self) -> bool:
@@ -49,7 +51,10 @@ class Registry:
         return match.group(2) if match else ""
 
     def repository(self, unit: str) -> str:
-        """The repository name inside the registry (what ECR calls repositoryName)."""
+        """The repository name inside the registry (what ECR calls repositoryName): the unit's
+        own ``repository`` when it sets one, else ``prefix/unit``."""
+        if self.names.get(unit):
+            return self.names[unit]
         return f"{self.prefix}/{unit}" if self.prefix else unit
 
     def image(self, unit: str) -> str:
@@ -57,23 +62,26 @@ class Registry:
         return f"{self.host}/{self.repository(unit)}"
 
 
-def parse_registry(value: str, kind: str = "", environment: str = "") -> Registry:
+def parse_registry(
+    value: str, kind: str = "", environment: str = "", names: Mapping[str, str] | None = None
+) -> Registry:
     """``host[/prefix]`` -> Registry; ECR when the host is *.amazonaws.com or ``kind`` says so."""
     value = value.strip().removeprefix("https://").removeprefix("http://").strip("/")
     host, _, prefix = value.partition("/")
     if not kind:
         kind = "ecr" if host.endswith((".amazonaws.com", ".amazonaws.com.cn")) else "oci"
-    return Registry(host, prefix, kind, environment)
+    return Registry(host, prefix, kind, environment, dict(names or {}))
 
 
-def environment_registry(environment: Mapping[str, Any], name: str) -> Registry:
-    """The registry of environment ``name``; an error naming the key when none is set."""
+def environment_registry(environment: Mapping[str, Any], name: str, names: Mapping[str, str] | None = None) -> Registry:
+    """The registry of environment ``name`` (``names``: unit -> its own repository name); an
+    error naming the key when none is set."""
     if not environment.get("registry"):
         raise ShipyardError(
             f"environment {name!r} has no registry",
             hint=f'set `registry = "host[/prefix]"` in [tool.shipyard.environments.{name}]',
         )
-    return parse_registry(environment["registry"], environment.get("registry-kind", ""), name)
+    return parse_registry(environment["registry"], environment.get("registry-kind", ""), name, names)
 
 
 def api_host(registry: Registry) -> str:

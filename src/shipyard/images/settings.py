@@ -143,6 +143,11 @@ def revision(root: Path) -> Revision:
     return Revision(sha, dirty, _git(root, "remote", "get-url", "origin"))
 
 
+def exact_tag(root: Path) -> str:
+    """The git tag HEAD is at exactly (a tag build), or ""."""
+    return _git(root, "describe", "--exact-match", "--tags", "HEAD")
+
+
 @dataclass(frozen=True)
 class Checkout:
     """One snapshot of the repository for a run: tracked files and revision, read once."""

@@ -23,7 +23,7 @@ PUSH_HELP = {
     "no-cache": "when an image has to be built (the registry lacks its fingerprint), build it without"
     " Docker's layer cache; an image already in the registry is not rebuilt (use --force)",
     "force": "rebuild each image and push it again even when the registry has its fingerprint"
-    " (the fingerprint tag then names the new build; refused for ECR, whose tags are immutable)",
+    " (the fingerprint tag then names the new build; refused for an ECR repository with immutable tags)",
 }
 
 
