@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,7 +22,7 @@ _EXPIRED = {
     "UnrecognizedClientException",
 }
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
-THROTTLED = {
+_THROTTLING = {  # AWS saying "slower": reported as throttling once botocore's retries are spent
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -31,6 +31,8 @@ THROTTLED = {
     "TooManyRequestsException",
     "RequestLimitExceeded",
     "SlowDown",
+}
+THROTTLED = _THROTTLING | {
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "InternalError",
@@ -43,6 +45,11 @@ THROTTLED = {
 # 12 DescribeServices in 3.5 s) are absorbed by this and by shipyard's own polls/retries.
 MAX_ATTEMPTS = 8  # botocore's `max_attempts`: retries after the first try
 
+
+# The oldest boto3/botocore with both S3 conditional writes the lock and the ledger use:
+# PutObject IfNoneMatch came in botocore 1.35.2, DeleteObject IfMatch in 1.35.67 and
+# PutObject IfMatch in 1.35.69 (botocore's CHANGELOG and data/s3/2006-03-01/service-2.json).
+BOTO_FLOOR = "1.35.69"
 
 # What else decides where a client talks and as whom: a changed endpoint or identity in
 # the process environment must not reuse a client made for the old one.
@@ -67,7 +74,34 @@ def client_config() -> Any:
 @functools.cache
 def _client(service: str, profile: str, region: str, environment: tuple[str, ...]) -> Any:
     with aws_errors(f"create an AWS {service} client"):
-        return _session(profile, region, environment).client(service, config=client_config())
+        made = _session(profile, region, environment).client(service, config=client_config())
+    made.meta.events.register("before-call", _before_call)
+    return made
+
+
+# Fences of AWS writes: each is called before every write of a FENCED service while it is
+# installed (DeployLock.held installs its own), and raises to refuse the write.
+_fences: list[Callable[[str], None]] = []
+FENCED = frozenset({"ecs"})
+_READS = ("Describe", "List", "Get")
+
+
+def _before_call(model: Any, **_: Any) -> None:
+    """botocore's before-call hook of every client shipyard makes: a write passes the fences."""
+    service = model.service_model.service_name
+    if service in FENCED and not model.name.startswith(_READS):
+        for fence in list(_fences):
+            fence(f"{service} {model.name}")
+
+
+@contextmanager
+def fenced(fence: Callable[[str], None]) -> Iterator[None]:
+    """While the block runs, every ECS write first calls ``fence(operation)``, which may refuse it."""
+    _fences.append(fence)
+    try:
+        yield
+    finally:
+        _fences.remove(fence)
 
 
 def client(service: str, profile: str = "", region: str = "") -> Any:
@@ -126,6 +160,8 @@ def aws_errors(action: str, profile: str = "") -> Iterator[None]:
         raise ShipyardError(
             f"cannot {action}: AWS is unreachable ({exc})", hint="check the network or AWS_ENDPOINT_URL"
         ) from None
+    except bx.ParamValidationError as exc:  # e.g. IfMatch on PutObject, unknown to an old botocore
+        raise outdated_botocore(action, exc) from None
     except bx.TokenRetrievalError:
         raise ShipyardError(f"cannot {action}: the AWS SSO session has expired", hint=f"run `{login}`") from None
     except bx.ClientError as exc:
@@ -135,11 +171,38 @@ def aws_errors(action: str, profile: str = "") -> Iterator[None]:
             raise ShipyardError(
                 f"cannot {action}: AWS credentials are expired or invalid", hint=f"run `{login}`"
             ) from None
+        if code in _THROTTLING:
+            raise throttled(action, exc) from None
         if code in _DENIED:
             raise ShipyardError(
                 f"cannot {action}: access denied ({message})", hint="the role needs the permission named above"
             ) from None
         raise ShipyardError(f"cannot {action}: {code}: {message}") from None
+
+
+def throttled(action: str, exc: Any) -> ShipyardError:
+    """AWS throttled ``action`` through all of botocore's retries: said as such, with what to do."""
+    tries = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0) + 1
+    message = exc.response.get("Error", {}).get("Message", "")
+    return ShipyardError(
+        f"cannot {action}: AWS is throttling the requests ({error_code(exc)}: {message}; "
+        f"{tries} {'try' if tries == 1 else 'tries'})",
+        hint="try again in a few minutes; when it persists, fewer concurrent deploys or a higher AWS quota",
+    )
+
+
+def outdated_botocore(action: str, exc: BaseException) -> ShipyardError:
+    """botocore refused a request's parameters: almost always a botocore older than the floor."""
+    import botocore
+    from packaging.version import Version
+
+    installed = botocore.__version__
+    report = " ".join(str(getattr(exc, "kwargs", {}).get("report", exc)).split())
+    if Version(installed) < Version(BOTO_FLOOR):
+        hint = f"shipyard needs boto3>={BOTO_FLOOR} (S3 conditional writes): pip install 'boto3>={BOTO_FLOOR}'"
+    else:
+        hint = f"botocore {installed} meets shipyard's floor (boto3>={BOTO_FLOOR}): a shipyard bug, please report it"
+    return ShipyardError(f"cannot {action}: botocore {installed} rejected the request ({report})", hint=hint)
 
 
 def check_account(environment: Mapping[str, Any], name: str) -> str:

@@ -19,6 +19,7 @@ from tests.deploy.ecs_example import (  # noqa: F401 - fixtures
     slack_endpoint,
     smoke_endpoint,
 )
+from tests.deploy.test_faults import no_botocore_retries, proxy  # noqa: F401 - fixtures (test_lock_faults.py)
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])

@@ -1,5 +1,7 @@
 """Faults injected for real: a lock force-released under its holder, dropped connections,
-and throttled (SlowDown/Throttling) AWS calls from a proxy in front of the moto server."""
+and throttled (SlowDown/Throttling) AWS calls from a proxy in front of the moto server.
+The proxy also drops connections, loses answers, holds requests and answers 409 (see
+test_lock_faults.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from shipyard import aws as shipyard_aws
 from shipyard.deploy import ledger as ledger_module
 from shipyard.deploy import lock as lock_module
 from shipyard.deploy.ledger import DEPLOY, SUCCEEDED, Entry, Ledger, LedgerWriteFailed
-from shipyard.deploy.lock import LOCK_KEY, DeployLock
+from shipyard.deploy.lock import LOCK_KEY, DeployLock, LockLost
 from shipyard.deploy.plan import DeployPlan, ServicePlan
 from shipyard.deploy.session import Session
 from shipyard.deploy.store import S3Store
@@ -42,6 +44,10 @@ _S3_SLOWDOWN = (
     b"<Message>Please reduce your request rate.</Message></Error>"
 )
 _JSON_THROTTLED = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
+_S3_CONTENDED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ConditionalRequestConflict</Code>'
+    b"<Message>A conflicting conditional operation is currently in progress against this resource.</Message></Error>"
+)
 
 
 def operation(method: str, path: str, target: str) -> str:
@@ -57,11 +63,18 @@ def operation(method: str, path: str, target: str) -> str:
     return {"GET": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject", "HEAD": "HeadObject"}.get(method, method)
 
 
+THROTTLE, DROP, LOSE_ANSWER, CONTENDED, HOLD = "throttle", "drop", "lose-answer", "409", "hold"
+
+
 @dataclass
 class Rule:
     op: str
     count: int  # how many matching calls fail; -1: all of them
     path: str = ""  # only requests whose path contains this
+    action: str = THROTTLE  # THROTTLE: 503 SlowDown / 400 ThrottlingException; DROP: close the
+    # connection unanswered; LOSE_ANSWER: forward, then close unanswered; CONTENDED: S3's 409;
+    # HOLD: forward only once ``gate`` is set
+    gate: threading.Event = field(default_factory=threading.Event)
 
 
 class FaultProxy:
@@ -82,22 +95,27 @@ class FaultProxy:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def throttle(self, op: str, count: int = -1, path: str = "") -> Rule:
-        rule = Rule(op, count, path)
+        return self.inject(op, THROTTLE, count, path)
+
+    def inject(self, op: str, action: str, count: int = -1, path: str = "") -> Rule:
+        rule = Rule(op, count, path, action)
         self.rules.append(rule)
         return rule
 
     def heal(self) -> None:
+        for rule in self.rules:
+            rule.gate.set()
         self.rules.clear()
 
-    def _fails(self, op: str, path: str) -> bool:
+    def _fault(self, op: str, path: str) -> Rule | None:
         with self.lock:
             self.seen[op] += 1
             for rule in self.rules:
                 if rule.op == op and rule.path in path and rule.count != 0:
                     rule.count -= 1 if rule.count > 0 else 0
                     self.failed[op] += 1
-                    return True
-        return False
+                    return rule
+        return None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -108,11 +126,22 @@ class FaultProxy:
             def _any(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 target = self.headers.get("X-Amz-Target", "")
-                if proxy._fails(operation(self.command, self.path, target), self.path):
+                rule = proxy._fault(operation(self.command, self.path, target), self.path)
+                action = rule.action if rule else ""
+                if action == THROTTLE:
                     status, payload = (400, _JSON_THROTTLED) if target else (503, _S3_SLOWDOWN)
                     self._answer(status, [("Content-Type", "application/xml")], payload)
                     return
-                status, headers, payload = proxy.forward(self.command, self.path, dict(self.headers), body)
+                if action == CONTENDED:
+                    self._answer(409, [("Content-Type", "application/xml")], _S3_CONTENDED)
+                    return
+                if rule is not None and action == HOLD:
+                    rule.gate.wait(60)
+                if action != DROP:
+                    status, headers, payload = proxy.forward(self.command, self.path, dict(self.headers), body)
+                if action in (DROP, LOSE_ANSWER):
+                    self.close_connection = True  # the client sees the connection closed, no answer
+                    return
                 self._answer(status, headers, payload)
 
             def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
@@ -202,7 +231,7 @@ def test_a_force_released_lock_is_lost_by_its_holder_and_fences_the_ledger(aws: 
         bob = DeployLock(store, "staging", holder="bob", say=said.append)
         bob.acquire("deploy worker")
         with pytest.raises(LedgerWriteFailed, match="lost the deploy lock"):
-            Ledger(store, "staging", fence=alice.check).append(an_entry())
+            Ledger(store, "staging", fence=alice.fence).append(an_entry())
     assert Ledger(store, "staging").history() == []
     assert bob.status() is not None and bob.status().holder == "bob"  # type: ignore[union-attr]
     assert not any("warning: could not renew" in line for line in said)
@@ -246,21 +275,28 @@ def test_a_renewal_that_fails_on_dropped_connections_is_retried(aws: str) -> Non
         wait_for(lambda: alice.status().expires > info.expires, "a renewal after the drops")  # type: ignore[union-attr]
         assert not alice.lost
     assert drop.dropped == 2
-    warning = "warning: could not renew the deploy lock of staging (retrying): ConnectionClosedError"
-    assert said and all(line.startswith(warning) for line in said)
+    warning = "warning: could not renew the deploy lock of staging (retrying): cannot write s3://"
+    assert said and all(line.startswith(warning) and "AWS is unreachable" in line for line in said)
 
 
-def test_a_renewal_failing_until_the_lease_expires_loses_the_lock(aws: str) -> None:
+def test_renewals_failing_in_a_row_give_the_lock_up_while_its_lease_still_holds(aws: str) -> None:
     drop = DropConnections(0)
     store = _dropping_store(aws, drop)
-    alice = DeployLock(store, "staging", lease=0.9, holder="alice", say=lambda _: None)
+    alice = DeployLock(store, "staging", lease=6, holder="alice", say=lambda _: None)
     with alice.held("deploy api"):
         drop.count = 10_000
-        wait_for(lambda: alice.lost, "the lock to be lost")
-        assert "its lease expired while renewing failed (ConnectionClosedError" in alice.lost
-        with pytest.raises(LedgerWriteFailed, match="lease expired"):
-            Ledger(store, "staging", fence=alice.check).append(an_entry())
-    assert drop.dropped >= 2
+        wait_for(lambda: alice.lost, "the lock to be given up")
+        assert alice.lost.startswith("lost the deploy lock of 'staging': 3 renewals failed in a row (cannot write")
+        assert "AWS is unreachable" in alice.lost
+        stored = alice.status()
+        assert stored is not None and stored.token == alice.token  # still ours: nobody can take it over yet
+        with pytest.raises(LockLost, match="refused ecs UpdateService: lost the deploy lock"):
+            alice.fence("ecs UpdateService")  # the deploy acts no more...
+        # ...but the record of why it stopped still reaches the ledger
+        Ledger(store, "staging", fence=lambda: alice.fence(record=True)).append(an_entry())
+    assert drop.dropped == 3
+    assert [e.release for e in Ledger(store, "staging").history()] == [1]
+    assert alice.status() is None  # released: the object was still ours
 
 
 # -- 2. ledger writes are retried, then fail loudly -------------------------------------------
@@ -284,6 +320,8 @@ def test_a_ledger_that_stays_throttled_fails_loudly(proxy: FaultProxy) -> None:
         Ledger(store, "staging").append(an_entry())
     assert "could not record api deploy succeeded (repo@sha256:1, revision td:1)" in info.value.message
     assert "after 5 attempts: cannot write" in info.value.message and "SlowDown" in info.value.message
+    assert "AWS is throttling the requests (SlowDown: Please reduce your request rate.; 1 try)" in info.value.message
+    assert info.value.hint is not None and "higher AWS quota" in info.value.hint
     assert proxy.failed["PutObject"] == 5
 
 

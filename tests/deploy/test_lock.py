@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import Any
 
 import pytest
 
 from shipyard.deploy.lock import LOCK_KEY, DeployLock, LockInfo, LockLost, Terminated, sigterm_as_interrupt
-from shipyard.deploy.store import StateStore
+from shipyard.deploy.store import Contended, StateStore
 from shipyard.errors import ShipyardError
 
 
@@ -139,3 +140,77 @@ def test_sigterm_unwinds_like_ctrl_c_while_guarded() -> None:
         time.sleep(5)  # the handler raises long before this ends
     assert signal.getsignal(signal.SIGTERM) is before
     assert issubclass(Terminated, KeyboardInterrupt)
+
+
+def test_the_fence_passes_for_the_holders_generation_and_refuses_after_a_takeover(store: StateStore) -> None:
+    clock = Clock()
+    alice = lock(store, "alice", clock, lease=60)
+    alice.fence("ecs UpdateService")  # never taken: nothing to prove
+    alice.acquire("deploy api")
+    alice.fence("ecs UpdateService")
+    alice.fence("a ledger write", record=True)
+    bob = lock(store, "bob", Clock(clock.now + 61))  # to bob's clock alice's lease has expired
+    bob.acquire("deploy worker")
+    assert not alice.lost  # alice has not noticed: only the fence's proof tells her
+    for record in (False, True):
+        with pytest.raises(LockLost) as info:
+            alice.fence("ecs UpdateService", record=record)
+        assert info.value.message.startswith(
+            "refused ecs UpdateService: lost the deploy lock of 'staging': another deploy holds it (held by bob"
+        )
+    assert alice.lost.startswith("lost the deploy lock of 'staging': another deploy holds it")
+    bob.fence("ecs UpdateService")
+
+
+def test_a_holder_that_gave_up_may_still_record_until_its_lease_expires(store: StateStore) -> None:
+    clock = Clock()
+    alice = lock(store, "alice", clock, lease=60)
+    alice.acquire("deploy api")
+    clock.now += 30  # half the lease without a renewal: given up
+    assert alice.lost == "lost the deploy lock of 'staging': not renewed for half its lease (60s)"
+    with pytest.raises(LockLost, match="refused ecs RunTask: lost the deploy lock"):
+        alice.fence("ecs RunTask")
+    alice.fence("a ledger write", record=True)  # nobody else can hold it yet: the record of why goes in
+    clock.now += 30
+    with pytest.raises(LockLost, match="refused a ledger write: lost the deploy lock of 'staging': not renewed"):
+        alice.fence("a ledger write", record=True)
+
+
+def test_the_fence_refuses_a_released_lock(store: StateStore) -> None:
+    clock = Clock()
+    alice = lock(store, "alice", clock)
+    alice.acquire("deploy api")
+    lock(store, "ops", clock).force_release()
+    with pytest.raises(LockLost, match="refused a ledger write: lost the deploy lock of 'staging': it was released"):
+        alice.fence("a ledger write", record=True)
+
+
+class FailingPuts:
+    """A store whose puts fail with ``error`` while ``failing`` is set."""
+
+    def __init__(self, store: StateStore, error: Exception) -> None:
+        self.store, self.error, self.failing = store, error, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def put(self, key: str, data: bytes, **kwargs: Any) -> str:
+        if self.failing:
+            raise self.error
+        return self.store.put(key, data, **kwargs)
+
+
+@pytest.mark.parametrize("error", [Contended(LOCK_KEY), ValueError("no JSON"), ShipyardError("cannot write")])
+def test_renewals_failing_in_a_row_give_the_lock_up_whatever_the_error(store: StateStore, error: Exception) -> None:
+    said: list[str] = []
+    failing = FailingPuts(store, error)
+    alice = DeployLock(failing, "staging", lease=6, holder="alice", say=said.append)  # type: ignore[arg-type]
+    with alice.held("deploy api"):
+        failing.failing = True
+        deadline = time.monotonic() + 30
+        while not alice.lost and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert alice.lost.startswith("lost the deploy lock of 'staging': 3 renewals failed in a row (")
+        assert len(said) == 2 and alice.failures == 3
+        failing.failing = False
+    assert alice.status() is None

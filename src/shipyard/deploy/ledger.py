@@ -10,8 +10,8 @@ outcome is recorded, so a deploy killed outright (SIGKILL) shows in history as "
 
 A write that fails (throttled, unreachable) is retried with backoff; when it still
 fails the caller gets LedgerWriteFailed — an attempt that cannot be recorded is not a
-success. Under a deploy lock every write first passes the lock's fence: once the lock
-is lost, nothing more is written.
+success. Under a deploy lock every write first passes the lock's fence (DeployLock.fence): once the
+lock object no longer carries this writer's generation, nothing more is written.
 """
 
 from __future__ import annotations
@@ -136,8 +136,11 @@ class Ledger:
             ) from None
 
     def close_attempt(self, entry: Entry) -> None:
-        """The attempt's outcome is recorded: its marker goes (a left-over one only shows in history)."""
+        """The attempt's outcome is recorded: its marker goes (a left-over one only shows in history).
+        Fenced too: a writer that lost the lock leaves its marker."""
         with contextlib.suppress(ShipyardError):  # history would show it as started beside its outcome
+            if self.fence is not None:
+                self.fence()
             self.store.delete(self._open_key(entry))
 
     def open_attempts(self) -> list[Entry]:

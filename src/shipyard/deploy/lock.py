@@ -7,12 +7,20 @@ background thread; a holder that vanished (a cancelled CI job) stops renewing, a
 the lease has expired the next deploy may take the lock over (If-Match on the stale
 object, so two takers cannot both win) — and says so.
 
-A lock that is gone or belongs to someone else (force-released, taken over) is lost:
-the renewer records why, the transaction stops, and ``check`` — the fence every ledger
-write passes — refuses from then on. A renewal that fails for a transient reason (a
-throttled or dropped request) is retried until the lease would expire; only then is
-the lock lost. A release that fails is retried, then reported with the command that
-releases the lock by hand: it never hides the deploy's own result.
+Each acquisition is a generation of the lock, named by the holder's random token in the
+object. ``fence`` proves, before a write, that the object in the store still carries this
+holder's generation with an unexpired lease; every ledger write calls it, and while the
+lock is held every ECS write does too (a botocore hook, ``aws.fenced``). A holder whose
+lock was taken over or force-released gets LockLost and writes nothing.
+
+A lock that is gone or belongs to someone else is lost: the renewer records why and the
+transaction stops. The renewer survives any exception: a renewal that fails (throttled,
+a dropped connection, TLS, a 409 from a concurrent conditional write) is retried, and
+after RENEW_FAILURES failures in a row, or once half the lease has passed without a
+renewal, this holder gives the lock up — while the lease still keeps others out — so
+the deploy stops before anyone can take over, and the record of why still reaches the
+ledger. A release that fails is retried, then reported with the command that releases
+the lock by hand: it never hides the deploy's own result.
 """
 
 from __future__ import annotations
@@ -30,15 +38,18 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from types import FrameType
 
-from shipyard.deploy.store import Conflict, StateStore, Stored
+from shipyard.aws import fenced
+from shipyard.deploy.store import Conflict, Contended, StateStore, Stored
 from shipyard.errors import ShipyardError
 
 LOCK_KEY = "lock.json"
-# Seconds; renewed every third of it while a deploy runs. A holder killed with SIGKILL keeps
-# the lock this long: 3 minutes (was 5) still leaves a renewal that botocore retries through
-# a throttled minute (standard mode, 8 retries, <= ~90 s of back-off) inside the lease.
+# Seconds; renewed every quarter of it while a deploy runs. A holder killed with SIGKILL keeps
+# the lock this long; a holder whose renewals fail gives it up after half of it (90 s), which
+# leaves a renewal 45 s of botocore's retries (standard mode, 8 retries) before it is overdue,
+# and gives up while the other half of the lease still keeps every other deploy out.
 DEFAULT_LEASE = 180.0
 RELEASE_ATTEMPTS = 4  # a release is tried this often, 1 s, 2 s, 4 s apart
+RENEW_FAILURES = 3  # renewals failed in a row (each after botocore's own retries): the lock is given up
 
 
 def whoami() -> str:
@@ -115,7 +126,20 @@ class DeployLock:
         self.token = uuid.uuid4().hex
         self.etag: str | None = None
         self.info: LockInfo | None = None
-        self.lost: str = ""  # why we lost the lock, set by the renewer
+        self._lost = ""  # why this holder lost (or gave up) the lock; the first reason wins
+        self.failures = 0  # renewals failed in a row
+
+    @property
+    def lost(self) -> str:
+        """Why the lock is lost ("" while it is held or was never taken). A lock not renewed for
+        half its lease is lost even while a renewal still hangs."""
+        if not self._lost and self.etag is not None and self.info is not None and self.clock() >= self._give_up_at():
+            self._lose(f"lost the deploy lock of {self.env!r}: not renewed for half its lease ({self.lease:g}s)")
+        return self._lost
+
+    def _give_up_at(self) -> float:
+        assert self.info is not None
+        return self.info.expires - self.lease / 2
 
     def status(self) -> LockInfo | None:
         """The current lock object, or None when the environment is unlocked."""
@@ -174,36 +198,71 @@ class DeployLock:
         )
 
     def renew(self) -> None:
-        """Extend our lease; raise LockLost when the object is no longer ours."""
+        """Extend our lease; raise LockLost when the object is no longer ours (412: someone
+        else's generation, or 404: released). Contended (409) and AWS errors are for the caller
+        to retry."""
         if self.info is None or self.etag is None:
             raise LockLost(f"the deploy lock of {self.env!r} is not held")
         info = LockInfo(self.info.holder, self.info.purpose, self.info.acquired, self.clock() + self.lease, self.token)
         try:
             self.etag = self.store.put(LOCK_KEY, info.to_bytes(), if_match=self.etag)
+        except Contended:
+            raise
         except Conflict:
-            raise self._lose(
-                f"lost the deploy lock of {self.env!r}: another deploy took it over or it was released"
-            ) from None
+            self.etag = self._renew_after_lost_answer(info)
         self.info = info
+
+    def _renew_after_lost_answer(self, info: LockInfo) -> str:
+        """The object changed since our last renewal. When it still carries our generation, an
+        earlier renewal landed and only its answer was lost (a dropped connection): renew on top
+        of it. Otherwise the lock is someone else's, or gone."""
+        current = self.store.get(LOCK_KEY)
+        if current is not None and _token(current.data) == self.token:
+            try:
+                return self.store.put(LOCK_KEY, info.to_bytes(), if_match=current.etag)
+            except Contended:
+                raise
+            except Conflict:
+                pass
+        raise self._lose(f"lost the deploy lock of {self.env!r}: another deploy took it over or it was released")
 
     def _lose(self, why: str) -> LockLost:
         """Remember that the lock is lost (the first reason wins); the error to raise."""
-        self.lost = self.lost or why
-        return LockLost(self.lost)
+        self._lost = self._lost or why
+        return LockLost(self._lost)
 
-    def check(self) -> None:
-        """Raise LockLost unless the lock object is still ours: the fence of every ledger write.
+    def fence(self, write: str = "a write", *, record: bool = False) -> None:
+        """The fence of every write made under the lock: raise LockLost (nothing is written)
+        unless the lock object in the store still carries this holder's generation (its token)
+        with an unexpired lease.
 
-        A lock never taken (or already released) fences nothing; a lost one always refuses.
+        ``record``: the write records what happened (the ledger). A holder that gave the lock up
+        (renewals failing) may still record while the object is its own and unexpired: nobody
+        else can hold the lock yet. Any other write refuses once the lock is lost. A lock never
+        taken (or already released) fences nothing.
         """
-        if self.lost:
-            raise LockLost(self.lost)
+        if self.lost and not record:
+            raise LockLost(f"refused {write}: {self.lost}")
         if self.etag is None:
             return
-        current = self.store.get(LOCK_KEY)
-        if current is None or _token(current.data) != self.token:
-            held = "it was released" if current is None else "another deploy holds it"
-            raise self._lose(f"lost the deploy lock of {self.env!r}: {held}")
+        why = self._not_ours(self.store.get(LOCK_KEY))
+        if why:
+            self._lose(f"lost the deploy lock of {self.env!r}: {why}")
+            raise LockLost(f"refused {write}: {self._lost}")
+
+    def _not_ours(self, current: Stored | None) -> str:
+        """Why the stored lock object ``current`` does not prove that we hold the lock ("" if it does)."""
+        if current is None:
+            return "it was released"
+        try:
+            info = LockInfo.from_bytes(current.data)
+        except (ValueError, KeyError, TypeError):
+            return "the lock object is not one shipyard wrote"
+        if info.token != self.token:
+            return f"another deploy holds it ({info.describe(self.clock())})"
+        if info.expired(self.clock()):
+            return f"its lease expired at {utc(info.expires)}"
+        return ""
 
     def release(self) -> None:
         """Delete the lock object if it is still ours; a lost lock is left alone.
@@ -217,13 +276,16 @@ class DeployLock:
             try:
                 self.store.delete(LOCK_KEY, if_match=self.etag)
                 break
+            except Contended as exc:  # 409: a concurrent conditional write; try again
+                failed: BaseException = exc
             except Conflict:  # taken over meanwhile: it is not ours to delete
                 break
             except Exception as exc:
-                if attempt + 1 == RELEASE_ATTEMPTS:
-                    self._release_failed(exc)
-                    break
-                self.sleep(2.0**attempt)
+                failed = exc
+            if attempt + 1 == RELEASE_ATTEMPTS:
+                self._release_failed(failed)
+                break
+            self.sleep(2.0**attempt)
         self.etag, self.info = None, None
 
     def _release_failed(self, exc: BaseException) -> None:
@@ -254,34 +316,40 @@ class DeployLock:
         renewer = threading.Thread(target=self._renew_loop, args=(stop,), name="lock-renewer", daemon=True)
         renewer.start()
         try:
-            yield info
+            with fenced(self.fence):  # every ECS write made while the lock is held proves it first
+                yield info
         finally:
             stop.set()
             renewer.join(timeout=10)
             self.release()
 
     def _renew_loop(self, stop: threading.Event) -> None:
-        wait = self.lease / 3
-        while not stop.wait(wait):
+        """Renew every quarter of the lease until stopped; survives any exception."""
+        wait = self.lease / 4
+        while not stop.wait(wait) and not self.lost:
             try:
                 self.renew()
-                wait = self.lease / 3
+                self.failures, wait = 0, self.lease / 4
             except LockLost:
                 return
-            except Exception as exc:  # throttled, dropped, TLS...: retry while the lease lasts
+            except Exception as exc:  # throttled, dropped, TLS, 409...: retried, then given up
                 wait = self._retry_renewal(exc)
                 if not wait:
                     return
 
     def _retry_renewal(self, exc: BaseException) -> float:
-        """Seconds until the next try of a failed renewal; 0 (the lock is lost) when the lease
-        would expire before it."""
+        """Seconds until the next try of a failed renewal; 0 when the lock is given up: after
+        RENEW_FAILURES failures in a row, or when the next try would come after half the lease."""
+        self.failures += 1
         wait = max(self.lease / 30, 0.05)
-        expires = self.info.expires if self.info else 0.0
-        if self.clock() + wait >= expires:
-            self._lose(f"lost the deploy lock of {self.env!r}: its lease expired while renewing failed ({_why(exc)})")
+        why = "ConditionalRequestConflict (409)" if isinstance(exc, Contended) else _why(exc)
+        if self.failures >= RENEW_FAILURES:
+            self._lose(f"lost the deploy lock of {self.env!r}: {self.failures} renewals failed in a row ({why})")
             return 0.0
-        self.say(f"warning: could not renew the deploy lock of {self.env} (retrying): {_why(exc)}")
+        if self.info is None or self.clock() + wait >= self._give_up_at():
+            self._lose(f"lost the deploy lock of {self.env!r}: not renewed for half its lease ({why})")
+            return 0.0
+        self.say(f"warning: could not renew the deploy lock of {self.env} (retrying): {why}")
         return wait
 
 

@@ -80,7 +80,7 @@ class Session:
 
     def _fence(self) -> None:
         for lock in self.locks:
-            lock.check()
+            lock.fence("a ledger write", record=True)
 
     @property
     def protected(self) -> bool:

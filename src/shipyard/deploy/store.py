@@ -3,6 +3,10 @@
 Two implementations of one small protocol: S3 (conditional puts with If-None-Match /
 If-Match, so concurrent writers cannot overwrite each other) and a local directory
 (an fcntl lock around read-compare-write) for the `local` environment.
+
+S3 answers a failed condition with 412 PreconditionFailed (the object changed: Conflict)
+and a condition it could not decide yet with 409 ConditionalRequestConflict (another
+conditional write on the key is in flight: Contended, a Conflict worth trying again).
 """
 
 from __future__ import annotations
@@ -21,6 +25,15 @@ from shipyard.aws import aws_errors, error_code
 
 class Conflict(Exception):
     """A conditional write lost: the object exists, or changed since it was read."""
+
+
+class Contended(Conflict):
+    """S3's 409 ConditionalRequestConflict: a concurrent conditional write on the key was in
+    flight, so this one was not applied; the condition itself may still hold (try again)."""
+
+
+_FAILED_CONDITION = ("PreconditionFailed", "412")
+_CONTENDED = ("ConditionalRequestConflict", "409")
 
 
 @dataclass(frozen=True)
@@ -57,14 +70,14 @@ class S3Store:
     def get(self, key: str) -> Stored | None:
         from botocore.exceptions import ClientError
 
-        try:
-            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
-                return None
-            with aws_errors(f"read {self.describe()}/{key}"):
+        with aws_errors(f"read {self.describe()}/{key}"):
+            try:
+                obj = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            except ClientError as exc:
+                if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                    return None
                 raise
-        return Stored(obj["Body"].read(), obj["ETag"])
+            return Stored(obj["Body"].read(), obj["ETag"])
 
     def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> str:
         from botocore.exceptions import ClientError
@@ -74,29 +87,26 @@ class S3Store:
             extra["IfNoneMatch"] = "*"
         if if_match:
             extra["IfMatch"] = if_match
-        try:
-            response = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **extra)
-        except ClientError as exc:
-            if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
-                raise Conflict(key) from None
-            if if_match and error_code(exc) in ("NoSuchKey", "404"):
-                raise Conflict(key) from None  # S3 answers If-Match on a deleted object with 404
-            with aws_errors(f"write {self.describe()}/{key}"):
+        # inside aws_errors: an old botocore refuses IfMatch/IfNoneMatch with ParamValidationError
+        with aws_errors(f"write {self.describe()}/{key}"):
+            try:
+                response = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **extra)
+            except ClientError as exc:
+                _raise_conflict(exc, key, missing_is_conflict=bool(if_match))
                 raise
-        return str(response["ETag"])
+            return str(response["ETag"])
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         from botocore.exceptions import ClientError
 
         extra = {"IfMatch": if_match} if if_match else {}
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=self._key(key), **extra)
-        except ClientError as exc:
-            if error_code(exc) in ("PreconditionFailed", "412"):
-                raise Conflict(key) from None
-            if error_code(exc) in ("NoSuchKey", "404"):
-                return
-            with aws_errors(f"delete {self.describe()}/{key}"):
+        with aws_errors(f"delete {self.describe()}/{key}"):
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=self._key(key), **extra)
+            except ClientError as exc:
+                if error_code(exc) in ("NoSuchKey", "404"):
+                    return
+                _raise_conflict(exc, key, missing_is_conflict=False)
                 raise
 
     def list(self, prefix: str) -> list[str]:
@@ -107,6 +117,15 @@ class S3Store:
             for page in pages:
                 keys += [item["Key"][strip:] for item in page.get("Contents", [])]
         return sorted(keys)
+
+
+def _raise_conflict(exc: Exception, key: str, *, missing_is_conflict: bool) -> None:
+    """Raise Contended (409) or Conflict (412) when S3 refused a conditional request; else return."""
+    code = error_code(exc)
+    if code in _CONTENDED:
+        raise Contended(key) from None
+    if code in _FAILED_CONDITION or (missing_is_conflict and code in ("NoSuchKey", "404")):
+        raise Conflict(key) from None  # S3 answers If-Match on a deleted object with 404
 
 
 class LocalStore:
