@@ -145,3 +145,27 @@ def test_other_registries_are_left_to_the_users_own_login(fresh_runner: Path, pu
     ecr.login_for_pull(pushed, {"registry": "ghcr.io/team"})  # not ECR: no token, no login
     ecr.login_for_pull(BASE, environment("ghcr.io"))
     assert not (fresh_runner / "config.json").exists()
+
+
+def test_the_local_target_logs_in_before_docker_create_pulls(
+    fresh_runner: Path, pushed: str, ecr_like_registry: str, tmp_path: Path
+) -> None:
+    """A local environment deploying an ECR image on a runner that never pushed (a promoted one)."""
+    from shipyard.deploy.target import Progress, TargetContext
+    from shipyard.deploy.targets import containers as dk
+    from shipyard.deploy.targets.local import LocalTarget, Plan
+    from shipyard.project import load_project
+    from tests.helpers import make_monorepo
+
+    ecr._PULL_LOGINS.clear()
+    project = load_project(make_monorepo(tmp_path / "repo"))
+    target = LocalTarget(TargetContext(project, "preview", environment(ecr_like_registry)))
+    name = f"shipyard-pull-{uuid.uuid4().hex[:8]}"
+    spec = dk.ContainerSpec(name, pushed, (), "bridge", restart="no")
+    try:
+        target._create(Plan("api", spec, (), 0, None, "", ()), Progress("api", lambda _: None))
+        created = subprocess.run(("docker", "container", "inspect", name), capture_output=True, text=True)
+        assert created.returncode == 0, created.stderr  # pulled with the ECR token, then created
+    finally:
+        subprocess.run(("docker", "rm", "--force", name), capture_output=True)
+    assert ecr_like_registry in json.loads((fresh_runner / "config.json").read_text())["auths"]
