@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 
 from shipyard.deploy.migrate import (
@@ -15,9 +17,14 @@ from shipyard.deploy.migrate import (
     docker_command,
     error_line,
     migration_for,
+    parse_now,
     parse_status,
     upgrade,
 )
+from shipyard.deploy.migrate_run import EcsRun
+from shipyard.deploy.target import Progress
+from shipyard.deploy.targets.ecs import OneOff
+from shipyard.deploy.targets.ecs_logs import LogStream, stream_of
 from shipyard.errors import ShipyardError
 from shipyard.proc import Command, Completed
 from shipyard.project import Unit
@@ -129,3 +136,91 @@ def test_check_runs_the_status_script_and_ecs_mode_cannot_list() -> None:
 )
 def test_database_label_never_shows_credentials(url: str, label: str) -> None:
     assert database_label(Sensitive(url)) == label
+
+
+def test_the_retry_hint_names_the_environment() -> None:
+    m = migration_for(unit("alembic.ini"), IMAGE, {}, "production")
+    assert m is not None and m.env == "production"
+
+    def runner(cmd: Command) -> Completed:
+        return Completed(cmd, 1, "RuntimeError: boom\n", 0.1)
+
+    with pytest.raises(MigrationFailed) as info:
+        upgrade(m, URL, runner=runner)
+    assert info.value.hint == (
+        "fix the migration or the database; nothing was deployed (retry: invoke migrate --env production -s api)"
+    )
+
+
+def test_upgrade_runs_the_script_in_upgrade_mode_and_returns_the_revision_read_back() -> None:
+    seen: list[Command] = []
+
+    def runner(cmd: Command) -> Completed:
+        seen.append(cmd)
+        return Completed(
+            cmd, 0, "current base\npending 0001\nINFO  [alembic] Running upgrade  -> 0001\nnow 0001\n", 0.1
+        )
+
+    assert upgrade(M, URL, runner=runner) == "0001"
+    assert seen[0].argv[-5:] == ("python", "-c", STATUS_SCRIPT, "/app/alembic.ini", "upgrade")
+    assert parse_now("current base\n") == ""
+
+
+@dataclass
+class FakeEcs:
+    """An ECS target's one-off task capability, answering with ``done``."""
+
+    done: OneOff
+    commands: list[tuple[str, ...]] = field(default_factory=list)
+
+    def run_once(self, unit: Unit, taskdef: str, command: tuple[str, ...], progress: Progress) -> OneOff:
+        self.commands.append(tuple(command))
+        return self.done
+
+
+def ecs_run(done: OneOff) -> tuple[EcsRun, FakeEcs, list[str]]:
+    said: list[str] = []
+    target = FakeEcs(done)
+    m = Migration("api", IMAGE, "/app/alembic.ini", "ecs", "staging")
+    progress = Progress("api", said.append)
+    return EcsRun(m, target, unit("alembic.ini"), lambda: "arn:td/api-staging:7", progress, said.append), target, said
+
+
+def test_a_failed_one_off_task_names_the_cause_from_its_log_and_the_environment() -> None:
+    url = Sensitive(URL_TEXT)  # registers the value with the redactor
+    log = f"current 0001\nTraceback (most recent call last):\nsqlalchemy.exc.OperationalError: timeout {url.reveal()}\n"
+    run, target, _ = ecs_run(OneOff(1, "Essential container in task exited; api: exit 1", "arn:task/1", log))
+    with pytest.raises(MigrationFailed) as info:
+        run.upgrade()
+    assert info.value.message.startswith(
+        "api: alembic upgrade head in ECS exited 1 (Essential container in task exited; api: exit 1): "
+        "sqlalchemy.exc.OperationalError: timeout"
+    )
+    assert "pa55-w0rd-x" not in info.value.message + info.value.output
+    assert info.value.hint is not None and "invoke migrate --env staging -s api" in info.value.hint
+    assert target.commands == [("python", "-c", STATUS_SCRIPT, "/app/alembic.ini", "upgrade")]
+
+
+def test_without_awslogs_check_refuses_and_upgrade_records_no_revision() -> None:
+    run, _, said = ecs_run(OneOff(0, "Essential container in task exited", "arn:task/1", None))
+    with pytest.raises(ShipyardError) as info:
+        run.check()
+    assert "no awslogs log configuration" in info.value.message
+    assert info.value.hint is not None and "awslogs-stream-prefix" in info.value.hint
+    assert run.upgrade() == ""  # never the literal "head"
+    assert any("the revision reached is unknown" in line for line in said)
+
+
+def test_the_log_stream_is_the_awslogs_drivers() -> None:
+    container = {
+        "name": "api",
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": "/ecs/app", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs"},
+        },
+    }
+    assert stream_of(container, "arn:aws:ecs:eu-west-1:1:task/staging/0f1e2d") == LogStream(
+        "/ecs/app", "ecs/api/0f1e2d", "eu-west-1"
+    )
+    assert stream_of({"name": "api"}, "arn:task/1") is None
+    assert stream_of({**container, "logConfiguration": {"logDriver": "awslogs", "options": {}}}, "t/1") is None

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.deploy import migrate
-from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, SUCCEEDED, Entry
+from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, MIGRATE, ROLLBACK, SUCCEEDED, Entry
 from shipyard.deploy.lock import LockInfo, sigterm_as_interrupt, whoami
 from shipyard.deploy.migrate import database_url
+from shipyard.deploy.migrate_command import run_migrations
 from shipyard.deploy.plan import DeployPlan, build_plan, deployable, render, with_status
 from shipyard.deploy.session import Session
 from shipyard.deploy.target import DeployFailed, Progress, Running
@@ -97,49 +98,6 @@ def _pending(session: Session, plan: Any, settings: Any) -> dict[str, migrate.Mi
     return found
 
 
-def run_migrations(
-    project: Project,
-    env: str,
-    services: Sequence[str],
-    *,
-    check_only: bool,
-    say: Callable[[str], None] = print,
-    lock_wait: float = 0.0,
-) -> dict[str, migrate.MigrationStatus]:
-    """``invoke migrate``: pending revisions (``--check``) or ``alembic upgrade head``, under the lock."""
-    from shipyard.deploy.artifacts import Artifacts
-    from shipyard.settings import check_required
-
-    session = Session.open(project, env, say=say)
-    units = [u for u in deployable(project, services, session.environment) if u.settings.get("migrations")]
-    if not units:
-        say("no service with migrations selected")
-        return {}
-    settings = check_required(project, env, units)
-    artifacts = Artifacts(project, env, say=say)
-    releases = {u.name: artifacts.lookup(u) for u in units}
-    missing = [u for u in units if not releases[u.name].artifact]
-    if missing:
-        releases.update(artifacts.ensure(missing))
-    plans = {u.name: migrate.migration_for(u, releases[u.name].artifact, session.environment) for u in units}
-    urls = {u.name: database_url(settings[u.name], session.environment) for u in units}
-    statuses = {}
-    for name, m in plans.items():
-        assert m is not None
-        say(f"{name}: reading migrations of {migrate.database_label(urls[name])}")
-        statuses[name] = migrate.check(m, urls[name])
-        say(f"{name}: at {statuses[name].current}; pending: {', '.join(statuses[name].pending) or 'none'}")
-    todo = [name for name, s in statuses.items() if s.pending]
-    if todo and not check_only:
-        with sigterm_as_interrupt(), session.lock().held(f"migrate {', '.join(todo)}", wait=lock_wait):
-            for name in todo:
-                m = plans[name]
-                assert m is not None
-                migrate.upgrade(m, urls[name])
-                say(f"{name}: migrated to {statuses[name].head}")
-    return statuses
-
-
 def rollback(
     project: Project,
     env: str,
@@ -205,6 +163,8 @@ def _goal_named(session: Session, service: str, release: int) -> Entry:
 def _not_a_goal(entry: Entry, service: str) -> str:
     if entry.service != service:
         return f"it is a release of {entry.service}"
+    if entry.action == MIGRATE:
+        return "it is a migration run, not a release"
     if not entry.ok:
         return f"it never succeeded (its {entry.action} ended {entry.outcome})"
     return "it put back a revision shipyard never deployed"

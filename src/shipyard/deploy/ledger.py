@@ -31,6 +31,7 @@ OPEN = "attempts/"  # one marker per attempt in progress: written before acting,
 SUCCEEDED, FAILED, ROLLED_BACK, INTERRUPTED = "succeeded", "failed", "rolled-back", "interrupted"
 STARTED = "started"  # an open attempt: what a deploy that died outright (SIGKILL) leaves behind
 DEPLOY, ROLLBACK = "deploy", "rollback"
+MIGRATE = "migrate"  # an `invoke migrate` run: in history, never what runs (see Entry.runs)
 WRITE_ATTEMPTS = 5  # on top of botocore's own retries
 WRITE_BACKOFF = 1.0  # seconds before the second try, doubled for each next one (1+2+4+8 s)
 
@@ -40,7 +41,7 @@ class Entry:
     """One attempt for one service: what, by whom, when, and how it ended."""
 
     service: str
-    action: str  # deploy | rollback
+    action: str  # deploy | rollback | migrate
     outcome: str  # succeeded | failed | rolled-back | interrupted
     fingerprint: str
     artifact: str  # image by digest (repo@sha256:...) or a static release id
@@ -68,6 +69,11 @@ class Entry:
     @property
     def ok(self) -> bool:
         return self.outcome == SUCCEEDED
+
+    @property
+    def runs(self) -> bool:
+        """A succeeded deploy or rollback: the release that runs from then on (a migration is not one)."""
+        return self.ok and self.action != MIGRATE
 
 
 def _deploy_of(entry: Entry, service: str) -> bool:
@@ -230,7 +236,7 @@ class Ledger:
 
     def current(self, service: str) -> Entry | None:
         """The release that runs now: the newest succeeded deploy or rollback."""
-        return next((e for e in self.newest_first() if e.service == service and e.ok), None)
+        return next((e for e in self.newest_first() if e.service == service and e.runs), None)
 
     def status(self) -> dict[str, tuple[Entry | None, Entry]]:
         """Per service: (what runs now, the last attempt)."""
@@ -240,7 +246,7 @@ class Ledger:
             last.setdefault(entry.service, entry)
         for entry in self.newest_first():
             last.setdefault(entry.service, entry)
-            if entry.ok and running.get(entry.service) is None:
+            if entry.runs and running.get(entry.service) is None:
                 running[entry.service] = entry
         return {s: (running.get(s), last[s]) for s in sorted(last)}
 
@@ -248,7 +254,7 @@ class Ledger:
         """``current`` of several services in one pass over the ledger (never-deployed ones left out)."""
         wanted, found = set(services), {}
         for entry in self.newest_first():
-            if entry.ok and entry.service in wanted and entry.service not in found:
+            if entry.runs and entry.service in wanted and entry.service not in found:
                 found[entry.service] = entry
                 if len(found) == len(wanted):
                     break
@@ -261,6 +267,8 @@ class Ledger:
         """
         if entry.action == DEPLOY:
             return entry if entry.ok else None
+        if entry.action == MIGRATE:
+            return None
         if entry.restores:
             restored = self._read(entry.restores)
             return restored if restored is not None and _deploy_of(restored, entry.service) else None
@@ -273,7 +281,7 @@ class Ledger:
         if not revision:
             return None
         latest = next(
-            (e for e in self.newest_first() if e.service == service and e.ok and e.revision == revision), None
+            (e for e in self.newest_first() if e.service == service and e.runs and e.revision == revision), None
         )
         return self.deploy_of(latest) if latest is not None else None
 

@@ -32,23 +32,38 @@ URL_KEY = "DATABASE_URL"
 IMAGE_ROOT = "/app"
 
 # Prints "current <rev>" and "pending <rev>" lines through the service's own env.py (which
-# knows how to connect), without changing anything.
+# knows how to connect), without changing anything. With a second argument "upgrade" (the
+# one-off ECS task, whose only output is its log), it then runs `alembic upgrade head` and
+# prints "now <rev>": the revision the database is at afterwards, read back from it.
 STATUS_SCRIPT = """\
+import logging
 import sys
+from alembic import command
+if not logging.getLogger().handlers:  # alembic's own lines (Running upgrade ...), unless env.py sets logging up
+    logging.basicConfig(format="%(levelname)-5.5s [%(name)s] %(message)s")
+logging.getLogger("alembic").setLevel(logging.INFO)
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 config = Config(sys.argv[1])
 script = ScriptDirectory.from_config(config)
-found = []
-def collect(rev, context):
-    print("current " + (",".join(context.get_current_heads()) or "base"))
-    found.extend(s.revision for s in script.iterate_revisions("heads", rev))
-    return []
-with EnvironmentContext(config, script, fn=collect, dont_mutate=True):
-    script.run_env()
-for revision in reversed(found):
-    print("pending " + revision)
+def status():
+    seen = []
+    def collect(rev, context):
+        seen.append(",".join(context.get_current_heads()) or "base")
+        seen.extend(s.revision for s in script.iterate_revisions("heads", rev))
+        return []
+    with EnvironmentContext(config, script, fn=collect, dont_mutate=True):
+        script.run_env()
+    return seen[0], seen[:0:-1]
+current, pending = status()
+print("current " + current, flush=True)
+for revision in pending:
+    print("pending " + revision, flush=True)
+if sys.argv[2:] == ["upgrade"]:
+    if pending:
+        command.upgrade(config, "head")
+    print("now " + status()[0], flush=True)
 """
 
 
@@ -68,6 +83,7 @@ class Migration:
     image: str  # repo@sha256:...
     config: str  # path of alembic.ini inside the image
     via: str  # docker | ecs
+    env: str = ""  # the environment, for the hints that name the command to run again
 
 
 @dataclass(frozen=True)
@@ -80,12 +96,13 @@ class MigrationStatus:
         return self.pending[-1] if self.pending else self.current
 
 
-def migration_for(unit: Unit, image: str, environment: Mapping[str, Any]) -> Migration | None:
+def migration_for(unit: Unit, image: str, environment: Mapping[str, Any], env: str = "") -> Migration | None:
     """The migration of ``unit`` (None when it has no ``migrations`` setting)."""
     ini = unit.settings.get("migrations", "")
     if not ini:
         return None
-    return Migration(unit.name, image, f"{IMAGE_ROOT}/{ini.lstrip('/')}", environment.get("migrate-via", "docker"))
+    via = environment.get("migrate-via", "docker")
+    return Migration(unit.name, image, f"{IMAGE_ROOT}/{ini.lstrip('/')}", via, env)
 
 
 def alembic_argv(m: Migration, *args: str) -> tuple[str, ...]:
@@ -93,8 +110,9 @@ def alembic_argv(m: Migration, *args: str) -> tuple[str, ...]:
     return ("alembic", "-c", m.config, *args)
 
 
-def status_argv(m: Migration) -> tuple[str, ...]:
-    return ("python", "-c", STATUS_SCRIPT, m.config)
+def status_argv(m: Migration, *, upgrade: bool = False) -> tuple[str, ...]:
+    """The status script; with ``upgrade``, it also upgrades to head and prints the revision after."""
+    return ("python", "-c", STATUS_SCRIPT, m.config, *(("upgrade",) if upgrade else ()))
 
 
 def container_name(m: Migration) -> str:
@@ -111,6 +129,18 @@ def docker_command(m: Migration, argv: tuple[str, ...], url: Sensitive, *, name:
         env={URL_KEY: url.reveal()},
         on_interrupt=(("docker", "stop", "--time", "10", name), ("docker", "rm", "--force", name)),
     )  # fmt: skip
+
+
+def parse_now(output: str) -> str:
+    """The revision the upgrade script read back after upgrading ("" when it never got there)."""
+    found = [line.strip()[4:] for line in output.splitlines() if line.strip().startswith("now ")]
+    return found[-1] if found else ""
+
+
+def retry_hint(m: Migration) -> str:
+    """The command that runs ``m`` again (with --env: without it, another environment's database)."""
+    env = f" --env {m.env}" if m.env else ""
+    return f"invoke migrate{env} -s {m.service}"
 
 
 def parse_status(output: str) -> MigrationStatus:
@@ -133,11 +163,11 @@ def error_line(output: str) -> str:
     return found[-1] if found else (output.strip().splitlines() or [""])[-1]
 
 
-def _failed(m: Migration, what: str, output: str) -> MigrationFailed:
+def failed(m: Migration, what: str, output: str) -> MigrationFailed:
     clean = redact(output)
     return MigrationFailed(
         f"{m.service}: {what} failed: {error_line(clean)}",
-        hint=f"fix the migration or the database; nothing was deployed (retry: invoke migrate -s {m.service})",
+        hint=f"fix the migration or the database; nothing was deployed (retry: {retry_hint(m)})",
         output="\n".join(clean.strip().splitlines()[-30:]),
     )
 
@@ -146,20 +176,25 @@ def check(m: Migration, url: Sensitive, *, runner: Callable[[Command], Any] = ru
     """Current revision and pending revisions of the database (changes nothing)."""
     if m.via != "docker":
         raise ShipyardError(
-            f"{m.service}: pending revisions of a VPC-only database cannot be listed from here",
-            hint='migrate-via = "ecs" runs `alembic upgrade head` as a one-off task during deploys',
+            f"{m.service}: pending revisions of a VPC-only database cannot be read from here",
+            hint='migrate-via = "ecs" reads them in a one-off ECS task (shipyard.deploy.migrate_run)',
         )
     done = runner(docker_command(m, status_argv(m), url))
     if not done.ok:
-        raise _failed(m, "reading the migration status", done.output)
+        raise failed(m, "reading the migration status", done.output)
     return parse_status(done.output)
 
 
-def upgrade(m: Migration, url: Sensitive, *, runner: Callable[[Command], Any] = run) -> None:
-    """``alembic upgrade head`` in a local container; MigrationFailed with alembic's output."""
-    done = runner(docker_command(m, alembic_argv(m, "upgrade", "head"), url))
+def upgrade(m: Migration, url: Sensitive, *, runner: Callable[[Command], Any] = run) -> str:
+    """``alembic upgrade head`` in a local container (the status script's upgrade mode); the
+    revision the database is at afterwards, read back from it. MigrationFailed with alembic's output."""
+    done = runner(docker_command(m, status_argv(m, upgrade=True), url))
     if not done.ok:
-        raise _failed(m, "alembic upgrade head", done.output)
+        raise failed(m, "alembic upgrade head", done.output)
+    now = parse_now(done.output)
+    if not now:
+        raise failed(m, "alembic upgrade head (no revision reported after it)", done.output)
+    return now
 
 
 def database_url(settings: Settings, environment: Mapping[str, Any]) -> Sensitive:

@@ -122,7 +122,7 @@ def service_plan(
     target = session.targets.for_unit(unit)
     running = target.current(unit)
     changes = tuple(target.diff(unit, _placeholder(release), settings))
-    migration = migration_for(unit, release.artifact, session.environment) if unit.has_image else None
+    migration = migration_for(unit, release.artifact, session.environment, session.env) if unit.has_image else None
     return ServicePlan(unit.name, target.name, release, running, changes, migration, promoted_from=promoted_from)
 
 

@@ -22,12 +22,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shipyard.deploy import migrate
 from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, ROLLED_BACK, SUCCEEDED, Entry, not_recorded
 from shipyard.deploy.lock import Terminated, sigterm_as_interrupt, whoami
-from shipyard.deploy.migrate import database_url
 from shipyard.deploy.notify import Notifier
 from shipyard.deploy.plan import DeployPlan, ServicePlan
 from shipyard.deploy.target import Cancelled, DeployFailed, Progress, Running
@@ -71,16 +70,26 @@ class Attempt:
 
 def confirm(plan: DeployPlan, yes: bool, ask: Callable[[str], str] = input) -> None:
     """Protected environments need ``--yes`` or an interactive yes; no terminal means no."""
-    if not plan.protected or yes or not plan.services:
+    if not plan.services:
+        return
+    question = f"deploy {', '.join(s.service for s in plan.services)} to {plan.env}? [y/N] "
+    confirm_protected(plan.env, plan.protected, "deploy", question, yes, ask)
+
+
+def confirm_protected(
+    env: str, protected: bool, what: str, question: str, yes: bool, ask: Callable[[str], str] = input
+) -> None:
+    """The confirmation of a ``what`` (deploy, migration) in a protected environment: ``--yes``,
+    or an interactive yes to ``question``; without a terminal to ask on, refused."""
+    if not protected or yes:
         return
     if not sys.stdin.isatty():
         raise ShipyardError(
-            f"{plan.env} is protected: a deploy needs confirmation, and there is no terminal to ask on",
+            f"{env} is protected: a {what} needs confirmation, and there is no terminal to ask on",
             hint="pass --yes to confirm non-interactively (as CI does)",
         )
-    answer = ask(f"deploy {', '.join(s.service for s in plan.services)} to {plan.env}? [y/N] ")
-    if answer.strip().lower() not in ("y", "yes"):
-        raise ShipyardError("deploy not confirmed: nothing was changed")
+    if ask(question).strip().lower() not in ("y", "yes"):
+        raise ShipyardError(f"{what} not confirmed: nothing was changed")
 
 
 class Transaction:
@@ -201,28 +210,26 @@ class Transaction:
                 raise
 
     def _migrate_one(self, sp: ServicePlan) -> str:
+        """The service's migrations, before any roll-out; the revision the database is at after them."""
+        from shipyard.deploy.migrate_run import runner_for
+
         assert sp.migration is not None
         m, unit = sp.migration, self.session.project.units[sp.service]
         progress = Progress(sp.service, self.say, self.stop, lambda: self.stop_reason)
-        if m.via == "ecs":
-            target: Any = self.session.targets.for_unit(unit)
-            if not hasattr(target, "run_once"):
-                raise ShipyardError(f'{sp.service}: migrate-via = "ecs" needs the ecs target, not {target.name}')
-            arn = target.register(unit, sp.release, self.settings[sp.service])
-            code, reason = target.run_once(unit, arn, migrate.alembic_argv(m, "upgrade", "head"), progress)
-            if code:
-                raise migrate.MigrationFailed(f"{sp.service}: alembic upgrade head in ECS exited {code}: {reason}")
-            progress("migrations applied (one-off ECS task)")
-            return "head"
-        url = database_url(self.settings[sp.service], self.session.environment)
-        status = migrate.check(m, url)
+        run = runner_for(self.session, unit, m, sp.release, self.settings[sp.service], progress)
+        if m.via == "ecs":  # the task checks, upgrades and reads the revision back in one go
+            progress("alembic upgrade head in a one-off ECS task")
+            now = run.upgrade()
+            progress(f"migrations applied (one-off ECS task): now at {now or 'an unknown revision'}")
+            return now
+        status = run.check()
         if not status.pending:
             progress(f"migrations: none pending (at {status.current})")
             return status.current
         progress(f"migrating {status.current} -> {status.head}: {', '.join(status.pending)}")
-        migrate.upgrade(m, url)
-        progress(f"migrations applied: now at {status.head}")
-        return status.head
+        now = run.upgrade()
+        progress(f"migrations applied: now at {now}")
+        return now
 
     # -- roll-out ------------------------------------------------------------------------
 

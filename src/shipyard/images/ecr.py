@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +18,8 @@ from typing import Any
 from shipyard.aws import aws_errors, env_client, error_code
 from shipyard.errors import ShipyardError
 from shipyard.images.plan import login_command
-from shipyard.images.registry import Registry
-from shipyard.proc import Command
+from shipyard.images.registry import Registry, parse_registry
+from shipyard.proc import Command, run
 from shipyard.secrets import register_secret
 
 
@@ -178,3 +180,39 @@ def login(environment: Mapping[str, Any], registry: Registry) -> Command:
     username, _, password = base64.b64decode(auth["authorizationToken"]).decode().partition(":")
     register_secret(password)  # should it ever end up in some output, it is redacted there
     return login_command(registry.host, username, password)
+
+
+_PULL_LOGINS: set[tuple[str, str]] = set()  # (host, DOCKER_CONFIG) logged in to by this process
+_PULL_LOCK = threading.Lock()
+
+
+def _pull_registry(host: str, environment: Mapping[str, Any]) -> Registry | None:
+    """The ECR registry ``host`` belongs to (the environment's own, or one named by its host), or None."""
+    if environment.get("registry"):
+        own = parse_registry(environment["registry"], environment.get("registry-kind", ""))
+        if own.host == host:
+            return own if own.is_ecr else None
+    found = parse_registry(host)
+    return found if found.is_ecr else None
+
+
+def login_for_pull(image: str, environment: Mapping[str, Any]) -> None:
+    """``docker login`` (once per process and Docker config) before ``docker run/create/pull`` of an
+    ECR ``image``: only a push logs in, and a runner that did not push (a promoted deploy) has no
+    credentials otherwise ("no basic auth credentials"). Other registries: the user's login applies."""
+    host = image.split("/", 1)[0]
+    registry = _pull_registry(host, environment)
+    if registry is None:
+        return
+    key = (host, os.environ.get("DOCKER_CONFIG", ""))
+    with _PULL_LOCK:
+        if key in _PULL_LOGINS:
+            return
+        done = run(login(environment, registry), stream=False)
+        if not done.ok:
+            lines = done.output.strip().splitlines()
+            raise ShipyardError(
+                f"docker login {host} failed before pulling its image: {lines[-1] if lines else done.returncode}",
+                hint="check the ECR permissions (ecr:GetAuthorizationToken) and the Docker engine (`docker info`)",
+            )
+        _PULL_LOGINS.add(key)

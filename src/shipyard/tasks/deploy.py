@@ -84,22 +84,38 @@ def deploy(
     help={
         "env": ENV_HELP,
         "service": "service (repeatable); default: all with migrations",
-        "check": "only list pending revisions",
+        "check": "only list pending revisions; exits 3 when any are pending, 0 when up to date",
+        "yes": "confirm migrations in a protected environment without asking (CI)",
         "lock-wait": DEPLOY_HELP["lock-wait"],
         "since": DEPLOY_HELP["since"],
     },
 )
 @guarded
 def migrate(
-    c: Any, env: str = "", service: list[str] | None = None, check: bool = False, lock_wait: int = NONE, since: str = ""
+    c: Any,
+    env: str = "",
+    service: list[str] | None = None,
+    check: bool = False,
+    yes: bool = False,
+    lock_wait: int = NONE,
+    since: str = "",
 ) -> None:
-    """alembic upgrade head (--check: list pending revisions)."""
+    """alembic upgrade head, recorded in the ledger (--check: list pending revisions, exit 3 if any).
+
+    A protected environment asks for confirmation (or --yes); one with promote-from migrates
+    only from the release its source environment verified.
+    """
+    from invoke.exceptions import Exit
+
     from shipyard.deploy.commands import run_migrations
+    from shipyard.deploy.migrate_command import PENDING_EXIT
 
     names = _affected_names(c, service, since, "migrate")
     if names is None:
         return
-    run_migrations(project(), _env(env), names, check_only=check, lock_wait=float(lock_wait))
+    statuses = run_migrations(project(), _env(env), names, check_only=check, yes=yes, lock_wait=float(lock_wait))
+    if check and any(s.pending for s in statuses.values()):
+        raise Exit(code=PENDING_EXIT)
 
 
 @task(

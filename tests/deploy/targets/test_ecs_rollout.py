@@ -352,6 +352,7 @@ def test_a_one_off_migration_task_reports_its_exit_code(ecs: tuple[Any, Stubber]
     stub.add_response("describe_tasks", {"tasks": [{"taskArn": TASK, "lastStatus": "RUNNING"}]})
     stub.add_response("describe_tasks", {"tasks": [stopped_task(TASK, "Essential container in task exited", 1, "")]})
     lines: list[str] = []
-    code, reason = target.run_once(unit, ARN, command, progress(lines))
-    assert (code, reason) == (1, "Essential container in task exited; api: exit 1")
+    done = target.run_once(unit, ARN, command, progress(lines))
+    assert (done.code, done.reason, done.task_arn) == (1, "Essential container in task exited; api: exit 1", TASK)
+    assert done.output is None  # no awslogs configuration: nothing to read the output from
     assert lines == ["  api: one-off task 0f1e2d3c4b5a: RUNNING", "  api: one-off task 0f1e2d3c4b5a: STOPPED"]

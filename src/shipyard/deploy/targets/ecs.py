@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from shipyard.aws import aws_errors, env_client
 from shipyard.deploy.target import Change, DeployFailed, Progress, Release, Running, TargetContext
+from shipyard.deploy.targets import ecs_logs
 from shipyard.deploy.targets import ecs_strategy as strategies
 from shipyard.deploy.targets import ecs_taskdef as taskdefs
 from shipyard.deploy.targets.ecs_deployments import ServiceDeploymentWatch
@@ -40,6 +42,17 @@ def stopped_count(service: Mapping[str, Any]) -> int | None:
     if value is None:
         return None
     return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
+@dataclass(frozen=True)
+class OneOff:
+    """How a one-off task ended: its container's exit code, why it stopped, what it printed
+    (``output`` None: the task definition has no awslogs configuration to read it from)."""
+
+    code: int
+    reason: str
+    task_arn: str = ""
+    output: str | None = None
 
 
 class EcsTarget:
@@ -255,8 +268,8 @@ class EcsTarget:
 
     # -- one-off tasks (migrations for VPC-only databases) -------------------------------
 
-    def run_once(self, unit: Unit, taskdef: str, command: Sequence[str], progress: Progress) -> tuple[int, str]:
-        """Run the unit's container once with ``command``; (exit code, reason) when it stopped."""
+    def run_once(self, unit: Unit, taskdef: str, command: Sequence[str], progress: Progress) -> OneOff:
+        """Run the unit's container once with ``command``; how it ended, with its log output."""
         network = None
         if self.env.get("subnets"):
             network = {
@@ -267,7 +280,8 @@ class EcsTarget:
                 }
             }
         td, _ = self.task_definition(taskdef)
-        name = taskdefs.container_of(td, unit)["name"]
+        container = taskdefs.container_of(td, unit)
+        name = container["name"]
         kwargs: dict[str, Any] = {
             "cluster": self.cluster,
             "taskDefinition": taskdef,
@@ -281,8 +295,13 @@ class EcsTarget:
             started = self.client.run_task(**kwargs)
         if not started.get("tasks"):
             failures = "; ".join(f.get("reason", "") for f in started.get("failures", []))
-            return 1, f"the task did not start: {failures or 'no reason given'}"
-        return self._wait_stopped(str(started["tasks"][0]["taskArn"]), name, progress)
+            return OneOff(1, f"the task did not start: {failures or 'no reason given'}")
+        task_arn = str(started["tasks"][0]["taskArn"])
+        code, reason = self._wait_stopped(task_arn, name, progress)
+        where = ecs_logs.stream_of(container, task_arn)
+        if where is None:
+            return OneOff(code, reason, task_arn)
+        return OneOff(code, reason, task_arn, ecs_logs.read(self.env, where, sleep=self.sleep, poll=self.poll))
 
     def _wait_stopped(self, task_arn: str, container: str, progress: Progress) -> tuple[int, str]:
         deadline, last = self.clock() + float(self.env.get("deploy-timeout", 900)), ""

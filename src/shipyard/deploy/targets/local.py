@@ -264,6 +264,8 @@ class LocalTarget:
         return self._running(container)
 
     def _create(self, plan: Plan, progress: Progress) -> None:
+        from shipyard.images.ecr import login_for_pull
+
         built, folder = plan.site
         if built and not Path(folder).is_dir():
             _copy_site(Path(built), Path(folder), plan.site_files)
@@ -272,6 +274,7 @@ class LocalTarget:
         if env_file:
             _write_private(env_file, "".join(f"{k}={_reveal(v)}\n" for k, v in plan.env))
         try:
+            login_for_pull(plan.spec.image, self.environment)  # `docker create` pulls what is not here
             dk.docker(dk.create_command(plan.spec), f"create {plan.spec.name}")
         finally:
             if env_file:
