@@ -49,12 +49,30 @@ MAX_ATTEMPTS = 8  # botocore's `max_attempts`: retries after the first try
 _ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION")
 
 
+# Test instrumentation: when set, the name of a file to which every session appends each AWS
+# operation its clients make ("ecs.DescribeServices"), so that the test suite can check that
+# shipyard.iam's table lists every one, also those made by `invoke` in a subprocess.
+RECORD_ENV = "SHIPYARD_RECORD_AWS_OPS"
+_recorded: set[tuple[str, str]] = set()
+
+
 @functools.cache
 def _session(profile: str, region: str, environment: tuple[str, ...]) -> Any:
     import boto3
 
     with aws_errors("open an AWS session"):
-        return boto3.session.Session(profile_name=profile or None, region_name=region or None)
+        session = boto3.session.Session(profile_name=profile or None, region_name=region or None)
+    if os.environ.get(RECORD_ENV):
+        session.events.register("before-call.*.*", functools.partial(_record, os.environ[RECORD_ENV]))
+    return session
+
+
+def _record(path: str, model: Any, **_: Any) -> None:
+    name = f"{model.service_model.service_name}.{model.name}"
+    if (path, name) not in _recorded:
+        _recorded.add((path, name))
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(name + "\n")
 
 
 def client_config() -> Any:

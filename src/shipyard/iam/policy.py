@@ -143,7 +143,8 @@ def runner_refs(ctx: Context) -> tuple[SecretRef, ...]:
     from shipyard.deploy.migrate import URL_KEY
     from shipyard.settings import load_all
 
-    loaded = load_all(ctx.project, ctx.env, ctx.project.services)
+    # the configuration's files, not this shell's variables: the same policy on a laptop and in CI
+    loaded = load_all(ctx.project, ctx.env, ctx.project.services, environ={})
     docker_migrations = ctx.environment.get("migrate-via", "docker") == "docker"
     found: list[SecretRef] = []
     for target in {_target(ctx, u) for u in ctx.project.services} - RESOLVE_THEMSELVES:

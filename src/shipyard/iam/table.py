@@ -47,11 +47,11 @@ FEATURES: dict[str, str] = {
 
 RESOURCES: dict[str, str] = {
     "*": "`*` (the action has no resource-level permissions)",
-    "cache-bucket": "`arn:aws:s3:::<cache s3-bucket>` (prefix-scoped)",
+    "cache-bucket": "`arn:aws:s3:::<cache s3-bucket>`",
     "cache-objects": "`arn:aws:s3:::<cache s3-bucket>/<s3-prefix>/*`",
-    "state-bucket": "`arn:aws:s3:::<state-bucket>` (prefix-scoped)",
+    "state-bucket": "`arn:aws:s3:::<state-bucket>`",
     "state-objects": "`arn:aws:s3:::<state-bucket>/<state-prefix>/<env>/*`",
-    "source-state-bucket": "the promote-from environment's `state-bucket` (prefix-scoped)",
+    "source-state-bucket": "the promote-from environment's `state-bucket`",
     "source-state-objects": "the promote-from environment's `<state-bucket>/<state-prefix>/<env>/*`",
     "static-bucket": "`arn:aws:s3:::<static-bucket>`",
     "static-objects": "`arn:aws:s3:::<static-bucket>/*`",
