@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,6 +21,48 @@ import pytest
 from tests.helpers import make_monorepo
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# -- every AWS operation the suite makes is in shipyard.iam's table ---------------------------
+# shipyard.aws appends each operation its sessions make to the file named by RECORD_ENV; set
+# here, before any session exists, it is inherited by every `invoke` the tests run as well.
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from shipyard.aws import RECORD_ENV
+
+    if not os.environ.get(RECORD_ENV):
+        fd, path = tempfile.mkstemp(prefix="shipyard-aws-ops-", suffix=".txt")
+        os.close(fd)
+        os.environ[RECORD_ENV] = path
+        config.add_cleanup(lambda: os.unlink(path))
+
+
+def recorded_operations(path: str) -> set[str]:
+    try:
+        return {line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()}
+    except FileNotFoundError:
+        return set()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when it made an AWS operation that shipyard.iam's table does not list."""
+    from shipyard.aws import RECORD_ENV
+    from shipyard.iam import missing
+
+    unknown = missing(recorded_operations(os.environ.get(RECORD_ENV, "")))
+    if not unknown:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = (
+        f"AWS operations made by this run but missing from src/shipyard/iam/table.py: {', '.join(unknown)}\n"
+        "add a row for each (its IAM action, feature and resource), then regenerate the docs: python -m shipyard.iam"
+    )
+    if reporter is not None:
+        reporter.write_line(message, red=True)
+    else:
+        print(message, file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def require(condition: bool, what: str) -> None:

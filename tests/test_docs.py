@@ -32,3 +32,13 @@ def test_readme_lists_every_top_level_task() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [t for t in sorted(tasks) if f"`invoke {t}" not in readme]
     assert not missing, f"README's command table lacks: {missing}"
+
+
+def test_iam_section_matches_the_operation_table() -> None:
+    from shipyard.iam.doc import BEGIN as IAM_BEGIN
+    from shipyard.iam.doc import END as IAM_END
+    from shipyard.iam.doc import reference as iam_reference
+
+    text = (ROOT / "docs" / "github-actions.md").read_text()
+    current = text[text.index(IAM_BEGIN) : text.index(IAM_END) + len(IAM_END)]
+    assert current == iam_reference(), "regenerate with: python -m shipyard.iam"

@@ -10,6 +10,7 @@ import functools
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from shipyard.errors import ShipyardError
@@ -56,12 +57,46 @@ BOTO_FLOOR = "1.35.69"
 _ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION")
 
 
+# Test instrumentation: when set, the name of a file to which every session appends each AWS
+# operation shipyard's code makes with its clients ("ecs.DescribeServices"), so that the test
+# suite can check that shipyard.iam's table lists every one, also those of `invoke` run in a
+# subprocess. A test's own set-up calls (create_bucket through the same clients) are left out.
+RECORD_ENV = "SHIPYARD_RECORD_AWS_OPS"
+_recorded: set[tuple[str, str]] = set()
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 @functools.cache
 def _session(profile: str, region: str, environment: tuple[str, ...]) -> Any:
     import boto3
 
     with aws_errors("open an AWS session"):
-        return boto3.session.Session(profile_name=profile or None, region_name=region or None)
+        session = boto3.session.Session(profile_name=profile or None, region_name=region or None)
+    if os.environ.get(RECORD_ENV):
+        session.events.register("before-call.*.*", functools.partial(_record, os.environ[RECORD_ENV]))
+    return session
+
+
+def _record(path: str, model: Any, **_: Any) -> None:
+    name = f"{model.service_model.service_name}.{model.name}"
+    if (path, name) not in _recorded and _called_by_shipyard():
+        _recorded.add((path, name))
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(name + "\n")
+
+
+def _called_by_shipyard() -> bool:
+    """Whether the first caller outside boto3/botocore is shipyard's own code."""
+    import sys
+
+    import boto3
+    import botocore
+
+    libraries = tuple(os.path.dirname(m.__file__ or "") + os.sep for m in (boto3, botocore))
+    frame: FrameType | None = sys._getframe(2)  # above _record and botocore's hook dispatch
+    while frame is not None and frame.f_code.co_filename.startswith(libraries):
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_filename.startswith(_PACKAGE)
 
 
 def client_config() -> Any:
