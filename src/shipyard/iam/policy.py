@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shipyard.environments import distribution_id
 from shipyard.iam.table import TABLE
 from shipyard.project import Project, Unit
 from shipyard.settings.refs import SECRETS_MANAGER, SSM, SecretRef, partition
@@ -245,7 +246,7 @@ def _roles(ctx: Context) -> Scope | None:
 
 def _distributions(ctx: Context) -> Scope | None:
     ids = [ctx.environment.get("distribution-id", "")]
-    ids += [u.settings.get("distribution-id", "") for u in ctx.units("static")]
+    ids += [distribution_id(u, ctx.env, ctx.environment) for u in ctx.units("static")]
     arns = [ctx.arn("cloudfront", f"distribution/{i}", region=False) for i in dict.fromkeys(ids) if i]
     return Scope(tuple(arns)) if arns else None
 

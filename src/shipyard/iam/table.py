@@ -9,7 +9,7 @@ here (tests/conftest.py, SHIPYARD_RECORD_AWS_OPS in shipyard.aws).
 
 Rows whose ``service`` is ``docker`` are registry API calls that the docker CLI makes
 (push and pull against ECR); botocore never sees them, so no recording covers them.
-Rows with ``pending`` name calls that another branch of issue #14 adds.
+Rows with ``pending`` name calls that are planned but not in the code yet (none today).
 """
 
 from __future__ import annotations
@@ -90,7 +90,6 @@ TABLE: tuple[Operation, ...] = (
     Operation("s3", "PutObject", ("s3:PutObject",), "state", "state-objects", _S3_STATE),
     Operation("s3", "DeleteObject", ("s3:DeleteObject",), "state", "state-objects", _S3_STATE),
     Operation("s3", "ListObjectsV2", ("s3:ListBucket",), "state", "state-bucket", _S3_STATE),
-    Operation("s3", "HeadObject", ("s3:GetObject",), "state", "state-objects", _S3_STATE, pending="lock"),
     # promotion: the other environment's ledger and static releases
     Operation("s3", "GetObject", ("s3:GetObject",), "promote", "source-state-objects", "deploy/session.py other"),
     Operation("s3", "ListObjectsV2", ("s3:ListBucket",), "promote", "source-state-bucket", "deploy/session.py other"),
@@ -108,10 +107,8 @@ TABLE: tuple[Operation, ...] = (
     Operation("ecr", "DescribeImages", ("ecr:DescribeImages",), "ecr", "repository", _ECR + " find_image"),
     Operation("ecr", "BatchGetImage", ("ecr:BatchGetImage",), "ecr", "repository", _ECR + " copy_tag"),
     Operation("ecr", "PutImage", ("ecr:PutImage",), "ecr", "repository", _ECR + " copy_tag"),
-    Operation("ecr", "DescribeRepositories", ("ecr:DescribeRepositories",), "ecr", "repository", _ECR, "ecr"),
-    Operation("ecr", "ListImages", ("ecr:ListImages",), "ecr", "repository", _ECR + " lifecycle", "ecr"),
-    Operation("ecr", "BatchDeleteImage", ("ecr:BatchDeleteImage",), "ecr", "repository", _ECR + " lifecycle", "ecr"),
-    Operation("ecr", "GetLifecyclePolicy", ("ecr:GetLifecyclePolicy",), "ecr", "repository", _ECR, "ecr"),
+    Operation("ecr", "DescribeRepositories", ("ecr:DescribeRepositories",), "ecr", "repository", _ECR),
+    Operation("ecr", "BatchDeleteImage", ("ecr:BatchDeleteImage",), "ecr", "repository", _ECR + " prune"),
     Operation(
         "docker", "BatchCheckLayerAvailability", ("ecr:BatchCheckLayerAvailability",), "ecr", "repository", _PUSH
     ),
@@ -144,7 +141,6 @@ TABLE: tuple[Operation, ...] = (
         "ecs",
         "ecs-deployment",
         "deploy/targets/ecs_wait.py verdicts",
-        "strategies",
     ),
     Operation(
         "ecs",
@@ -153,53 +149,13 @@ TABLE: tuple[Operation, ...] = (
         "ecs",
         "ecs-service",
         "deploy/targets/ecs_wait.py verdicts",
-        "strategies",
-    ),
-    Operation(
-        "elbv2",
-        "DescribeTargetGroups",
-        ("elasticloadbalancing:DescribeTargetGroups",),
-        "ecs-strategy",
-        "*",
-        "deploy/targets/ecs.py strategies",
-        "strategies",
-    ),
-    Operation(
-        "elbv2",
-        "DescribeListeners",
-        ("elasticloadbalancing:DescribeListeners",),
-        "ecs-strategy",
-        "*",
-        "deploy/targets/ecs.py strategies",
-        "strategies",
-    ),
-    Operation(
-        "elbv2",
-        "DescribeRules",
-        ("elasticloadbalancing:DescribeRules",),
-        "ecs-strategy",
-        "*",
-        "deploy/targets/ecs.py strategies",
-        "strategies",
-    ),
-    Operation(
-        "cloudwatch",
-        "DescribeAlarms",
-        ("cloudwatch:DescribeAlarms",),
-        "ecs-strategy",
-        "*",
-        "deploy/targets/ecs.py strategies",
-        "strategies",
     ),
     # migrations as one-off tasks
     Operation("ecs", "DescribeTaskDefinition", ("ecs:DescribeTaskDefinition",), "migrate-ecs", "*", _ECS + " run_once"),
     Operation("ecs", "RunTask", ("ecs:RunTask",), "migrate-ecs", "ecs-taskdef", _ECS + " run_once"),
     Operation("ecs", "DescribeTasks", ("ecs:DescribeTasks",), "migrate-ecs", "ecs-task", _ECS + " _wait_stopped"),
     Operation("iam", "PassRole", ("iam:PassRole",), "migrate-ecs", "pass-role", _ECS + " run_once"),
-    Operation("logs", "GetLogEvents", ("logs:GetLogEvents",), "migrate-ecs", "log-group", "alembic output", "migrate"),
-    Operation(
-        "logs", "FilterLogEvents", ("logs:FilterLogEvents",), "migrate-ecs", "log-group", "alembic output", "migrate"
-    ),
+    Operation("logs", "GetLogEvents", ("logs:GetLogEvents",), "migrate-ecs", "log-group", "alembic output"),
     # static sites
     Operation("s3", "GetObject", ("s3:GetObject",), "static", "static-objects", _STATIC + " manifests, pointer"),
     Operation("s3", "ListObjectsV2", ("s3:ListBucket",), "static", "static-bucket", _STATIC + " _keys"),
