@@ -150,6 +150,10 @@ def test_a_takeover_refuses_the_old_holders_ecs_updates_and_ledger_writes(aws: s
     cluster = f"c-{uuid.uuid4().hex[:8]}"
     taskdef, _ = ecs_service(cluster)
     target = TakenOverMidDeploy(store, cluster, taskdef)
+    ecs = shipyard_aws.client("ecs", "", "us-east-1")
+    # the "api" family is shared with other tests on the same moto server: compare, not list
+    revisions_before = ecs.list_task_definitions(familyPrefix="api")["taskDefinitionArns"]
+    assert taskdef in revisions_before
     with pytest.raises(LedgerWriteFailed) as info:
         transaction(tmp_path, store, out, target, lease=600).run()
     held_by_bob = "lost the deploy lock of 'staging': another deploy holds it (held by bob for 'deploy a'"
@@ -160,8 +164,7 @@ def test_a_takeover_refuses_the_old_holders_ecs_updates_and_ledger_writes(aws: s
     ]
     assert all(held_by_bob in m for m in target.refused)
     assert "refused a ledger write: " + held_by_bob in info.value.message
-    ecs = shipyard_aws.client("ecs", "", "us-east-1")
-    assert ecs.list_task_definitions(familyPrefix="api")["taskDefinitionArns"] == [taskdef]
+    assert ecs.list_task_definitions(familyPrefix="api")["taskDefinitionArns"] == revisions_before
     service = ecs.describe_services(cluster=cluster, services=["api"])["services"][0]
     assert (service["taskDefinition"], service["desiredCount"]) == (taskdef, 0)
     assert ecs.list_tasks(cluster=cluster)["taskArns"] == []
