@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from shipyard.deploy.ledger import DEPLOY, FAILED, ROLLBACK, SUCCEEDED, Entry, Ledger
-from shipyard.deploy.store import LocalStore, StateStore
+from shipyard.deploy import summary
+from shipyard.deploy.ledger import DEPLOY, FAILED, PREFIX, ROLLBACK, SUCCEEDED, Entry, Ledger
+from shipyard.deploy.store import LocalStore, StateStore, Stored
 from shipyard.errors import ShipyardError
 
 
@@ -107,3 +109,61 @@ def test_concurrent_writers_never_lose_an_entry(tmp_path: Path) -> None:
     entries = ledger.history()
     assert sorted(e.release for e in entries) == list(range(1, 31))
     assert sorted(e.artifact for e in entries) == sorted(f"{n}-{i}" for n in range(6) for i in range(5))
+
+
+class CountingStore:
+    """A store that counts the entries read from it (what `status` costs)."""
+
+    def __init__(self, inner: StateStore) -> None:
+        self.inner, self.reads = inner, 0
+
+    def get(self, key: str) -> Stored | None:
+        self.reads += key.startswith(PREFIX)
+        return self.inner.get(key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_status_reads_only_the_entries_written_since_the_last_status(store: StateStore) -> None:
+    ledger = Ledger(store, "staging")
+    for n in range(30):
+        ledger.append(entry(f"svc-{n % 3}", FAILED if n == 28 else SUCCEEDED, artifact=f"a{n}"))
+    first = ledger.status()
+    counting = CountingStore(store)
+    again = Ledger(counting, "staging")
+    assert again.status() == first  # from the summary the first status wrote: no entry read
+    assert counting.reads == 0
+    again.append(entry("svc-1", FAILED, artifact="late"))
+    third = again.status()
+    assert counting.reads == 1  # the one entry written since
+    running, last = third["svc-1"]
+    assert (last.artifact, last.outcome) == ("late", FAILED)
+    assert running is not None and running.artifact == "a25"  # svc-1's newest succeeded deploy
+    assert third["svc-0"] == first["svc-0"] and third["svc-2"] == first["svc-2"]
+
+
+def test_a_damaged_or_stale_summary_is_rebuilt_from_the_entries(store: StateStore) -> None:
+    ledger = Ledger(store, "staging")
+    ledger.append(entry("api", artifact="a1"))
+    ledger.status()
+    store.put(summary.KEY, b'{"version": 1, "through": ')  # a truncated write
+    ledger.append(entry("api", artifact="a2"))
+    running, _ = ledger.status()["api"]
+    assert running is not None and running.artifact == "a2"
+    # a summary ahead of a stale reader's is never overwritten by it
+    newer = summary.read(store)
+    stale = summary.Summary(through=1, etag=None)
+    summary.write(store, stale, was=0)
+    assert summary.read(store).through == newer.through == 2
+
+
+def test_an_open_attempt_is_the_last_one_beside_the_summary(store: StateStore) -> None:
+    ledger = Ledger(store, "staging")
+    ledger.append(entry("api", artifact="a1"))
+    ledger.status()
+    started = replace(entry("api", artifact="a2"), deploy_id="d2", started="2026-12-02T00:00:00Z")
+    ledger.open_attempt(started)
+    running, last = ledger.status()["api"]
+    assert running is not None and running.artifact == "a1"
+    assert (last.artifact, last.outcome) == ("a2", "started")

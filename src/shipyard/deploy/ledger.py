@@ -19,9 +19,12 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
+from shipyard.deploy import summary
 from shipyard.deploy.lock import LockLost
 from shipyard.deploy.store import Conflict, StateStore
 from shipyard.errors import ShipyardError
@@ -34,6 +37,7 @@ DEPLOY, ROLLBACK = "deploy", "rollback"
 MIGRATE = "migrate"  # an `invoke migrate` run: in history, never what runs (see Entry.runs)
 WRITE_ATTEMPTS = 5  # on top of botocore's own retries
 WRITE_BACKOFF = 1.0  # seconds before the second try, doubled for each next one (1+2+4+8 s)
+READ_AHEAD = 16  # entries read at once (in parallel) when walking the ledger back
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,10 @@ class Entry:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Entry:
-        raw = json.loads(data)
+        return cls.from_data(json.loads(data))
+
+    @classmethod
+    def from_data(cls, raw: Mapping[str, Any]) -> Entry:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known})
 
@@ -81,7 +88,7 @@ def _deploy_of(entry: Entry, service: str) -> bool:
     return entry.service == service and entry.ok and entry.action == DEPLOY
 
 
-def _key(number: int) -> str:
+def entry_key(number: int) -> str:
     return f"{PREFIX}{number:010d}.json"
 
 
@@ -188,7 +195,7 @@ class Ledger:
         for _ in range(100):
             numbered = replace(entry, release=candidate)
             try:
-                self.store.put(_key(candidate), numbered.to_bytes(), if_absent=True)
+                self.store.put(entry_key(candidate), numbered.to_bytes(), if_absent=True)
             except Conflict:
                 if self._is(candidate, numbered):
                     return numbered  # an earlier try wrote it, and only its answer was lost
@@ -198,19 +205,24 @@ class Ledger:
         raise ShipyardError(f"could not append to the release ledger of {self.env!r}: too many concurrent writers")
 
     def _is(self, number: int, entry: Entry) -> bool:
-        stored = self.store.get(_key(number))
+        stored = self.store.get(entry_key(number))
         return stored is not None and stored.data == entry.to_bytes()
 
     def _read(self, number: int) -> Entry | None:
-        stored = self.store.get(_key(number))
+        stored = self.store.get(entry_key(number))
         return Entry.from_bytes(stored.data) if stored else None
 
     def newest_first(self) -> Iterator[Entry]:
-        """Entries from the newest back, read lazily."""
-        for number in reversed(self._numbers()):
-            entry = self._read(number)
-            if entry is not None:
-                yield entry
+        """Entries from the newest back, read lazily, READ_AHEAD at a time."""
+        yield from self._read_back(list(reversed(self._numbers())))
+
+    def _read_back(self, numbers: Sequence[int]) -> Iterator[Entry]:
+        """The entries of ``numbers`` in that order; each batch is read in parallel (one GET each)."""
+        with ThreadPoolExecutor(max_workers=READ_AHEAD) as pool:
+            for start in range(0, len(numbers), READ_AHEAD):
+                for entry in pool.map(self._read, numbers[start : start + READ_AHEAD]):
+                    if entry is not None:
+                        yield entry
 
     def history(self, service: str | None = None, limit: int = 0) -> list[Entry]:
         """Entries (of ``service``), newest first, after the attempts that never recorded an
@@ -239,15 +251,22 @@ class Ledger:
         return next((e for e in self.newest_first() if e.service == service and e.runs), None)
 
     def status(self) -> dict[str, tuple[Entry | None, Entry]]:
-        """Per service: (what runs now, the last attempt)."""
-        last: dict[str, Entry] = {}
-        running: dict[str, Entry | None] = {}
-        for entry in self.open_attempts():
-            last.setdefault(entry.service, entry)
-        for entry in self.newest_first():
-            last.setdefault(entry.service, entry)
-            if entry.runs and running.get(entry.service) is None:
-                running[entry.service] = entry
+        """Per service: (what runs now, the last attempt).
+
+        From the stored summary plus the entries after it (see shipyard.deploy.summary), which
+        is then written forward: the cost follows the deploys since the last status, not the
+        ledger's length."""
+        known = summary.read(self.store)
+        was = known.through
+        newer = [n for n in reversed(self._numbers()) if n > was]
+        known.fold((e.release, e.service, e.runs, asdict(e)) for e in self._read_back(newer))
+        summary.write(self.store, known, was=was)
+        last = {s: Entry.from_data(d) for s, d in known.last.items()}
+        running = {s: Entry.from_data(d) for s, d in known.running.items()}
+        opened: dict[str, Entry] = {}
+        for entry in self.open_attempts():  # newest first; an open attempt is the last one
+            opened.setdefault(entry.service, entry)
+        last.update(opened)
         return {s: (running.get(s), last[s]) for s in sorted(last)}
 
     def current_of(self, services: Iterable[str]) -> dict[str, Entry]:
