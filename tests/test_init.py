@@ -114,3 +114,26 @@ def test_init_outside_a_git_repository_is_one_clear_error(tmp_path: Path) -> Non
     assert result.stderr.startswith(f"error: {tmp_path} is not inside a git repository")
     assert "hint:" in result.stderr and "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_package_json_with_a_build_script_is_a_static_site(team_repo: Path) -> None:
+    package = '{"scripts": {"build": "node build.mjs", "test": "node --test tests/"}}\n'
+    write(team_repo / "frontend" / "package.json", package)
+    write(team_repo / "frontend" / "build.mjs", 'import { mkdirSync } from "node:fs";\nmkdirSync("dist");\n')
+    write(
+        team_repo / "docs-site" / "package.json",
+        '{"scripts": {"build": "react-scripts build", "test": "echo \\"Error: no test specified\\" && exit 1"}}\n',
+    )
+    result = shipyard(team_repo, "init")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "frontend: static site: shipyard.toml written; build: npm run build -> dist/; tests: npm test" in result.stdout
+    )
+    assert (team_repo / "frontend" / "shipyard.toml").read_text() == (
+        'kind = "static"  # written by shipyard init from package.json\'s scripts\n'
+        'build = ["npm", "run", "build"]\ntest = ["npm", "test"]\n'
+    )
+    assert 'output = "build"\n' in (team_repo / "docs-site" / "shipyard.toml").read_text()
+    assert "test =" not in (team_repo / "docs-site" / "shipyard.toml").read_text()  # npm init's placeholder
+    listed = json.loads(shipyard(team_repo, "services", "--json").stdout)
+    assert {row["path"]: row["kind"] for row in listed if not row["skipped"]}["frontend"] == "static"

@@ -10,6 +10,7 @@ it. It never overwrites or edits a line of a file that exists (the root pyprojec
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,12 @@ register(nox)
 TASKS = '"""invoke tasks: shipyard\'s, for every unit."""\n\nfrom shipyard.tasks import namespace  # noqa: F401\n'
 GITIGNORE = (".shipyard/", ".nox/")
 SERVICE_TOML = 'kind = "service"  # written by shipyard init: built from its Dockerfile\n'
+STATIC_TOML = (
+    'kind = "static"  # written by shipyard init from package.json\'s scripts\nbuild = ["npm", "run", "build"]\n'
+)
+# what a build script writes, by the tool it runs (anything else: dist/, Vite's and most bundlers')
+STATIC_OUTPUTS = {"react-scripts": "build", "next": "out", "eleventy": "_site", "hugo": "public"}
+NPM_NO_TEST = "no test specified"  # the placeholder test script `npm init` writes
 DEPENDENCY_FILES = ("requirements.lock", "uv.lock", "poetry.lock", "requirements.txt")
 CHECK_CONFIG = {
     "black": ("[tool.black]",),
@@ -152,15 +159,45 @@ def _describe(result: Plan, unit: Path) -> str:
         result.writes[f"{rel}/shipyard.toml"] = SERVICE_TOML
         what = ["non-Python service: shipyard.toml written (built, pushed and deployed; add lint/test commands there)"]
     elif has["package.json"]:
-        return f"  {rel}: skipped: a package.json only; for a static site add shipyard.toml with kind, build, output"
+        return _static_site(result, unit, rel)
     else:
         return f"  {rel}: skipped: requirements.txt only; script services without a pyproject.toml are not inferred yet"
     if has["Dockerfile"]:
         text = (unit / "Dockerfile").read_text(encoding="utf-8", errors="replace")
         what.append(
-            "image: Dockerfile, " + ("hermetic build" if written_for_hermetic(text) else "built as docker build")
+            "image: Dockerfile, " + ("hermetic build" if written_for_hermetic(text, unit) else "built as docker build")
         )
     return f"  {rel}: " + "; ".join(what)
+
+
+def _static_site(result: Plan, unit: Path, rel: str) -> str:
+    """A package.json with a ``build`` script (and no Dockerfile) is a static site: its
+    shipyard.toml runs ``npm run build`` (and ``npm test`` when it has a real test script)."""
+    scripts = _npm_scripts(unit / "package.json")
+    if "build" not in scripts:
+        return (
+            f"  {rel}: skipped: a package.json only, with no build script; "
+            "for a static site add shipyard.toml with kind, build, output"
+        )
+    table = STATIC_TOML
+    output = next((out for tool, out in STATIC_OUTPUTS.items() if tool in scripts["build"].split()), "dist")
+    if output != "dist":
+        table += f'output = "{output}"\n'
+    test = "test" in scripts and NPM_NO_TEST not in scripts["test"]
+    if test:
+        table += 'test = ["npm", "test"]\n'
+    result.writes[f"{rel}/shipyard.toml"] = table
+    tests = "npm test" if test else "none (no test script)"
+    return f"  {rel}: static site: shipyard.toml written; build: npm run build -> {output}/; tests: {tests}"
+
+
+def _npm_scripts(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    scripts = data.get("scripts") if isinstance(data, dict) else None
+    return {k: v for k, v in scripts.items() if isinstance(v, str)} if isinstance(scripts, dict) else {}
 
 
 def _checks_found(unit: Path) -> list[str]:

@@ -185,3 +185,15 @@ def test_a_declared_build_arg_reaches_the_build(team_repo: Path) -> None:
 def test_dockerignore_semantics(path: str, expected: bool) -> None:
     assert ignored(path, ignore_patterns("notes/\n*.md\n!KEEP.md\n")) is expected
     assert ignored("a/b/c.pyc", ignore_patterns("**/*.pyc\n"))
+
+
+def test_copy_app_of_the_units_own_app_package_is_not_the_hermetic_contract(tmp_path: Path) -> None:
+    """A FastAPI project's `COPY app/ app/` copies its own package: built as docker build, not
+    hermetically (where app/ is the wheels shipyard stages)."""
+    from shipyard.images.dockerfile import written_for_hermetic
+
+    text = "FROM python:3.11-slim\nCOPY requirements.txt .\nCOPY app/ app/\n"
+    assert written_for_hermetic(text, tmp_path)  # no app/ of its own: shipyard's staged wheels
+    (tmp_path / "app").mkdir()
+    assert not written_for_hermetic(text, tmp_path)
+    assert written_for_hermetic(text + "COPY deps/ /tmp/deps/\n", tmp_path)  # deps/ is shipyard's

@@ -23,7 +23,7 @@ from shipyard.project import Project, Unit
 
 HERMETIC, DOCKERFILE = "hermetic", "dockerfile"
 # A hermetic Dockerfile copies the wheels shipyard stages: `COPY deps/ ...`, `COPY app/ ...`
-_HERMETIC_COPY = re.compile(r"^\s*COPY\s+(?:--\S+\s+)*(?:deps|app)/", re.IGNORECASE | re.MULTILINE)
+_HERMETIC_COPY = re.compile(r"^\s*COPY\s+(?:--\S+\s+)*(deps|app)/", re.IGNORECASE | re.MULTILINE)
 _ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE | re.MULTILINE)
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 
@@ -32,9 +32,14 @@ def dockerfile_path(project: Project, unit: Unit) -> Path:
     return project.root / unit.path / str(unit.settings["dockerfile"])
 
 
-def written_for_hermetic(text: str) -> bool:
-    """Whether a Dockerfile copies the wheels shipyard's hermetic context stages."""
-    return bool(_HERMETIC_COPY.search(text))
+def written_for_hermetic(text: str, context: Path | None = None) -> bool:
+    """Whether a Dockerfile copies the wheels shipyard's hermetic context stages. A `COPY app/`
+    of a directory the build ``context`` has of its own (a FastAPI project's `app/` package) is
+    the team's code, not shipyard's staged wheels."""
+    staged = set(_HERMETIC_COPY.findall(text))
+    if context is not None:
+        staged = {name for name in staged if not (context / name).is_dir()}
+    return bool(staged)
 
 
 def build_mode(project: Project, unit: Unit) -> str:
@@ -45,7 +50,7 @@ def build_mode(project: Project, unit: Unit) -> str:
         text = dockerfile_path(project, unit).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return HERMETIC  # no Dockerfile: the hermetic checks report it
-    return HERMETIC if written_for_hermetic(text) else DOCKERFILE
+    return HERMETIC if written_for_hermetic(text, project.root / context_dir(unit)) else DOCKERFILE
 
 
 def context_dir(unit: Unit) -> str:
