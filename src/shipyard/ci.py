@@ -55,13 +55,14 @@ def ci(
     files: Mapping[str, str] | None = None,
 ) -> list[Result]:
     """Lint then test every selected unit (and the CI workflows), build (and with ``push_env``
-    push) the images of the services that have one; returns every result record.
+    push) the images of the services that have one and build the static units; returns every
+    result record.
     ``files`` is the working tree (fingerprint.tracked_files) when the caller has read it."""
     require_units(project)
     inputs = Inputs.read(project, files)
     jobs = (workflow_jobs(project, inputs) if workflows else []) + lint_jobs(project, units, inputs=inputs)
     jobs += test_jobs(project, units, python=python, strict=strict, inputs=inputs)
-    if images and any(_has_dockerfile(project, u) for u in units):
+    if images and any(_has_dockerfile(project, u) or u.kind == "static" for u in units):
         from shipyard.images.jobs import ci_jobs  # the image machinery only when there are images
 
         jobs += ci_jobs(project, units, push_env=push_env, verbose=options.verbose)

@@ -22,6 +22,18 @@ def test_ci_builds_only_services_with_a_dockerfile(repo: Path) -> None:
     assert [(j.unit, j.task) for j in pushes] == [("a", "push")]
 
 
+def test_ci_runs_the_build_of_static_units_and_pushes_none(repo: Path) -> None:
+    """A static site's build is part of `invoke ci`: a frontend whose build breaks fails CI."""
+    write(repo / "services" / "site" / "shipyard.toml", 'kind = "static"\nbuild = ["true"]\n')
+    write(repo / "services" / "a" / "Dockerfile", "FROM scratch\n")
+    project = load_project(repo)
+    jobs = ci_jobs(project, project.select(None))
+    assert [(j.unit, j.task, j.action is not None) for j in jobs] == [("site", "build", True), ("a", "build", True)]
+    pushes = ci_jobs(project, project.select(None), push_env="local")
+    assert [(j.unit, j.task) for j in pushes] == [("site", "build"), ("a", "push")]
+    assert ci_jobs(project, [project.unit("b")]) == []
+
+
 def test_build_and_push_jobs_skip_libs_and_push_skips_static(repo: Path) -> None:
     write(repo / "services" / "site" / "shipyard.toml", 'kind = "static"\nbuild = ["true"]\n')
     project = load_project(repo)

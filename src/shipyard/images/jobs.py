@@ -373,14 +373,19 @@ def has_dockerfile(project: Project, unit: Unit) -> bool:
 
 
 def ci_jobs(project: Project, units: Sequence[Unit], *, push_env: str = "", verbose: bool = False) -> list[Job]:
-    """For `invoke ci`: build the images of the selected services that have a Dockerfile;
-    push them too with ``push_env``. (`invoke build` reports a missing Dockerfile as an error.)"""
+    """For `invoke ci`: build the images of the selected services that have a Dockerfile (push
+    them too with ``push_env``) and run the build command of the selected static units, whose
+    output is not pushed but must build. (`invoke build` reports a missing Dockerfile as an error.)"""
     images = [u for u in units if has_dockerfile(project, u)]
-    if images and shutil.which("docker") is None:
-        return [Job(u.name, "push" if push_env else "build", "", (), skip="docker is not installed") for u in images]
-    if not images:
+    sites = [u for u in units if u.kind == "static"]
+    if not images and not sites:
         return []
     options = BuildOptions(verbose=verbose)
-    if push_env:
-        return push_jobs(project, images, push_env, options, refusal_ends_run=False)
-    return build_jobs(project, images, options)
+    checkout = Checkout.read(project.root)
+    jobs = build_jobs(project, sites, options, checkout=checkout) if sites else []
+    if images and shutil.which("docker") is None:
+        task = "push" if push_env else "build"
+        return jobs + [Job(u.name, task, "", (), skip="docker is not installed") for u in images]
+    if push_env and images:
+        return jobs + push_jobs(project, images, push_env, options, checkout=checkout, refusal_ends_run=False)
+    return jobs + (build_jobs(project, images, options, checkout=checkout) if images else [])

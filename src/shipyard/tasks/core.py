@@ -93,7 +93,7 @@ def test(
 
 CI_HELP = {
     **TEST_HELP,
-    "images": "build the images of the services that have one (default; --no-images skips them)",
+    "images": "build the images of the services that have one and the static sites (default; --no-images skips them)",
     "push": "also push the images (needs --env)",
     "env": "the environment whose registry --push pushes to",
 }
