@@ -27,9 +27,36 @@ def ruff_version() -> str:
     return dist_version("ruff")
 
 
-def ruff_args(paths: Sequence[str], *, fix: bool) -> list[tuple[str, ...]]:
-    """The ruff invocations (without the executable) that lint ``paths``."""
-    return CHECKS["ruff"].invocations(list(paths), fix=fix)
+def ruff_args(paths: Sequence[str], *, fix: bool, overrides: Sequence[str] = ()) -> list[tuple[str, ...]]:
+    """The ruff invocations (without the executable) that lint ``paths``; ``overrides`` (see
+    :func:`ruff_overrides`) go after each subcommand."""
+    return [(argv[0], *overrides, *argv[1:]) for argv in CHECKS["ruff"].invocations(list(paths), fix=fix)]
+
+
+RUFF_CONFIGS = ("ruff.toml", ".ruff.toml")
+
+
+def ruff_overrides(project: Project) -> tuple[str, ...]:
+    """``--config src = [...]`` naming every Python unit (and its src/), when the repository
+    has no ruff configuration at all.
+
+    ruff runs from the repository root, so with no configuration its first-party packages are
+    those at the root: a unit's own ``app`` package would sort as third-party, unlike ``ruff
+    check`` run in the unit (what a team with no ruff config did by hand). A team that
+    configures ruff anywhere keeps its own ``src`` (an override would beat every config file).
+    """
+    folders = [project.root, *(project.root / u.path for u in project.units.values())]
+    if any(_has_ruff_config(folder) for folder in folders):
+        return ()
+    roots = [".", "src", *(p for u in project.units.values() if u.is_python for p in (u.path, f"{u.path}/src"))]
+    return ("--config", "src = [" + ", ".join(f'"{r}"' for r in dict.fromkeys(roots)) + "]")
+
+
+def _has_ruff_config(folder: Path) -> bool:
+    if any((folder / name).is_file() for name in RUFF_CONFIGS):
+        return True
+    pyproject = folder / "pyproject.toml"
+    return pyproject.is_file() and "[tool.ruff" in pyproject.read_text(encoding="utf-8", errors="replace")
 
 
 def unit_checks(unit: Unit) -> list[Check]:
@@ -50,7 +77,8 @@ def lint_commands(project: Project, unit: Unit, *, fix: bool) -> list[Command]:
         for check in checks:
             exe = tool_bin(check, unit)
             cwd, paths = (project.root / unit.path, ["."]) if check.in_unit else (project.root, [unit.path])
-            commands += [command(exe, *argv, cwd=cwd) for argv in check.invocations(paths, fix=fix)]
+            invocations = ruff_args(paths, fix=fix, overrides=ruff_overrides(project)) if check.name == "ruff" else None
+            commands += [command(exe, *argv, cwd=cwd) for argv in invocations or check.invocations(paths, fix=fix)]
         return commands
     if unit.settings["lint"]:
         return [command(*unit.settings["lint"], cwd=project.root / unit.path)]
@@ -107,6 +135,8 @@ def lint_key(unit: Unit, inputs: Inputs) -> str:
     }
     sections = [s for check in checks if check.name != "ruff" for s in check.root_sections]
     more = {"check-config": config, "check-sections": root_sections(inputs.project.root, "lint", sections)}
+    if "ruff" in tools:  # the src override names every unit: a unit added or configured changes it
+        more["ruff-overrides"] = {"args": list(ruff_overrides(inputs.project))}
     return inputs.key(unit, "lint", tools, include_libs=False, more=more)
 
 

@@ -28,10 +28,12 @@ from shipyard.workflow import Job, run_job
 
 
 def batch_commands(project: Project, paths: Sequence[str]) -> list[Command]:
-    ruff = ruff_bin()
+    from shipyard.lint import ruff_overrides  # lint imports this module
+
+    ruff, overrides = ruff_bin(), ruff_overrides(project)
     return [
-        command(ruff, "check", "--output-format=json", *paths, cwd=project.root),
-        command(ruff, "format", "--check", "--output-format=json", *paths, cwd=project.root),
+        command(ruff, "check", *overrides, "--output-format=json", *paths, cwd=project.root),
+        command(ruff, "format", *overrides, "--check", "--output-format=json", *paths, cwd=project.root),
     ]
 
 

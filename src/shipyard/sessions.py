@@ -18,7 +18,7 @@ from shipyard import pythons
 from shipyard.errors import ShipyardError
 from shipyard.graph import lib_closure
 from shipyard.leftovers import leaves_no_leftovers
-from shipyard.lint import ruff_args, ruff_version
+from shipyard.lint import ruff_args, ruff_overrides, ruff_version
 from shipyard.project import STATE_DIR, Project, Unit, find_root, load_project, shipyard_dir
 from shipyard.results import FAILED, SKIPPED
 
@@ -202,7 +202,7 @@ def _define_lint(nox: ModuleType, project: Project) -> None:
         """ruff check and ruff format --check over every Python unit."""
         session.install(f"ruff=={ruff_version()}")
         session.chdir(str(project.root))
-        for args in ruff_args(paths, fix=False):
+        for args in ruff_args(paths, fix=False, overrides=ruff_overrides(project)):
             session.run("ruff", *args)
 
 
