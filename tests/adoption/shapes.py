@@ -590,3 +590,9 @@ def statuses(results: dict) -> dict[tuple[str, str], str]:  # type: ignore[type-
 
 def tags(results: dict) -> list[str]:  # type: ignore[type-arg]
     return [t for r in results.values() for t in r["details"].get("tags", []) if "/" not in t.split(":")[0]]
+
+
+def run_image(image: str) -> str:
+    done = subprocess.run(["docker", "run", "--rm", "--network", "none", image], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -40,3 +40,61 @@ def test_a_go_service_beside_a_python_one_is_built_and_pushed(
     assert {task for unit, task in got if unit == "api"} >= {"lint", "test-3.11", "push"}
     for unit in ("api", "gateway"):
         assert f"{registry}/{images_prefix}/{unit}@sha256:" in results[(unit, "push")]["reason"]
+
+
+def test_a_uv_workspace_with_a_fastapi_backend_on_postgres_and_a_static_frontend(
+    tmp_path: Path, fresh_database: str, docker_engine: None, built_tags: list[str]
+) -> None:
+    repo = shapes.uv_workspace(tmp_path / "repo")
+    out, lines = shapes.init(repo)
+    assert "backend: Python; checks: ruff; tests: pytest" in out
+    assert "image: Dockerfile, built as docker build" in out  # its COPY app/ is its own package
+    assert "frontend: static site: shipyard.toml written; build: npm run build -> dist/; tests: npm test" in out
+    assert lines == {"pyproject.toml": 3, "frontend/shipyard.toml": 3, ".gitignore": 2}
+    assert sum(lines.values()) < MAX_CONFIG_LINES
+
+    # one Python: every session of the matrix would migrate the one test database at once
+    done, results = shapes.ci(repo, "--python", "3.11", env={"DATABASE_URL": fresh_database})
+    built_tags += shapes.tags(results)
+    assert done.returncode == 0, done.stdout + done.stderr
+    got = shapes.statuses(results)
+    assert got.pop(("frontend", "lint")) == "skipped"  # names no lint command
+    assert got == {
+        ("backend", "lint"): "passed",
+        ("backend", "test-3.11"): "passed",
+        ("backend", "build"): "passed",
+        ("frontend", "test"): "passed",
+        ("frontend", "build"): "passed",
+    }
+    assert "2 passed" in results[("backend", "test-3.11")]["output"]  # against the migrated database
+    assert (repo / "frontend" / "dist" / "index.html").is_file()
+    image = results[("backend", "build")]["details"]["tags"][0]
+    assert shapes.run_image(image) == "backend ready\n"  # FastAPI, SQLAlchemy, alembic from the context's wheels
+
+
+@pytest.mark.xfail(strict=True, reason="needs deps: requirements.txt-only script services as Python units")
+def test_script_services_with_requirements_txt_and_their_own_dockerfiles(
+    tmp_path: Path, docker_engine: None, built_tags: list[str]
+) -> None:
+    repo = shapes.script_services(tmp_path / "repo")
+    out, lines = shapes.init(repo)
+    for unit in ("services/hello", "services/cron"):
+        assert f"{unit}: Python; checks: ruff;" in out, out
+    assert "dependencies: requirements.txt" in out
+    assert "image: Dockerfile, built as docker build" in out
+    assert lines == {"pyproject.toml": 3, ".gitignore": 2}  # no shipyard.toml: they are Python units
+    assert sum(lines.values()) < MAX_CONFIG_LINES
+
+    done, results = shapes.ci(repo)
+    built_tags += shapes.tags(results)
+    assert done.returncode == 0, done.stdout + done.stderr
+    got = shapes.statuses(results)
+    tests = {key: status for key, status in got.items() if key[1].startswith("test")}
+    assert tests and set(tests.values()) == {"skipped", "passed"}
+    assert {status for (unit, _), status in tests.items() if unit == "hello"} == {"passed"}  # app.py on sys.path
+    assert {(status, results[key]["reason"]) for key, status in tests.items() if key[0] == "cron"} == {
+        ("skipped", "no tests")
+    }
+    assert {got[(unit, task)] for unit in ("hello", "cron") for task in ("lint", "build")} == {"passed"}
+    assert shapes.run_image(results[("hello", "build")]["details"]["tags"][0]) == "hello, world\n"
+    assert shapes.run_image(results[("cron", "build")]["details"]["tags"][0]) == "nightly job done\n"
