@@ -7,15 +7,23 @@ that lint, test and build ran for real on every unit: passed, not skipped or emp
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.adoption import shapes
+from tests.conftest import require
+from tests.helpers import write
 
 pytestmark = pytest.mark.integration
 
 MAX_CONFIG_LINES = 15  # the bar: fewer than 15 lines of configuration in all
+
+
+def require_poetry() -> None:
+    require(shutil.which("poetry") is not None or (Path(sys.executable).parent / "poetry").is_file(), "poetry")
 
 
 def test_a_go_service_beside_a_python_one_is_built_and_pushed(
@@ -98,3 +106,27 @@ def test_script_services_with_requirements_txt_and_their_own_dockerfiles(
     assert {got[(unit, task)] for unit in ("hello", "cron") for task in ("lint", "build")} == {"passed"}
     assert shapes.run_image(results[("hello", "build")]["details"]["tags"][0]) == "hello, world\n"
     assert shapes.run_image(results[("cron", "build")]["details"]["tags"][0]) == "nightly job done\n"
+
+
+@pytest.mark.xfail(strict=True, reason="needs checks: the mypy check, and init setting up the checks it finds")
+def test_a_poetry_service_linted_with_flake8_black_isort_and_mypy(tmp_path: Path) -> None:
+    require_poetry()
+    repo = shapes.poetry_service(tmp_path / "repo")
+    out, lines = shapes.init(repo)
+    assert "services/orders: Python; checks: black, isort, flake8, mypy" in out, out
+    assert "dependencies: poetry.lock" in out
+    assert sum(lines.values()) < MAX_CONFIG_LINES
+
+    done, results = shapes.ci(repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert set(shapes.statuses(results).values()) == {"passed"}
+    ran = results[("orders", "lint")]["output"]
+    for tool in ("flake8", "black --check", "isort --check-only", "mypy"):
+        assert tool in ran, ran
+    assert "ruff" not in ran  # the team's tools instead of shipyard's default
+
+    # the team's mypy configuration (strict) is what runs: an untyped function fails lint
+    write(repo / "services/orders/src/orders/extra.py", "def untyped(x):\n    return x\n")
+    done, results = shapes.ci(repo, "-s", "orders")
+    assert done.returncode == 1
+    assert "Function is missing a type annotation" in results[("orders", "lint")]["output"]
