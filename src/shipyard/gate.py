@@ -17,6 +17,7 @@ what was forced.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -50,22 +51,40 @@ class Requirement:
         return f"{self.unit} {self.task}" + (f" on Python {self.python}" if self.python else "")
 
 
-def gate_key(inputs: Inputs, unit: Unit, task: str, python: str) -> str:
-    """What a pass of ``task`` on ``unit`` (on ``python``) vouches for: the content, not the machine."""
-    files = inputs.files
-    sources = [(p, h) for p, h in files.items() if "/" not in p] + unit_files(files, unit)
-    for lib in lib_closure(inputs.project, unit):
-        sources += unit_files(files, lib)
-    extra = {"gate-schema": SCHEMA, "task": task, "python": python}
-    # task="test": the files a unit names for its tests (an ignored requirements.lock) count too
-    return fingerprint(inputs.project, unit, files=files, extra=extra, task="test", sources=sources).digest
+class GateKeys:
+    """Gate keys over one reading of the working tree; each unit's content is hashed once."""
+
+    def __init__(self, inputs: Inputs) -> None:
+        self.inputs = inputs
+        self.root_level = [(p, h) for p, h in inputs.files.items() if "/" not in p]
+        self.contents: dict[str, str] = {}
+
+    def key(self, unit: Unit, task: str, python: str) -> str:
+        """What a pass of ``task`` on ``unit`` (on ``python``) vouches for: the content, not the machine."""
+        content = self.contents.get(unit.name) or self._content(unit)
+        return hashlib.sha256(f"{SCHEMA}\0{content}\0{task}\0{python}".encode()).hexdigest()
+
+    def _content(self, unit: Unit) -> str:
+        project, by_unit = self.inputs.project, self.inputs.by_unit
+        sources = [*self.root_level, *_own(unit, by_unit[unit.name])]
+        for lib in lib_closure(project, unit):
+            sources += _own(lib, by_unit[lib.name])
+        # task="test": the files a unit names for its tests (an ignored requirements.lock) count too
+        digest = fingerprint(project, unit, files=self.inputs.files, task="test", sources=sources).digest
+        self.contents[unit.name] = digest
+        return digest
+
+
+def _own(unit: Unit, files: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``unit``'s files, less what it builds (see fingerprint.unit_files)."""
+    return unit_files(files, unit)
 
 
 def record(cache: ResultCache, inputs: Inputs, jobs: Sequence[Job], results: Sequence[Result]) -> None:
     """Record the gate keys of the jobs that passed (fresh or from the cache) and have no record yet."""
-    project = inputs.project
+    project, keys = inputs.project, GateKeys(inputs)
     passed = {
-        gate_key(inputs, project.units[job.unit], job.task, job.python): result
+        keys.key(project.units[job.unit], job.task, job.python): result
         for job, result in zip(jobs, results, strict=True)
         if job.task in GATED and not job.skip and job.unit in project.units and result.status in (PASSED, SKIPPED)
     }
@@ -99,8 +118,8 @@ def requirements(project: Project, units: Iterable[Unit]) -> list[Requirement]:
 
 def missing(project: Project, units: Iterable[Unit], inputs: Inputs, cache: ResultCache) -> list[Requirement]:
     """The requirements of deploying ``units`` that have no passing record for this content."""
-    needed = requirements(project, units)
-    keys = {r: gate_key(inputs, project.units[r.unit], r.task, r.python) for r in needed}
+    needed, gate_keys = requirements(project, units), GateKeys(inputs)
+    keys = {r: gate_keys.key(project.units[r.unit], r.task, r.python) for r in needed}
     found = cache.lookup([(TASK, key) for key in keys.values()])
     return [r for r in needed if keys[r] not in found]
 
