@@ -164,19 +164,21 @@ def s3_repo(repo: Path, *, create: bool = True) -> str:
     return bucket
 
 
-def bucket_keys(bucket: str) -> list[str]:
+def bucket_keys(bucket: str, task: str = "") -> list[str]:
+    """The bucket's keys (of ``task``'s records: ci/cache/<task>/...)."""
     import boto3
 
     listed = boto3.client("s3").list_objects_v2(Bucket=bucket)
-    return sorted(o["Key"] for o in listed.get("Contents", []))
+    return sorted(o["Key"] for o in listed.get("Contents", []) if o["Key"].startswith(f"ci/cache/{task}"))
 
 
 @pytest.mark.integration
 def test_s3_written_by_one_checkout_hit_by_a_fresh_clone(repo: Path, tmp_path: Path, aws: str) -> None:
     bucket = s3_repo(repo)
     assert all(not r.cached for r in lint(repo).values())
-    keys = bucket_keys(bucket)
-    assert len(keys) == 3 and all(k.startswith("ci/cache/lint/") for k in keys)
+    assert len(bucket_keys(bucket, "lint/")) == 3
+    assert len(bucket_keys(bucket, "gate/")) == 3  # what the passes vouch for (shipyard.gate)
+    assert len(bucket_keys(bucket)) == 6
     clone = tmp_path / "elsewhere" / "clone"
     subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
     hits = lint(clone)
@@ -225,7 +227,9 @@ def test_a_truncated_s3_entry_is_a_miss_with_a_warning_and_is_rewritten(
     lint(repo)
     s3 = boto3.client("s3")
     broken = next(
-        k for k in bucket_keys(bucket) if json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())["unit"] == "b"
+        k
+        for k in bucket_keys(bucket, "lint/")
+        if json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())["unit"] == "b"
     )
     whole = s3.get_object(Bucket=bucket, Key=broken)["Body"].read()
     s3.put_object(Bucket=bucket, Key=broken, Body=whole[: len(whole) // 2])  # a writer cut off mid-upload

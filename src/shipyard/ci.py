@@ -140,6 +140,10 @@ def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: 
         if cache is not None:
             cache.store(job.task, job.key, result)
     ordered = [results[i] for i in range(len(jobs))]
+    if cache is not None and inputs is not None:
+        from shipyard import gate
+
+        gate.record(cache, inputs, jobs, ordered)
     _finish(project, ordered, options)
     return ordered
 

@@ -46,6 +46,9 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "account-id": Field("str", "", doc="refuse to act when the caller's AWS account differs"),
     "cluster": Field("str", "", doc="ECS cluster name; {env} is replaced by the environment's name"),
     "protected": Field("bool", False, doc="deploys ask for confirmation (or --yes)"),
+    "require-ci": Field(
+        "bool", None, doc="deploy only content whose lint and tests passed in invoke ci; unset: true when protected"
+    ),
     "state-bucket": Field("str", "", doc="S3 bucket for the deploy lock and release ledger"),
     "state-prefix": Field("str", "shipyard", doc="key prefix inside state-bucket"),
     "promote-from": Field("str", "", doc="only deploy digests verified in this environment"),

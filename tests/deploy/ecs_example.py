@@ -140,6 +140,7 @@ cluster = "production"
 state-bucket = "shipyard-state"
 execution-role-arn = "{EXEC_ROLE}"
 protected = true
+require-ci = false  # the CI gate has tests of its own (tests/deploy/test_gate.py)
 promote-from = "staging"
 """
 

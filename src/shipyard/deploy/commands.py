@@ -6,7 +6,7 @@ Each takes explicit arguments and returns data (results, entries) or raises Ship
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from shipyard.deploy import migrate
@@ -52,7 +52,7 @@ def deploy(
     settings = check_required(project, env, units)
     artifacts = Artifacts(project, env, verbose=options.verbose, say=say)
     plan = build_plan(session, units, settings, artifacts, build=not options.plan_only, force=options.force)
-    plan = with_status(plan, _pending(session, plan, settings))
+    plan = gated(session, with_status(plan, _pending(session, plan, settings)), options)
     say(render(plan))
     if options.plan_only:
         return []
@@ -62,7 +62,7 @@ def deploy(
 
         def replan() -> DeployPlan:  # after a wait for the lock, the environment may have moved on
             fresh = build_plan(session, units, settings, artifacts, build=True, force=options.force)
-            return with_status(fresh, _pending(session, fresh, settings))
+            return gated(session, with_status(fresh, _pending(session, fresh, settings)), options)
 
         results = Transaction(session, plan, settings, say=say).run(lock_wait=options.lock_wait, replan=replan)
         say(summary_table(results))
@@ -70,6 +70,46 @@ def deploy(
     for service, url in running_urls(session, [project.units[name] for name in serving]).items():
         say(f"{service} is running at {url}")
     return results
+
+
+def gated(session: Session, plan: DeployPlan, options: DeployOptions) -> DeployPlan:
+    """The plan, checked against the CI gate (see shipyard.gate) where the environment requires
+    it: refused when a service's content has no passing lint/test record, unless --force, which
+    is then written on the service's plan (and so in the ledger and the notification)."""
+    from shipyard import gate
+
+    forced: dict[str, list[str]] = {sp.service: [] for sp in plan.services}
+    source = session.environment.get("promote-from", "")
+    for sp in plan.services:
+        if source and not sp.promoted_from:  # only --force lets an unverified release through
+            forced[sp.service].append(f"{source} never verified this release")
+    absent = _ci_missing(session, plan) if plan.services and gate.required(session.environment) else {}
+    if any(absent.values()) and not options.force and not options.plan_only:
+        missing = [r for service in absent for r in absent[service]]
+        raise ShipyardError(
+            f"{session.env!r} requires passing CI for what it deploys, and this content has none for: "
+            f"{gate.describe(list(dict.fromkeys(missing)))}",
+            hint="run `invoke ci` on this commit (its passes are recorded in the result cache), "
+            "or pass --force (recorded in the ledger)",
+        )
+    for service, requirements in absent.items():
+        forced[service] += [f"no passing CI for {r.label}" for r in requirements]
+    if options.plan_only:
+        refused = {s: f"without --force the deploy is refused: {'; '.join(r)}" for s, r in forced.items() if r}
+        notes = {sp.service: "; ".join(n for n in (sp.note, refused.get(sp.service, "")) if n) for sp in plan.services}
+        return replace(plan, services=tuple(replace(sp, note=notes[sp.service]) for sp in plan.services))
+    return replace(plan, services=tuple(replace(sp, forced="; ".join(forced[sp.service])) for sp in plan.services))
+
+
+def _ci_missing(session: Session, plan: DeployPlan) -> dict[str, list[Any]]:
+    """Per planned service: the lint/test passes (its own and its libs') this content has no record of."""
+    from shipyard import gate
+    from shipyard.cache import ResultCache
+    from shipyard.keys import Inputs
+
+    project = session.project
+    inputs, cache = Inputs.read(project), ResultCache.of(project)
+    return {sp.service: gate.missing(project, [project.units[sp.service]], inputs, cache) for sp in plan.services}
 
 
 def running_urls(session: Session, units: Sequence[Unit]) -> dict[str, str]:

@@ -59,6 +59,7 @@ class Entry:
     reason: str = ""
     deploy_id: str = ""  # groups the services of one `invoke deploy`
     restores: int = 0  # a rollback: the release (a succeeded deploy) it put back; 0 when not known
+    forced: str = ""  # what --force overrode (the CI gate, promote-from); "" when nothing was
     release: int = 0  # assigned when appended
 
     def to_bytes(self) -> bytes:

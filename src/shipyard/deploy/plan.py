@@ -39,6 +39,7 @@ class ServicePlan:
     migration_status: MigrationStatus | None = None  # None: not known before the image exists
     promoted_from: str = ""  # the environment that verified this release
     note: str = ""
+    forced: str = ""  # what --force overrode for this service (CI gate, promote-from); in the ledger
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,8 @@ def render(plan: DeployPlan) -> str:
             lines.append(f"    now: {sp.running.revision if sp.running else 'not deployed'}")
             if sp.note:
                 lines.append(f"    note: {sp.note}")
+            if sp.forced:
+                lines.append(f"    forced: {sp.forced}")
             lines += [f"    {_change_line(c)}" for c in sp.changes]
             if _migration_line(sp):
                 lines.append(f"    {_migration_line(sp)}")

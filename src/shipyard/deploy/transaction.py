@@ -413,6 +413,7 @@ class Transaction:
             finished=attempt.finished,
             reason=attempt.reason,
             deploy_id=self.deploy_id,
+            forced=sp.forced,
         )
 
     def _record(self) -> list[tuple[Entry, str]]:
@@ -450,13 +451,18 @@ class Transaction:
             releases = ", ".join(
                 f"{a.sp.service} (release {a.entry.release if a.entry else '?'})" for a in self.attempts.values()
             )
-            self.notifier.send(redact(f"deployed {releases} to {self.plan.env}"))
+            self.notifier.send(redact(f"deployed {releases} to {self.plan.env}{self._forced()}"))
             return
         reasons = "; ".join(f"{a.sp.service}: {a.outcome}: {a.reason}" for a in failed)
-        self.notifier.send(redact(f"deploy to {self.plan.env} failed: {reasons}"))
+        self.notifier.send(redact(f"deploy to {self.plan.env} failed: {reasons}{self._forced()}"))
         back = [a.sp.service for a in failed if a.rollback is not None and a.rollback.ok]
         if back:
             self.notifier.send(f"rolled back {', '.join(back)} in {self.plan.env}")
+
+    def _forced(self) -> str:
+        """What --force overrode, for the notification ("" when nothing was)."""
+        forced = [f"{sp.service}: {sp.forced}" for sp in self.plan.services if sp.forced]
+        return f" (forced with --force: {'; '.join(forced)})" if forced else ""
 
     def results(self) -> list[Result]:
         out = []

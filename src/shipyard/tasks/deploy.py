@@ -20,7 +20,7 @@ DEPLOY_HELP = {
     "plan": "print the plan (digests, task-definition diff, pending migrations) and stop",
     "yes": "confirm a deploy to a protected environment without asking (CI)",
     "lock-wait": "seconds to wait for another deploy's lock (default: fail at once)",
-    "force": "deploy a release the promote-from environment never verified",
+    "force": "deploy without passing CI (require-ci) or a release promote-from never verified; recorded",
     "verbose": "stream build output",
     "since": "only the services affected by changes since this git ref (e.g. origin/main)",
 }

@@ -1,0 +1,143 @@
+"""The CI gate: a protected environment deploys only content whose lint and tests passed.
+
+End to end on the real Docker engine and registry: a container service (its own Dockerfile,
+a lint and a test command) and a Python lib it uses, deployed with the local target to a
+protected environment of the test's own."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.targets.test_local import remove_environment
+from tests.helpers import git, python_unit, run_invoke, write
+
+PYPROJECT = """\
+[tool.shipyard]
+services = ["services/*"]
+libs = ["libs/*"]
+python = ["3.11"]
+
+[tool.shipyard.environments.local]
+targets = {{ service = "local" }}
+registry = "{registry}/{prefix}"
+
+[tool.shipyard.environments.{env}]
+targets = {{ service = "local" }}
+registry = "{registry}/{prefix}"
+protected = true
+deploy-timeout = 60
+"""
+
+
+@pytest.fixture
+def gated_repo(tmp_path: Path, docker_engine: None, registry: str) -> Iterator[tuple[Path, str]]:
+    from tests.images.example import delete_registry_repositories, remove_local_images
+
+    tag = uuid.uuid4().hex[:8]
+    env, prefix = f"gate{tag}", f"sytest-gate-{tag}"
+    repo = tmp_path / "repo"
+    write(repo / "pyproject.toml", PYPROJECT.format(registry=registry, prefix=prefix, env=env))
+    write(repo / "tasks.py", "from shipyard.tasks import namespace  # noqa: F401\n")
+    write(repo / "noxfile.py", "import nox\n\nfrom shipyard.sessions import register\n\nregister(nox)\n")
+    web = repo / "services" / "web"
+    write(
+        web / "shipyard.toml",
+        'kind = "service"\ndepends-on = ["core"]\nlint = ["python", "lint.py"]\ntest = ["python", "check.py"]\n',
+    )
+    write(web / "Dockerfile", 'FROM python:3.11-slim\nCOPY check.py /check.py\nCMD ["sleep", "infinity"]\n')
+    write(web / "lint.py", "print('clean')\n")
+    write(web / "check.py", "raise SystemExit(0)\n")
+    python_unit(repo, "libs/core", "core", kind="lib")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "t@example.com")
+    git(repo, "config", "user.name", "T")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "initial")
+    try:
+        yield repo, env
+    finally:
+        remove_environment(env)
+        remove_local_images([f"{prefix}/", f"{registry}/{prefix}"])
+        delete_registry_repositories(registry, prefix)
+
+
+def commit(repo: Path, path: str, text: str) -> None:
+    write(repo / path, text)
+    git(repo, "commit", "-qam", f"change {path}")
+
+
+def history(repo: Path, env: str) -> list[dict[str, object]]:
+    done = run_invoke(repo, "history", "--env", env, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return list(json.loads(done.stdout))
+
+
+@pytest.mark.integration
+def test_a_protected_deploy_needs_passing_ci_for_the_same_content(gated_repo: tuple[Path, str]) -> None:
+    repo, env = gated_repo
+    # never tested: refused before anything is built or deployed, naming every missing pass
+    done = run_invoke(repo, "deploy", "--env", env, "--yes")
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert f"{env!r} requires passing CI" in out
+    for missing in ("web lint", "web test", "core lint", "core test on Python 3.11"):
+        assert missing in out
+    assert "hint: run `invoke ci` on this commit" in out and "Traceback" not in out
+    assert history(repo, env) == []
+
+    # a lib whose test fails: ci fails, and the deploy is still refused for that test alone
+    commit(repo, "libs/core/tests/test_core.py", "def test_it():\n    assert False\n")
+    ci = run_invoke(repo, "ci")
+    assert ci.returncode == 1, ci.stdout
+    done = run_invoke(repo, "deploy", "--env", env, "--yes")
+    assert done.returncode == 1
+    assert "core test on Python 3.11" in done.stdout + done.stderr
+    assert "web lint" not in done.stdout + done.stderr  # those passed for this very content
+
+    # fixed and green: the same content deploys
+    commit(repo, "libs/core/tests/test_core.py", "def test_it():\n    assert True\n")
+    assert run_invoke(repo, "ci").returncode == 0
+    done = run_invoke(repo, "deploy", "--env", env, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (entry,) = history(repo, env)
+    assert entry["service"] == "web" and entry["outcome"] == "succeeded" and entry["forced"] == ""
+
+
+@pytest.mark.integration
+def test_force_deploys_untested_content_and_the_ledger_says_so(gated_repo: tuple[Path, str]) -> None:
+    repo, env = gated_repo
+    commit(repo, "services/web/check.py", "raise SystemExit(1)\n")
+    assert run_invoke(repo, "ci").returncode == 1
+    plan = run_invoke(repo, "deploy", "--env", env, "--plan")
+    assert plan.returncode == 0
+    assert "without --force the deploy is refused: no passing CI for web test" in plan.stdout
+    done = run_invoke(repo, "deploy", "--env", env, "--yes", "--force")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (entry,) = history(repo, env)
+    assert entry["outcome"] == "succeeded"
+    assert entry["forced"] == "no passing CI for web test"
+
+
+@pytest.mark.integration
+def test_an_environment_may_turn_the_gate_off_or_on(gated_repo: tuple[Path, str]) -> None:
+    repo, env = gated_repo
+    pyproject = repo / "pyproject.toml"
+    commit(
+        repo,
+        "pyproject.toml",
+        pyproject.read_text().replace("protected = true", "protected = true\nrequire-ci = false"),
+    )
+    done = run_invoke(repo, "deploy", "--env", env, "--yes", "--plan")
+    assert done.returncode == 0 and "refused" not in done.stdout
+    # the unprotected `local` environment has no gate, unless it asks for one
+    text = pyproject.read_text().replace(
+        "[tool.shipyard.environments.local]", "[tool.shipyard.environments.local]\nrequire-ci = true"
+    )
+    commit(repo, "pyproject.toml", text)
+    done = run_invoke(repo, "deploy", "--plan")
+    assert "without --force the deploy is refused" in done.stdout
