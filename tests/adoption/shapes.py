@@ -596,3 +596,18 @@ def run_image(image: str) -> str:
     done = subprocess.run(["docker", "run", "--rm", "--network", "none", image], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def documented(shape: str) -> tuple[int, int]:
+    """(lines init writes, lines written by hand) for ``shape`` in docs/adopting.md's table of
+    worked examples: the tests keep those numbers true."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "adopting.md").read_text(encoding="utf-8")
+    for row in doc.split("## Worked examples", 1)[1].splitlines():
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith(f"[{shape}"):
+            written, hand = (re.match(r"\d+", c) for c in cells[1:])
+            assert written and hand, row
+            return int(written.group()), int(hand.group())
+    raise AssertionError(f"docs/adopting.md: no worked example for {shape!r}")

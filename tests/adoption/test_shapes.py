@@ -36,6 +36,7 @@ def test_a_go_service_beside_a_python_one_is_built_and_pushed(
     assert "image: Dockerfile, built as docker build" in out
     assert lines == {"pyproject.toml": 3, "services/gateway/shipyard.toml": 1, ".gitignore": 2}
     hand = shapes.hand_written(repo, "pyproject.toml", shapes.registry_table(registry, images_prefix))
+    assert shapes.documented("Go service") == (sum(lines.values()), hand)
     assert sum(lines.values()) + hand < MAX_CONFIG_LINES
 
     done, results = shapes.ci(repo, "--push", "--env", "local")
@@ -59,6 +60,7 @@ def test_a_uv_workspace_with_a_fastapi_backend_on_postgres_and_a_static_frontend
     assert "image: Dockerfile, built as docker build" in out  # its COPY app/ is its own package
     assert "frontend: static site: shipyard.toml written; build: npm run build -> dist/; tests: npm test" in out
     assert lines == {"pyproject.toml": 3, "frontend/shipyard.toml": 3, ".gitignore": 2}
+    assert shapes.documented("uv workspace") == (sum(lines.values()), 0)
     assert sum(lines.values()) < MAX_CONFIG_LINES
 
     # one Python: every session of the matrix would migrate the one test database at once
@@ -91,6 +93,7 @@ def test_script_services_with_requirements_txt_and_their_own_dockerfiles(
     assert "dependencies: requirements.txt" in out
     assert "image: Dockerfile, built as docker build" in out
     assert lines == {"pyproject.toml": 3, ".gitignore": 2}  # no shipyard.toml: they are Python units
+    assert shapes.documented("script services") == (sum(lines.values()), 0)
     assert sum(lines.values()) < MAX_CONFIG_LINES
 
     done, results = shapes.ci(repo)
@@ -115,6 +118,7 @@ def test_a_poetry_service_linted_with_flake8_black_isort_and_mypy(tmp_path: Path
     out, lines = shapes.init(repo)
     assert "services/orders: Python; checks: black, isort, flake8, mypy" in out, out
     assert "dependencies: poetry.lock" in out
+    assert shapes.documented("Poetry service") == (sum(lines.values()), 0)
     assert sum(lines.values()) < MAX_CONFIG_LINES
 
     done, results = shapes.ci(repo)
