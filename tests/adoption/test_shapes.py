@@ -89,7 +89,7 @@ def test_script_services_with_requirements_txt_and_their_own_dockerfiles(
     repo = shapes.script_services(tmp_path / "repo")
     out, lines = shapes.init(repo)
     for unit in ("services/hello", "services/cron"):
-        assert f"{unit}: Python; checks: ruff;" in out, out
+        assert f"{unit}: Python script service (tested from its directory); checks: ruff;" in out, out
     assert "dependencies: requirements.txt" in out
     assert "image: Dockerfile, built as docker build" in out
     assert lines == {"pyproject.toml": 3, ".gitignore": 2}  # no shipyard.toml: they are Python units
