@@ -483,8 +483,11 @@ def uv_workspace(root: Path, *, migrate_in_conftest: bool = True) -> Path:
     return commit(root)
 
 
+OLDER_PIN = "idna==3.9"  # a lock made before idna's newest release: the pin, not the newest, is installed
+
+
 def uv_lock(root: Path) -> None:
-    done = run([PYTHON, "-m", "uv", "lock", "--quiet"], root)
+    done = run([PYTHON, "-m", "uv", "lock", "--quiet", "--upgrade-package", OLDER_PIN], root)
     if done.returncode != 0:
         raise RuntimeError(f"uv lock failed:\n{done.stdout}{done.stderr}")
 
@@ -611,3 +614,17 @@ def documented(shape: str) -> tuple[int, int]:
             assert written and hand, row
             return int(written.group()), int(hand.group())
     raise AssertionError(f"docs/adopting.md: no worked example for {shape!r}")
+
+
+def venv_version(repo: Path, unit: str, python: str, dist: str) -> str:
+    """The version of ``dist`` in the nox venv of ``unit``'s tests on ``python``."""
+    (venv,) = repo.glob(f".nox/tests-*{unit}*{python.replace('.', '-')}")
+    code = f"import importlib.metadata as m; print(m.version({dist!r}))"
+    return run([venv / "bin" / "python", "-c", code], repo).stdout.strip()
+
+
+def locked_version(lock: Path, dist: str) -> str:
+    import tomllib
+
+    (version,) = [p["version"] for p in tomllib.loads(lock.read_text())["package"] if p["name"] == dist]
+    return str(version)
