@@ -50,6 +50,17 @@ def test_a_go_service_beside_a_python_one_is_built_and_pushed(
     for unit in ("api", "gateway"):
         assert f"{registry}/{images_prefix}/{unit}@sha256:" in results[(unit, "push")]["reason"]
 
+    # a container-only unit that names commands is linted and tested with them
+    shapes.hand_written(
+        repo,
+        "services/gateway/shipyard.toml",
+        'lint = ["grep", "-q", "package main", "main.go"]\ntest = ["bin/gateway"]\n',
+    )
+    done, results = shapes.ci(repo, "-s", "gateway", "--no-images")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert shapes.statuses(results) == {("gateway", "lint"): "passed", ("gateway", "test"): "passed"}
+    assert "gateway up" in results[("gateway", "test")]["output"]
+
 
 def test_a_uv_workspace_with_a_fastapi_backend_on_postgres_and_a_static_frontend(
     tmp_path: Path, fresh_database: str, docker_engine: None, built_tags: list[str]
