@@ -21,6 +21,7 @@ WELL_KNOWN = (
     "actions/setup-python@",
     "actions/setup-node@",
     "aws-actions/configure-aws-credentials@",
+    "actions/upload-artifact@",
 )
 
 
@@ -76,6 +77,12 @@ def test_ci_checks_out_full_history_and_runs_invoke_ci() -> None:
     runs = [s["run"] for s in steps(workflow) if "run" in s]
     assert any(r.startswith("invoke ci ") and "--since" in r for r in runs)
     assert any(r.startswith("invoke matrix --since") for r in runs)
+    cells = [r for r in runs if r.startswith("invoke ci -s")]
+    assert cells and all("--no-images" in r for r in cells)  # one image build per service, not per cell
+    jobs = workflow["jobs"]
+    assert jobs["images"]["steps"][-1]["run"] == 'invoke build --since "$SINCE"'
+    assert jobs["lint"]["steps"][-1]["run"] == "invoke lint"  # no -s: actionlint runs over the workflows
+    assert jobs["shipyard"]["steps"][-1]["run"] == "nox -s shipyard"  # src/ alone is never a green no-op
 
 
 def test_deploy_uses_oidc_environments_and_never_cancels() -> None:
