@@ -141,3 +141,31 @@ def test_an_environment_may_turn_the_gate_off_or_on(gated_repo: tuple[Path, str]
     commit(repo, "pyproject.toml", text)
     done = run_invoke(repo, "deploy", "--plan")
     assert "without --force the deploy is refused" in done.stdout
+
+
+@pytest.mark.integration
+def test_a_typed_confirmation_must_name_the_environment(gated_repo: tuple[Path, str]) -> None:
+    """What a workflow_dispatch `confirm` input passes: the environment's name, or nothing moves."""
+    repo, env = gated_repo
+    pyproject = repo / "pyproject.toml"
+    commit(
+        repo,
+        "pyproject.toml",
+        pyproject.read_text().replace("protected = true", "protected = true\nrequire-ci = false"),
+    )
+    for typed in ("prod", f"{env}x", " "):
+        done = run_invoke(repo, "deploy", "--env", env, "--confirm", typed)
+        out = done.stdout + done.stderr
+        assert done.returncode == 1, out
+        if typed.strip():
+            assert f"error: the typed confirmation {typed!r} is not the environment's name {env!r}" in out
+        else:  # blank is no confirmation at all: with no terminal, refused as without --yes
+            assert f"{env} is protected: a deploy needs confirmation" in out
+        assert "Traceback" not in out
+    assert history(repo, env) == []
+    for command in (("migrate",), ("rollback", "-s", "web")):
+        done = run_invoke(repo, *command, "--env", env, "--confirm", "nope")
+        assert done.returncode == 1 and "is not the environment's name" in done.stdout + done.stderr
+    done = run_invoke(repo, "deploy", "--env", env, "--confirm", env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [e["outcome"] for e in history(repo, env)] == ["succeeded"]
