@@ -187,4 +187,8 @@ def _finish(project: Project, results: Sequence[Result], options: RunOptions) ->
     print(summary_table(results))
     for path in options.reports:
         write_report(path, results)
-    gha.publish(results, {u.name: u.path for u in project.units.values()})
+    if gha.active():
+        from shipyard.mermaid import run_statuses, units_graph
+
+        diagram = units_graph(project, run_statuses(results))
+        gha.publish(results, {u.name: u.path for u in project.units.values()}, diagram=diagram)

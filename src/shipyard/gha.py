@@ -94,16 +94,24 @@ def write_output(name: str, value: str) -> None:
             out.write(f"{name}={value}\n")
 
 
-def publish(results: Sequence[Result], unit_paths: Mapping[str, str], title: str = "shipyard") -> None:
-    """Everything Actions wants to know about a run; a no-op outside Actions."""
+def append_summary(markdown: str) -> None:
+    """Append to $GITHUB_STEP_SUMMARY (redacted); a no-op when it is not set."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(redact(markdown))
+
+
+def publish(
+    results: Sequence[Result], unit_paths: Mapping[str, str], title: str = "shipyard", diagram: str = ""
+) -> None:
+    """Everything Actions wants to know about a run; a no-op outside Actions. ``diagram``
+    (Mermaid) goes into the step summary under the table."""
     if not active():
         return
     for line in groups(results, unit_paths):
         print(line)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as out:
-            out.write(redact(summary_markdown(results, title)))
+    append_summary(summary_markdown(results, title) + (f"\n{diagram}\n" if diagram else ""))
     failed = sorted({r.unit for r in results if not r.ok})
     write_output("status", "failure" if failed else "success")
     write_output("failed", json.dumps(failed))

@@ -116,8 +116,13 @@ def test_force_deploys_untested_content_and_the_ledger_says_so(gated_repo: tuple
     plan = run_invoke(repo, "deploy", "--env", env, "--plan")
     assert plan.returncode == 0
     assert "without --force the deploy is refused: no passing CI for web test" in plan.stdout
-    done = run_invoke(repo, "deploy", "--env", env, "--yes", "--force")
+    summary = repo.parent / "summary.md"
+    actions = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": ""}
+    done = run_invoke(repo, "deploy", "--env", env, "--yes", "--force", env=actions)
     assert done.returncode == 0, done.stdout + done.stderr
+    text = summary.read_text()  # the step summary: the plan (with what was forced), its waves, the outcome
+    assert f"### deploy to {env}" in text and "forced: no passing CI for web test" in text
+    assert 'u_web["web<br/>succeeded"]:::passed' in text.split("```mermaid", 1)[1]
     (entry,) = history(repo, env)
     assert entry["outcome"] == "succeeded"
     assert entry["forced"] == "no passing CI for web test"

@@ -66,10 +66,28 @@ def deploy(
 
         results = Transaction(session, plan, settings, say=say).run(lock_wait=options.lock_wait, replan=replan)
         say(summary_table(results))
+    _step_summary(plan, results)
     serving = [*plan.up_to_date, *(r.unit for r in results if r.ok)]
     for service, url in running_urls(session, [project.units[name] for name in serving]).items():
         say(f"{service} is running at {url}")
     return results
+
+
+def _step_summary(plan: DeployPlan, results: Sequence[Result]) -> None:
+    """Inside GitHub Actions: the plan, its waves (Mermaid) and the outcome in the step summary."""
+    from shipyard import gha
+
+    if not gha.active():
+        return
+    from shipyard.mermaid import waves_graph
+
+    outcomes = {r.unit: ("succeeded" if r.ok else "failed") for r in results}
+    parts = [f"### deploy to {plan.env}", "", "```text", render(plan), "```", ""]
+    if plan.services:
+        parts += [waves_graph(plan.waves, outcomes), ""]
+    if results:
+        parts.append(gha.summary_markdown(results, f"deploy to {plan.env}: results"))
+    gha.append_summary("\n".join(parts) + "\n")
 
 
 def gated(session: Session, plan: DeployPlan, options: DeployOptions) -> DeployPlan:
