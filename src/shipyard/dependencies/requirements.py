@@ -31,7 +31,7 @@ class Header:
 
 
 def header(text: str) -> Header:
-    lines = text.splitlines()[:8]
+    lines = [line for line in text.splitlines()[:10] if line.lstrip("#").strip()]  # pip-compile's starts with "#"
     if not lines or not lines[0].startswith((_UV, _PIP_COMPILE)):
         return Header("")
     said = [line.lstrip("#").strip() for line in lines[1:]]
