@@ -257,30 +257,45 @@ def test_poetry_lock_pins_come_from_poetry_export(poetry_repo: Path) -> None:
     assert "✓ p test (python 3.11) passed" in result.stdout
 
 
-def test_poetry_lock_without_poetry_is_one_clear_error(poetry_repo: Path, tmp_path: Path) -> None:
-    """shipyard run from an interpreter with no poetry beside it or on PATH (a venv that sees
+def bare_shipyard(tmp_path: Path) -> Path:
+    """An interpreter that runs this shipyard with no poetry beside it (a venv whose .pth sees
     this one's packages but not its scripts)."""
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
     site = next((bare / "lib").glob("python*/site-packages"))
-    site.joinpath("shipyard-deps.pth").write_text(
-        "\n".join(p for p in sys.path if p.endswith("site-packages") or p.endswith("/src")) + "\n"
-    )
-    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if not (Path(p) / "poetry").exists())
-    env = {**os.environ, "PATH": path}
-    done = subprocess.run(
-        [str(bare / "bin" / "python"), "-m", "invoke", "test", "-s", "p"],
-        cwd=poetry_repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    paths = [p for p in sys.path if p.endswith("site-packages") or p.endswith("/src")]
+    site.joinpath("shipyard-deps.pth").write_text("\n".join(paths) + "\n")
+    return bare / "bin" / "python"
+
+
+def run_bare(python: Path, repo: Path, path: list[str]) -> subprocess.CompletedProcess[str]:
+    without = [p for p in os.environ["PATH"].split(os.pathsep) if not (Path(p) / "poetry").exists()]
+    env = {**os.environ, "PATH": os.pathsep.join([*path, *without])}
+    argv = [str(python), "-m", "invoke", "test", "-s", "p"]
+    return subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_poetry_lock_without_poetry_is_one_clear_error(poetry_repo: Path, tmp_path: Path) -> None:
+    done = run_bare(bare_shipyard(tmp_path), poetry_repo, [])
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stderr.splitlines()
-    assert (
-        lines[0]
-        == "error: services/p: services/p/poetry.lock needs poetry to read its pins, and poetry is not installed"
+    assert lines[0] == (
+        "error: services/p: services/p/poetry.lock needs poetry to read its pins, and poetry is not installed"
     )
     assert lines[1].startswith("hint: pip install poetry poetry-plugin-export where shipyard runs")
     assert len(lines) == 2 and not (poetry_repo / ".nox").exists()
+
+
+def test_poetry_without_its_export_plugin_is_one_clear_error(poetry_repo: Path, tmp_path: Path) -> None:
+    """Poetry 2 alone, as `pip install poetry` gives it: export is in poetry-plugin-export."""
+    alone = tmp_path / "poetry-alone"
+    subprocess.run([UV, "venv", "-q", str(alone)], check=True)
+    subprocess.run([UV, "pip", "install", "-q", "--python", str(alone / "bin" / "python"), "poetry>=2"], check=True)
+    done = run_bare(bare_shipyard(tmp_path), poetry_repo, [str(alone / "bin")])
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        "error: services/p: services/p/poetry.lock: poetry has no export command (Poetry 2 moved it to a plugin)",
+        f"hint: pip install poetry-plugin-export where poetry runs ({alone}), "
+        "or `poetry self add poetry-plugin-export`",
+    ]
+    assert not (poetry_repo / ".nox").exists()

@@ -56,7 +56,7 @@ def export(root: Path, unit: Unit, lock: Path, dev: bool) -> str:
     done = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
     if done.returncode != 0:
         said = (done.stderr + done.stdout).strip()
-        if 'command "export" does not exist' in said:
+        if "export does not exist" in said or 'command "export" does not exist' in said:  # Poetry 2 / 1.x
             raise ShipyardError(
                 f"{unit.path}: {rel}: poetry has no export command (Poetry 2 moved it to a plugin)",
                 hint=f"pip install poetry-plugin-export where poetry runs ({Path(exe).parent.parent}), "
