@@ -15,6 +15,7 @@ from shipyard.dependencies.base import parse_pins
 from shipyard.dependencies.requirements import header
 from shipyard.errors import ConfigError
 from shipyard.fingerprint import working_tree
+from shipyard.images.settings import image_fingerprint
 from shipyard.keys import Inputs
 from shipyard.project import load_project
 from shipyard.sessions import install_digest, install_steps
@@ -176,6 +177,7 @@ def test_a_uv_lock_change_for_another_member_keeps_this_ones_key(workspace: Path
         return {
             **{f"{u}:test": inputs.key(project.unit(u), "test", {}) for u in ("a", "b")},
             **{f"{u}:venv": install_digest(project, project.unit(u), "3.11", files) for u in ("a", "b")},
+            **{f"{u}:image": image_fingerprint(project, project.unit(u), files).digest for u in ("a", "b")},
         }
 
     before, lock = state(), (workspace / "uv.lock").read_text()
@@ -183,8 +185,8 @@ def test_a_uv_lock_change_for_another_member_keeps_this_ones_key(workspace: Path
     subprocess.run([UV, "lock"], cwd=workspace, check=True, capture_output=True)
     assert (workspace / "uv.lock").read_text() != lock
     after = state()
-    assert after["a:test"] == before["a:test"] and after["a:venv"] == before["a:venv"]
-    assert after["b:test"] != before["b:test"] and after["b:venv"] != before["b:venv"]
+    assert [after[f"a:{k}"] == before[f"a:{k}"] for k in ("test", "venv", "image")] == [True] * 3
+    assert [after[f"b:{k}"] != before[f"b:{k}"] for k in ("test", "venv", "image")] == [True] * 3
 
 
 def test_a_requirements_lock_that_disagrees_with_uv_lock_is_one_error(workspace: Path) -> None:
@@ -203,6 +205,8 @@ def test_a_requirements_lock_that_disagrees_with_uv_lock_is_one_error(workspace:
     project = load_project(workspace)
     source = dependency_source(project, project.unit("a"))
     assert source is not None and source.reader.name == "uv.lock"
+    # a hermetic image's fingerprint (no Dockerfile here: hermetic) reads the chosen source too
+    assert ("pins:uv.lock", source.pins().digest) in image_fingerprint(project, project.unit("a")).inputs
     table.write_text(table.read_text().replace('"uv.lock"', '"uv.lok"'))
     with pytest.raises(
         ConfigError, match=r"dependencies: 'uv.lok' is not a dependency source \(did you mean 'uv.lock'\?\)"
