@@ -15,7 +15,8 @@ from shipyard.dependencies.base import parse_pins
 from shipyard.dependencies.requirements import header
 from shipyard.errors import ConfigError
 from shipyard.fingerprint import working_tree
-from shipyard.images.settings import image_fingerprint
+from shipyard.images.context import check_inputs
+from shipyard.images.settings import ImageSettings, image_fingerprint
 from shipyard.keys import Inputs
 from shipyard.project import load_project
 from shipyard.sessions import install_digest, install_steps
@@ -167,6 +168,16 @@ def test_a_workspace_member_gets_its_own_pins_from_the_root_uv_lock(workspace: P
     result = run_invoke(workspace, "test", "-s", "a")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✓ a test (python 3.11) passed" in result.stdout
+
+
+def test_a_hermetic_context_gets_the_members_exported_runtime_pins(workspace: Path) -> None:
+    write(workspace / "services" / "a" / "Dockerfile", "FROM python:3.11-slim\nCOPY deps/ /deps/\n")
+    project = load_project(workspace)
+    unit = project.unit("a")
+    _dockerfile, pins = check_inputs(project, unit, ImageSettings.of(project, unit))
+    source = dependency_source(project, unit)
+    assert source is not None and pins.read_text() == source.pins_text()
+    assert pins.is_relative_to(workspace / ".shipyard" / "pins") and "six==1.16.0" in pins.read_text()
 
 
 def test_a_uv_lock_change_for_another_member_keeps_this_ones_key(workspace: Path) -> None:
