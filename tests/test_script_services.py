@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard import sessions
+from shipyard import init, sessions
 from shipyard.project import load_project
 from shipyard.sessions import install_steps
 from tests.helpers import ROOT_PYPROJECT, git, run_invoke, write
@@ -49,7 +49,7 @@ def test_a_requirements_only_directory_is_a_python_script_unit(repo: Path) -> No
         "service",
         True,
         True,
-        "services/cron/requirements.txt",
+        "services/cron/shipyard.toml",  # where its overrides go, as hints say
     )
     folder = repo / "services" / "cron"
     assert install_steps(project, cron) == [
@@ -80,3 +80,13 @@ def test_script_services_are_tested_and_linted_for_real(repo: Path) -> None:
     lint = run_invoke(repo, "lint", "-s", "notifier")
     assert lint.returncode == 1, lint.stdout + lint.stderr
     assert "F401" in lint.stdout
+
+
+def test_init_describes_a_script_service_and_writes_it_no_shipyard_toml(repo: Path) -> None:
+    found = init.plan(repo)
+    cron = next(line for line in found.units if line.startswith("  services/cron:"))
+    assert cron == (
+        "  services/cron: Python script service (tested from its directory); checks: ruff; tests: pytest; "
+        "dependencies: requirements.txt; image: Dockerfile, built as docker build"
+    )
+    assert "services/cron/shipyard.toml" not in found.writes  # a Dockerfile beside requirements: still Python

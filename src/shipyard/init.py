@@ -69,7 +69,7 @@ def find_units(root: Path) -> list[Path]:
     pending = sorted(p for p in root.iterdir() if _searchable(p))
     while pending:
         folder = pending.pop(0)
-        if any((folder / m).is_file() for m in MARKERS) or list(folder.glob("requirements*.txt")):
+        if any((folder / m).is_file() for m in MARKERS) or script_requirements(folder) is not None:
             found.append(folder)
         elif len(folder.relative_to(root).parts) < 3:
             pending += sorted(p for p in folder.iterdir() if _searchable(p))

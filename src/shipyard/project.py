@@ -206,8 +206,9 @@ def _load_unit(root: Path, folder: Path, default_kind: str) -> Unit | None:
     elif standalone.is_file():
         data, table = {}, read_toml(standalone, root)
         source, prefix, requires, is_python = f"{rel}/shipyard.toml", "", "", script_requirements(folder) is not None
-    elif (found := script_requirements(folder)) is not None:
-        data, table, source, prefix, requires, is_python = {}, {}, f"{rel}/{found}", "", "", True
+    elif script_requirements(folder) is not None:
+        # a script service: its overrides would go in a shipyard.toml, which hints name
+        data, table, source, prefix, requires, is_python = {}, {}, f"{rel}/shipyard.toml", "", "", True
     else:
         return None  # e.g. a deleted service's leftover directory: listed as skipped
     settings = validate(table, UNIT_FIELDS, source, prefix)

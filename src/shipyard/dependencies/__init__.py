@@ -149,11 +149,7 @@ def _check_agree(first: Source, other: Source) -> None:
 
 
 def _table(unit: Unit) -> str:
-    return (
-        f"the [tool.shipyard] table of {unit.source}"
-        if unit.source.endswith("pyproject.toml")
-        else (f"{unit.path}/shipyard.toml")
-    )
+    return f"the [tool.shipyard] table of {unit.source}" if unit.source.endswith("pyproject.toml") else unit.source
 
 
 def reader_for(name: str) -> Reader | None:
