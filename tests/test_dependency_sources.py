@@ -314,3 +314,11 @@ def test_poetry_without_its_export_plugin_is_one_clear_error(poetry_repo: Path, 
         "or `poetry self add poetry-plugin-export`",
     ]
     assert not (poetry_repo / ".nox").exists()
+
+
+def test_every_reader_is_in_the_configuration_reference() -> None:
+    """The `dependencies` key's choices come from the registry, and the reference says them."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| `dependencies` |"))
+    for reader in READERS.values():
+        assert all(pattern in row for pattern in reader.patterns), reader.name
