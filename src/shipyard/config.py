@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from shipyard.checks import CHECKS
+from shipyard.dependencies import READERS
 from shipyard.schema import Field
 
 KINDS = ("service", "static", "lib")
@@ -185,5 +186,13 @@ UNIT_FIELDS: dict[str, Field] = {
         python=True,
     ),
     "lint": Field("str-list", [], doc="lint command (Python units use `checks`)", python=False),
+    "dependencies": Field(
+        "str",
+        "",
+        doc="the lock the unit's pins come from: "
+        + ", ".join(dict.fromkeys(p for reader in READERS.values() for p in reader.patterns))
+        + "; default: the one it has (several must agree)",
+        python=True,
+    ),
     **{key: dataclasses.replace(spec, kinds=SERVICE) for key, spec in STRATEGY_FIELDS.items()},
 }

@@ -124,7 +124,7 @@ def direct(project: Project, jobs: Sequence[Job], files: Mapping[str, str]) -> l
             out.append(job)
             continue
         plan = test_session(project, unit, job.python)
-        cmd = command(*plan.argv, cwd=plan.cwd, env=venv_env(venv))
+        cmd = command(*plan.argv, cwd=plan.cwd, env={**venv_env(venv), **dict(plan.env)})
         out.append(replace(job, commands=(cmd,), outcome=functools.partial(_direct_outcome, unit, plan.argv)))
     return out
 

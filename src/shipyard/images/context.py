@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipyard.dependencies import dependency_source
 from shipyard.errors import ShipyardError
 from shipyard.graph import lib_closure
 from shipyard.images.dockerfile import DOCKERFILE, build_mode, check_dockerfile_inputs
@@ -45,7 +46,7 @@ def check_inputs(project: Project, unit: Unit, settings: ImageSettings) -> tuple
     """The unit's Dockerfile and its lock (hermetic) or build context (dockerfile mode); a clear
     error when one is missing, and, for a Dockerfile of the team's own, a bad build arg."""
     folder = project.root / unit.path
-    dockerfile, lock = folder / settings.dockerfile, folder / LOCK
+    dockerfile = folder / settings.dockerfile
     if not dockerfile.is_file():
         raise ShipyardError(
             f"{unit.name}: {unit.path}/{settings.dockerfile} not found",
@@ -54,14 +55,16 @@ def check_inputs(project: Project, unit: Unit, settings: ImageSettings) -> tuple
     if build_mode(project, unit) == DOCKERFILE:
         inside_repository(project.root, dockerfile.relative_to(project.root).as_posix())
         return dockerfile, check_dockerfile_inputs(project, unit)
-    if not lock.is_file():
+    source = dependency_source(project, unit)
+    if source is None:
         raise ShipyardError(
-            f"{unit.name}: {unit.path}/{LOCK} not found: hermetic builds install pinned wheels only",
+            f"{unit.name}: {unit.path}/{LOCK} not found (nor another lock shipyard reads):"
+            " hermetic builds install pinned wheels only",
             hint=f"pin the dependencies, e.g. `uv pip compile {unit.path}/pyproject.toml -o {unit.path}/{LOCK}`",
         )
-    for path in (dockerfile, lock):
+    for path in (dockerfile, source.lock):
         inside_repository(project.root, path.relative_to(project.root).as_posix())
-    return dockerfile, lock
+    return dockerfile, source.install_file()  # the runtime pins (a uv.lock or poetry.lock exported)
 
 
 def inside_repository(root: Path, rel: str) -> Path:

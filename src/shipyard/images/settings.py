@@ -74,7 +74,8 @@ def image_fingerprint(project: Project, unit: Unit, files: Mapping[str, str] | N
         sources = context_files(project, unit, files)
         narrowed = _narrowed(unit, OWN_DOCKERFILE_UNIT_KEYS)
         return fingerprint(project, narrowed, files=files, extra=extra, task="image", sources=sources)
-    return fingerprint(project, _narrowed(unit, IMAGE_UNIT_KEYS), files=files, extra=extra, task="image")
+    chosen = ("dependencies",) if unit.settings.get("dependencies") else ()  # the source the pins come from, when set
+    return fingerprint(project, _narrowed(unit, (*IMAGE_UNIT_KEYS, *chosen)), files=files, extra=extra, task="image")
 
 
 def image_settings(project: Project, unit: Unit) -> dict[str, Any]:
