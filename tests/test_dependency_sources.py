@@ -15,7 +15,7 @@ from shipyard.dependencies.base import parse_pins
 from shipyard.dependencies.requirements import header
 from shipyard.errors import ConfigError
 from shipyard.fingerprint import working_tree
-from shipyard.images.context import check_inputs
+from shipyard.images.context import hermetic_inputs
 from shipyard.images.settings import ImageSettings, image_fingerprint
 from shipyard.keys import Inputs
 from shipyard.project import load_project
@@ -174,7 +174,7 @@ def test_a_hermetic_context_gets_the_members_exported_runtime_pins(workspace: Pa
     write(workspace / "services" / "a" / "Dockerfile", "FROM python:3.11-slim\nCOPY deps/ /deps/\n")
     project = load_project(workspace)
     unit = project.unit("a")
-    _dockerfile, pins = check_inputs(project, unit, ImageSettings.of(project, unit))
+    _dockerfile, pins = hermetic_inputs(project, unit, ImageSettings.of(project, unit))
     source = dependency_source(project, unit)
     assert source is not None and pins.read_text() == source.pins_text()
     assert pins.is_relative_to(workspace / ".shipyard" / "pins") and "six==1.16.0" in pins.read_text()

@@ -151,6 +151,9 @@ UNIT_FIELDS: dict[str, Field] = {
         "str", "", doc="repository name in the registry (default: <registry prefix>/<name>)", kinds=SERVICE
     ),
     "python": Field("str", "3.11", doc="Python version inside the image (the matrix version of a non-Python unit)"),
+    "base-image": Field(
+        "str", "", doc="this unit's FROM image (BASE_IMAGE); unset: [tool.shipyard.image] base-image", kinds=SERVICE
+    ),
     "migrations": Field("str", "", doc="alembic.ini of the service's migrations", kinds=SERVICE),
     "deploy-after": Field("str-list", [], doc="services that must be deployed before this one", kinds=DEPLOYED),
     "required-env": Field("str-list", [], doc="settings that must be set to deploy"),

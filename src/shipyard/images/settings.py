@@ -34,7 +34,7 @@ class ImageSettings:
         # An absent [tool.shipyard.image] table is {}: fill in the documented defaults.
         image = {key: spec.default for key, spec in IMAGE_FIELDS.items()} | project.settings["image"]
         return cls(
-            base_image=image["base-image"],
+            base_image=unit.settings.get("base-image") or image["base-image"],
             platform=image["platform"],
             python=unit.settings["python"],
             dockerfile=unit.settings["dockerfile"],
