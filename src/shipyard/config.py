@@ -160,6 +160,16 @@ UNIT_FIELDS: dict[str, Field] = {
     "publish-exclude": Field(
         "str-list", [], doc="output files not to publish (globs), e.g. a build manifest", kinds=STATIC
     ),
+    "runtime-config": Field(
+        "str",
+        "",
+        doc="file written into the site at deploy from the environment's public settings (the unit's env and"
+        ' required-env keys), e.g. "config.js" (window.__CONFIG__ = {...};) or "config.json"; not part of the release',
+        kinds=STATIC,
+    ),
+    "runtime-config-global": Field(
+        "str", "__CONFIG__", doc="the window property a config.js runtime-config sets", kinds=STATIC
+    ),
     "distribution-id": Field(
         "str-table",
         {},

@@ -176,6 +176,9 @@ def load_project(root: Path) -> Project:
     units = _resolve_path_sources(units)
     _check_dependencies(units)
     check_distributions(settings["environments"], units.values())
+    from shipyard.deploy.targets.runtime_config import check_units  # static sites' runtime config and build-env
+
+    check_units(units.values())
     project = Project(root, settings, dict(sorted(units.items())), tuple(skipped))
     from shipyard.deploy.targets.ecs_strategy import check_project  # the ECS strategy keys' combinations
 

@@ -14,10 +14,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from shipyard.deploy.target import DeployFailed
+from shipyard.deploy.targets.runtime_config import RuntimeFile, declared, excludes, runtime_config
 from shipyard.fingerprint import Fingerprint
 from shipyard.project import Project, Unit
+
+if TYPE_CHECKING:
+    from shipyard.settings import Settings
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
@@ -131,4 +136,16 @@ def build_site(project: Project, unit: Unit, fingerprint: str = "") -> Site:
     except StepFailed as exc:
         tail = "\n".join(exc.output.strip().splitlines()[-5:])
         raise DeployFailed(f"{unit.name}: {exc}: {tail}") from None
-    return scan(plan.output, unit.settings["publish-exclude"])
+    return scan(plan.output, excludes(unit))
+
+
+def site_config(project: Project, env: str, unit: Unit, settings: Settings | None) -> RuntimeFile | None:
+    """The unit's runtime config in ``env`` (see runtime_config.py); its settings are loaded when
+    the caller has none (a target called directly, not through a deploy)."""
+    if not declared(unit):
+        return None
+    if settings is None:
+        from shipyard.settings import load_settings
+
+        settings = load_settings(project, env, unit)
+    return runtime_config(env, unit, settings)
