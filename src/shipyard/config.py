@@ -38,6 +38,12 @@ STRATEGY_FIELDS: dict[str, Field] = {
 }
 
 ENVIRONMENT_FIELDS: dict[str, Field] = {
+    "extends": Field(
+        "str",
+        "",
+        doc="another environment whose keys this one takes where it sets none (tables whole; chains allowed);"
+        " its .env.<env> settings files are not inherited",
+    ),
     "targets": Field("str-table", {}, doc='deploy target per unit kind, e.g. {service = "ecs"}'),
     "registry": Field("str", "", doc="image registry host[/prefix]; ECR when it is *.amazonaws.com"),
     "registry-kind": Field("str", "", choices=("", "oci", "ecr"), doc="ecr or oci; default: from the host"),
