@@ -176,6 +176,13 @@ UNIT_FIELDS: dict[str, Field] = {
     "runtime-config-global": Field(
         "str", "__CONFIG__", doc="the window property a config.js runtime-config sets", kinds=STATIC
     ),
+    "build-env": Field(
+        "str-list",
+        [],
+        doc='settings passed to the build command (values baked in at build time, e.g. ["VITE_API_URL"]): the build'
+        " is per environment; promotion still requires the source fingerprint the promote-from environment verified",
+        kinds=STATIC,
+    ),
     "distribution-id": Field(
         "str-table",
         {},

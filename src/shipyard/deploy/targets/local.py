@@ -176,9 +176,11 @@ class LocalTarget:
     def _static_plan(self, unit: Unit, release: Release, settings: Settings | None) -> Plan:
         from shipyard.deploy.targets.runtime_config import revision
         from shipyard.deploy.targets.site import build_site, site_config
+        from shipyard.images.static import build_env
 
         config = site_config(self.project, self.env, unit, settings)  # refuses a secret before the build
-        site = build_site(self.project, unit, release.fingerprint)
+        values = build_env(self.project, self.env, unit, settings)
+        site = build_site(self.project, unit, release.fingerprint, values)
         # the config is part of what runs (a container and a folder of its own), not of the release
         ident = _digest(site.release_id, self.image, *((config.digest,) if config else ()))
         folder = self.state / "sites" / unit.name / revision(site.release_id, config)

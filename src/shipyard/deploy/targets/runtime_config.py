@@ -62,8 +62,10 @@ def excludes(unit: Unit) -> list[str]:
 
 
 def check_units(units: Iterable[Unit]) -> None:
-    """At load: the path's suffix, the global's name, and no secret-env key published."""
+    """At load: the path's suffix, the global's name, and no secret-env key published (nor in build-env)."""
     for unit in units:
+        if unit.kind == "static":
+            _check_build_env(unit)
         path = unit.settings.get("runtime-config", "")
         if unit.kind != "static" or not path:
             continue
@@ -75,12 +77,25 @@ def check_units(units: Iterable[Unit]) -> None:
             )
         if not _GLOBAL.match(unit.settings["runtime-config-global"]):
             raise ConfigError(f"{unit.source}: runtime-config-global: not a JavaScript identifier")
-        secret = sorted(set(config_keys(unit)) & set(unit.settings["secret-env"]))
-        if secret:
-            raise ConfigError(
-                f"{where}: would publish {', '.join(secret)}, declared secret (secret-env), in {path}",
-                hint="a static site's files are public: keep secrets out of its env and required-env",
-            )
+        _no_secret_config(unit, where, path)
+
+
+def _check_build_env(unit: Unit) -> None:
+    secret = sorted(set(unit.settings.get("build-env", [])) & set(unit.settings["secret-env"]))
+    if secret:
+        raise ConfigError(
+            f"{unit.source}: build-env: would bake {', '.join(secret)}, declared secret (secret-env), into the build",
+            hint="a static site's files are public: keep secrets out of build-env",
+        )
+
+
+def _no_secret_config(unit: Unit, where: str, path: str) -> None:
+    secret = sorted(set(config_keys(unit)) & set(unit.settings["secret-env"]))
+    if secret:
+        raise ConfigError(
+            f"{where}: would publish {', '.join(secret)}, declared secret (secret-env), in {path}",
+            hint="a static site's files are public: keep secrets out of its env and required-env",
+        )
 
 
 def declared(unit: Unit) -> str:

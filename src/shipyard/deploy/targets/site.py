@@ -11,7 +11,7 @@ import fnmatch
 import hashlib
 import mimetypes
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -122,17 +122,17 @@ def scan(root: Path, exclude: Sequence[str] = ()) -> Site:
     return Site(root, tuple(files))
 
 
-def build_site(project: Project, unit: Unit, fingerprint: str = "") -> Site:
+def build_site(project: Project, unit: Unit, fingerprint: str = "", values: Mapping[str, str] | None = None) -> Site:
     """Build the site with the unit's build command (skipped when ``invoke build`` already
-    built this fingerprint) and scan its output directory."""
-    from shipyard.images.static import build_static, static_build
+    built this fingerprint with these ``build-env`` values) and scan its output directory."""
+    from shipyard.images.static import build_digest, build_static, static_build
     from shipyard.images.wheels import StepFailed
 
-    plan = static_build(project, unit)
+    plan = static_build(project, unit, values)
     if not fingerprint:
         plan.stamp.unlink(missing_ok=True)  # nothing to compare with: always build
     try:
-        build_static(plan, Fingerprint(unit.name, fingerprint, ()))
+        build_static(plan, Fingerprint(unit.name, build_digest(fingerprint, values or {}), ()))
     except StepFailed as exc:
         tail = "\n".join(exc.output.strip().splitlines()[-5:])
         raise DeployFailed(f"{unit.name}: {exc}: {tail}") from None

@@ -138,7 +138,10 @@ class StaticTarget:
         """The files of ``release``. A release named by content (its artifact) is looked up, never
         rebuilt; one without a name (a direct call, not through a plan) is built and named here."""
         if not RELEASE_ID.fullmatch(release.artifact):
-            return Files.built(build_site(self.project, unit, release.fingerprint))
+            from shipyard.images.static import build_env
+
+            values = build_env(self.project, self.env, unit)
+            return Files.built(build_site(self.project, unit, release.fingerprint, values))
         found = self._in_bucket(unit, release.artifact) or self._in_build(unit, release.artifact)
         found = found or self._in_source(unit, release.artifact)
         if found is None:
