@@ -183,7 +183,7 @@ class LocalTarget:
         site = build_site(self.project, unit, release.fingerprint, values)
         # the config is part of what runs (a container and a folder of its own), not of the release
         ident = _digest(site.release_id, self.image, *((config.digest,) if config else ()))
-        folder = self.state / "sites" / unit.name / revision(site.release_id, config)
+        folder = self.state / "sites" / unit.name / revision(site.release_id, config.digest if config else "")
         spec = dk.ContainerSpec(
             name=dk.container_name(self.env, unit.name, ident),
             image=self.image,

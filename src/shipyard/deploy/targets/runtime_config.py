@@ -134,9 +134,9 @@ def render(path: str, values: dict[str, str], name: str = "__CONFIG__") -> Runti
     return RuntimeFile(path, body, SUFFIXES[suffix], hashlib.sha256(body).hexdigest()[:12])
 
 
-def revision(release: str, config: RuntimeFile | None) -> str:
-    """The deployed revision: the release, plus the config's hash when there is one."""
-    return f"{release}{SEPARATOR}{config.digest}" if config else release
+def revision(release: str, config: str) -> str:
+    """The deployed revision: the release, plus the runtime config's hash when there is one."""
+    return f"{release}{SEPARATOR}{config}" if config else release
 
 
 def split(revision_: str) -> tuple[str, str]:

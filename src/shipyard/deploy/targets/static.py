@@ -4,7 +4,8 @@ Bucket layout (``static-bucket`` of the environment), per service:
 
     <service>/releases/<release>/<path>   the files of one release (release = content hash)
     <service>/manifests/<release>.json    path -> sha256, size, content type, cache control
-    <service>/current.json                the pointer: which release is live
+    <service>/current.json                the pointer: which release is live (and its runtime config)
+    <service>/configs/<hash>              each runtime config deployed (runtime_config.py)
 
 A release is named by its content (the hash of its published files, see site.py), and
 that name is the release's artifact: the same files are the same release, whatever the
@@ -20,7 +21,9 @@ that the live release already has are copied inside S3, the rest uploaded (or co
 the other bucket); keys already in the release's prefix are left alone, so no object is
 ever copied onto itself (the plan, as values: static_plan.py). The changed and removed
 paths are then invalidated, and the deploy waits for the invalidation (with the deploy
-timeout).
+timeout). A unit's ``runtime-config`` is not part of the release: it is written into the
+release's prefix at each deploy (before the switch), its hash makes the revision
+``<release>+<hash>``, and only its path is invalidated when only it changed.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.aws import aws_errors, env_client
 from shipyard.deploy.target import Change, DeployFailed, Progress, Release, Running, TargetContext
-from shipyard.deploy.targets.runtime_config import RuntimeFile, excludes, split
+from shipyard.deploy.targets.runtime_config import RuntimeFile, excludes, revision, split
 from shipyard.deploy.targets.site import NO_CACHE, build_site, scan, site_config
 from shipyard.deploy.targets.static_plan import (
     RELEASE_ID,
@@ -189,10 +192,9 @@ class StaticTarget:
         pointer = self._read_json(pointer_key(unit.name))
         if pointer is None:
             return None
-        config = pointer.get("config", "")
         return Running(
             unit.name,
-            pointer["release"] + (f"+{config}" if config else ""),  # runtime_config.revision
+            revision(pointer["release"], pointer.get("config", "")),
             pointer["release"],  # the artifact of a site is its content: the release
             pointer.get("fingerprint", ""),
             {

@@ -82,7 +82,7 @@ class SitePlan:
     @property
     def revision(self) -> str:
         """What goes live: the release, plus its runtime config's hash."""
-        return revision(self.release, self.config)
+        return revision(self.release, self.config.digest if self.config else "")
 
     def summary(self) -> str:
         return (
