@@ -39,6 +39,12 @@ STRATEGY_FIELDS: dict[str, Field] = {
 }
 
 ENVIRONMENT_FIELDS: dict[str, Field] = {
+    "extends": Field(
+        "str",
+        "",
+        doc="another environment whose keys this one takes where it sets none (tables whole; chains allowed);"
+        " its .env.<env> settings files are not inherited",
+    ),
     "targets": Field("str-table", {}, doc='deploy target per unit kind, e.g. {service = "ecs"}'),
     "registry": Field("str", "", doc="image registry host[/prefix]; ECR when it is *.amazonaws.com"),
     "registry-kind": Field("str", "", choices=("", "oci", "ecr"), doc="ecr or oci; default: from the host"),
@@ -166,6 +172,23 @@ UNIT_FIELDS: dict[str, Field] = {
     "output": Field("str", "dist", doc="build output directory of a static unit", kinds=STATIC),
     "publish-exclude": Field(
         "str-list", [], doc="output files not to publish (globs), e.g. a build manifest", kinds=STATIC
+    ),
+    "runtime-config": Field(
+        "str",
+        "",
+        doc="file written into the site at deploy from the environment's public settings (the unit's env and"
+        ' required-env keys), e.g. "config.js" (window.__CONFIG__ = {...};) or "config.json"; not part of the release',
+        kinds=STATIC,
+    ),
+    "runtime-config-global": Field(
+        "str", "__CONFIG__", doc="the window property a config.js runtime-config sets", kinds=STATIC
+    ),
+    "build-env": Field(
+        "str-list",
+        [],
+        doc='settings passed to the build command (values baked in at build time, e.g. ["VITE_API_URL"]): the build'
+        " is per environment; promotion still requires the source fingerprint the promote-from environment verified",
+        kinds=STATIC,
     ),
     "distribution-id": Field(
         "str-table",

@@ -7,6 +7,7 @@ whole pipeline on a laptop with no configuration and no cloud account.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,46 @@ def with_local(settings: dict[str, Any]) -> dict[str, Any]:
             hint="environments: " + ", ".join(sorted(envs)),
         )
     return settings
+
+
+def inherit(envs: dict[str, dict[str, Any]], raw: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """Resolve ``extends``: each environment takes every key it does not set from the one it
+    extends (a chain: the nearest that sets it), tables whole. ``raw`` holds the tables as
+    written (validated already), which say what an environment sets itself. Returns, per
+    environment, per key set anywhere in its chain: the environments that set it, the one
+    whose value it has first."""
+    origins: dict[str, dict[str, list[str]]] = {}
+    merged: dict[str, dict[str, Any]] = {}
+    for name in envs:
+        line = chain(name, envs)
+        env, origin = dict(envs[name]), {}
+        for key in ENVIRONMENT_FIELDS:
+            if key == "extends":
+                continue  # the environment's own: `invoke config` shows the chain in its header
+            setters = [n for n in line if key in raw.get(n, {})]
+            if setters:
+                env[key] = copy.deepcopy(envs[setters[0]][key])
+                origin[key] = setters
+        merged[name], origins[name] = env, origin
+    envs.update(merged)
+    return origins
+
+
+def chain(name: str, envs: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """``name`` and the environments it extends, nearest first."""
+    found = [name]
+    while parent := envs[found[-1]]["extends"]:
+        where = f"{_SOURCE}: tool.shipyard.environments.{found[-1]}.extends"
+        if parent not in envs:
+            raise ConfigError(
+                f"{where}: unknown environment {parent!r}{did_you_mean(parent, envs)}",
+                hint="environments: " + ", ".join(sorted(envs)),
+            )
+        if parent in found:
+            cycle = " -> ".join([*found[found.index(parent) :], parent])
+            raise ConfigError(f"{where}: a cycle: {cycle}", hint="one environment of the cycle must extend none")
+        found.append(parent)
+    return found
 
 
 def check_environment(name: str, env: dict[str, Any], envs: dict[str, Any]) -> None:

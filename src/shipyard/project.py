@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from shipyard.config import ROOT_FIELDS, UNIT_FIELDS
-from shipyard.environments import check_distributions, with_local
+from shipyard.environments import check_distributions, inherit, with_local
 from shipyard.errors import ConfigError, ShipyardError, unknown_name
 from shipyard.schema import validate
 from shipyard.workdir import STATE_DIR as STATE_DIR
@@ -68,6 +68,8 @@ class Project:
     settings: dict[str, Any]
     units: dict[str, Unit]
     skipped: tuple[Skipped, ...] = ()
+    # per environment, per key an environment table sets: the environments that set it, the effective one first
+    origins: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     @property
     def services(self) -> list[Unit]:
@@ -125,7 +127,10 @@ def find_root(start: Path) -> Path:
 def load_project(root: Path) -> Project:
     """Read and validate the root table and every unit; raise ConfigError on the first problem."""
     data = read_toml(root / "pyproject.toml", root)
-    settings = with_local(validate(data["tool"]["shipyard"], ROOT_FIELDS, "pyproject.toml", "tool.shipyard"))
+    table = data["tool"]["shipyard"]
+    settings = validate(table, ROOT_FIELDS, "pyproject.toml", "tool.shipyard")
+    origins = inherit(settings["environments"], table.get("environments", {}))
+    settings = with_local(settings)
     _check_versions(settings["python"], "pyproject.toml", "tool.shipyard.python")
     units: dict[str, Unit] = {}
     skipped: list[Skipped] = []
@@ -145,9 +150,11 @@ def load_project(root: Path) -> Project:
     _check_dependencies(units)
     check_distributions(settings["environments"], units.values())
     from shipyard.dependencies import check_keys  # `dependencies` names a reader of the registry
+    from shipyard.deploy.targets.runtime_config import check_units  # static sites' runtime config and build-env
 
     check_keys(units.values())
-    project = Project(root, settings, dict(sorted(units.items())), tuple(skipped))
+    check_units(units.values())
+    project = Project(root, settings, dict(sorted(units.items())), tuple(skipped), origins)
     from shipyard.deploy.targets.ecs_strategy import check_project  # the ECS strategy keys' combinations
 
     check_project(project)
