@@ -11,12 +11,13 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from shipyard.config import DEFAULT_TARGETS, ENVIRONMENT_FIELDS, KINDS, TARGETS
+from shipyard.config import DEFAULT_TARGETS, ENVIRONMENT_FIELDS, KINDS
 from shipyard.errors import ConfigError, did_you_mean
-from shipyard.schema import validate
+from shipyard.schema import Field, validate
 
 if TYPE_CHECKING:
     from shipyard.project import Unit
+    from shipyard.registry import Registry
 
 LOCAL = "local"
 LOCAL_TARGETS = {"service": "local", "static": "local"}
@@ -26,13 +27,37 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _SOURCE = "pyproject.toml"
 
 
+def registries() -> tuple[Registry[Any], Registry[Any]]:
+    """The registries whose plugins add keys to an environment: deploy targets and notifiers."""
+    from shipyard.deploy.notify import NOTIFIERS
+    from shipyard.deploy.targets import TARGETS
+
+    return TARGETS, NOTIFIERS
+
+
+def environment_fields() -> dict[str, Field]:
+    """Every key an environment may have: the common ones, then each target's and notifier's own."""
+    import dataclasses
+
+    targets, notifiers = registries()
+    common = {
+        **ENVIRONMENT_FIELDS,
+        "notify": dataclasses.replace(ENVIRONMENT_FIELDS["notify"], choices=notifiers.names()),
+    }
+    return {**common, **targets.fields(), **notifiers.fields()}
+
+
 def with_local(settings: dict[str, Any]) -> dict[str, Any]:
-    """Add the implicit ``local`` environment, then check every environment."""
-    envs: dict[str, dict[str, Any]] = settings["environments"]
-    if LOCAL not in envs:
-        envs[LOCAL] = validate({"targets": dict(LOCAL_TARGETS)}, ENVIRONMENT_FIELDS, _SOURCE, "")
+    """Add the implicit ``local`` environment, then validate and check every environment."""
+    raw: dict[str, Any] = settings["environments"]
+    if LOCAL not in raw:
+        raw = {**raw, LOCAL: {"targets": dict(LOCAL_TARGETS)}}
+    fields = environment_fields()
+    envs = {name: validate(table, fields, _SOURCE, f"tool.shipyard.environments.{name}") for name, table in raw.items()}
+    settings["environments"] = envs
     for name, env in envs.items():
         check_environment(name, env, envs)
+        check_plugin_keys(name, raw[name], env)
     default = settings["default-environment"]
     if default not in envs:
         raise ConfigError(
@@ -56,11 +81,7 @@ def check_environment(name: str, env: dict[str, Any], envs: dict[str, Any]) -> N
                 f"{where}.targets.{kind}: unknown kind{did_you_mean(kind, ('service', 'static'))}",
                 hint="kinds with a deploy target: service, static",
             )
-        if target not in TARGETS:
-            raise ConfigError(
-                f"{where}.targets.{kind}: unknown target {target!r}{did_you_mean(target, TARGETS)}",
-                hint="targets: " + ", ".join(TARGETS),
-            )
+        registries()[0].get(target, f"{where}.targets.{kind}")
     if env["account-id"] and not _ACCOUNT.match(env["account-id"]):
         raise ConfigError(f"{where}.account-id: expected 12 digits, got {env['account-id']!r}")
     promote = env["promote-from"]
@@ -71,6 +92,21 @@ def check_environment(name: str, env: dict[str, Any], envs: dict[str, Any]) -> N
             f"{where}.promote-from: unknown environment {promote!r}{did_you_mean(promote, envs)}",
             hint="name another environment of this project",
         )
+
+
+def selected_targets(env: Mapping[str, Any]) -> set[str]:
+    """The targets an environment deploys with (its ``targets``, else each kind's default)."""
+    return {str(env.get("targets", {}).get(kind, default)) for kind, default in DEFAULT_TARGETS.items()}
+
+
+def check_plugin_keys(name: str, table: Mapping[str, Any], env: Mapping[str, Any]) -> None:
+    """A key of a target or notifier the environment does not use is an error naming its plugin."""
+    where = f"{_SOURCE}: tool.shipyard.environments.{name}"
+    from shipyard.deploy.notify import selected
+
+    targets, notifiers = registries()
+    targets.check_keys(table, selected_targets(env), [*ENVIRONMENT_FIELDS, *notifiers.fields()], where)
+    notifiers.check_keys(table, selected(env), [*ENVIRONMENT_FIELDS, *targets.fields()], where)
 
 
 def static_target(env: Mapping[str, Any]) -> str:
