@@ -20,6 +20,7 @@ NOTIFIERS: Registry[NotifierFactory] = Registry(
     "notifier",
     [
         "shipyard.deploy.notify.slack",
+        "shipyard.deploy.notify.webhook",
     ],
     {STRUCTURED: "sends each event's fields as data (environment, services, release, who, git sha, run link)"},
 )
