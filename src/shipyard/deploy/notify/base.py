@@ -2,8 +2,8 @@
 
 An :class:`Event` is what happened (a deploy started, succeeded, failed, was rolled back; a
 migration; a lock takeover; a forced release), as data: each notifier renders it its own way.
-Each message is posted from a daemon thread with a short timeout; the deploy only waits
-(boundedly) at the very end for messages still in flight. An endpoint that is down, slow or
+Messages are posted in order from a daemon thread per endpoint, each with a short timeout; the
+deploy only waits (boundedly) at the very end for messages still in flight. An endpoint that is down, slow or
 returns an error costs one warning line, never the deploy. Webhook URLs are secrets (they
 are the credential): never printed, and no error message that could contain one is shown.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -92,24 +93,39 @@ NotifierFactory = Callable[[NotifierContext], "Notifier | None"]  # None: not co
 
 
 class Poster:
-    """Posts JSON bodies to one URL in the background; ``label`` names it in the warning."""
+    """Posts JSON bodies to one URL from one background thread, in the order they were sent
+    (a "rolled back" never arrives before its "failed"); ``label`` names it in the warning."""
 
     def __init__(self, url: str, label: str, *, timeout: float = 5.0, warn: Callable[[str], None] = print) -> None:
         self._url, self.label = url, label
         self.timeout, self.warn = timeout, warn
         self.deliveries: list[Delivery] = []
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[str, Mapping[str, Any]]] = queue.SimpleQueue()
+        self._pending = 0
+        self._worker: threading.Thread | None = None
+        self._done = threading.Condition()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.label}, [REDACTED])"
 
     def post(self, text: str, body: Mapping[str, Any]) -> None:
-        """Post ``body`` in the background (``text`` is what the delivery record shows); returns at once."""
-        thread = threading.Thread(target=self._post, args=(text, body), name=f"notify-{self.label}", daemon=True)
-        with self._lock:
-            self._threads.append(thread)
-        thread.start()
+        """Queue ``body`` (``text`` is what the delivery record shows); returns at once."""
+        with self._done:
+            self._pending += 1
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, name=f"notify-{self.label}", daemon=True)
+                self._worker.start()
+        self._queue.put((text, body))
+
+    def _run(self) -> None:
+        while True:
+            text, body = self._queue.get()
+            try:
+                self._post(text, body)
+            finally:
+                with self._done:
+                    self._pending -= 1
+                    self._done.notify_all()
 
     def _post(self, text: str, body: Mapping[str, Any]) -> None:
         import urllib.error
@@ -127,17 +143,16 @@ class Poster:
             # str(exc) of a URLError can contain the URL: name only the kind of failure
             reason = getattr(exc, "reason", exc)
             delivery = Delivery(text, False, type(reason).__name__ if not isinstance(reason, str) else "unreachable")
-        with self._lock:
+        with self._done:
+            first_failure = not delivery.ok and all(d.ok for d in self.deliveries)
             self.deliveries.append(delivery)
-        if not delivery.ok:
+        if first_failure:  # one warning per endpoint: a dead one would repeat it for every event
             self.warn(f"warning: {self.label} notification not delivered ({delivery.error}); the deploy goes on")
 
     def close(self, wait: float | None = None) -> list[Delivery]:
         """Wait at most ``wait`` seconds (default: the timeout) for messages in flight."""
         deadline = time.monotonic() + (self.timeout if wait is None else wait)
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        with self._lock:
+        with self._done:
+            while self._pending and time.monotonic() < deadline:
+                self._done.wait(max(0.0, deadline - time.monotonic()))
             return list(self.deliveries)
