@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
+from shipyard.deploy.lock import LOCK_KEY, LockInfo
 from shipyard.deploy.notify import Notifications
 from shipyard.deploy.notify.base import DEPLOY_SUCCEEDED, Event
 from shipyard.deploy.notify.webhook import Webhook, body
+from shipyard.deploy.store import LocalStore
 from shipyard.project import load_project
 from tests.conftest import free_port
 from tests.deploy.targets.test_local import remove_environment
@@ -95,6 +97,14 @@ def test_a_server_that_is_down_is_one_warning(tmp_path: Path) -> None:
 # -- integration: a real deploy on the local target --------------------------------------------------
 
 
+def _environment(env: str, port: int, hook_key: str) -> str:
+    return (
+        f'\n[tool.shipyard.environments.{env}]\ntargets = {{ static = "local" }}\nregistry = "127.0.0.1:5000"\n'
+        f'urls = {{ site = "http://127.0.0.1:{port}" }}\nsmoke-attempts = 1\nsmoke-interval = 0\n'
+        f'notify = ["webhook"]\nwebhook-url = "{hook_key}"\n'
+    )
+
+
 def _site_repo(root: Path, env: str, port: int, hook_key: str) -> Path:
     build = (
         "import pathlib; pathlib.Path('dist').mkdir(exist_ok=True); pathlib.Path('dist/index.html').write_text('hi')"
@@ -104,11 +114,8 @@ def _site_repo(root: Path, env: str, port: int, hook_key: str) -> Path:
         files={"services/site/shipyard.toml": f'kind = "static"\nbuild = ["{sys.executable}", "-c", "{build}"]\n'},
     )
     with (repo / "pyproject.toml").open("a") as f:
-        f.write(
-            f'\n[tool.shipyard.environments.{env}]\ntargets = {{ static = "local" }}\nregistry = "127.0.0.1:5000"\n'
-            f'urls = {{ site = "http://127.0.0.1:{port}" }}\nsmoke-attempts = 1\nsmoke-interval = 0\n'
-            f'notify = ["webhook"]\nwebhook-url = "{hook_key}"\n'
-        )
+        f.write(_environment(env, port, hook_key))
+        f.write(_environment(f"{env}-prod", free_port(), hook_key) + f'promote-from = "{env}"\n')
     git(repo, "commit", "-qam", "webhook")
     return repo
 
@@ -124,13 +131,14 @@ def site(tmp_path: Path, docker_engine: None, monkeypatch: pytest.MonkeyPatch) -
         yield repo, env
     finally:
         remove_environment(env)
+        remove_environment(f"{env}-prod")
 
 
-def _deploy(repo: Path, env: str) -> tuple[list[Any], list[str]]:
+def _deploy(repo: Path, env: str, *, force: bool = False) -> tuple[list[Any], list[str]]:
     from shipyard.deploy.commands import DeployOptions, deploy
 
     lines: list[str] = []
-    results = deploy(load_project(repo), env, DeployOptions(services=("site",)), say=lines.append)
+    results = deploy(load_project(repo), env, DeployOptions(services=("site",), force=force), say=lines.append)
     return results, lines
 
 
@@ -141,11 +149,14 @@ def test_deploy_notifications_reach_the_webhook_with_their_fields_and_no_secret(
     repo, env = site
     url, posts = receiver
     monkeypatch.setenv("DEPLOY_HOOK", url)
+    stale = LockInfo("gone@ci", "deploy site", 0.0, 1.0, "token")  # its lease expired long ago
+    LocalStore(repo / ".shipyard" / "state" / env).put(LOCK_KEY, stale.to_bytes(), if_absent=True)
     results, lines = _deploy(repo, env)
     assert [(r.unit, r.status) for r in results] == [("site", "passed")], lines
     sha = git(repo, "rev-parse", "HEAD").strip()
     run = "https://github.com/acme/shop/actions/runs/4242"
-    started, succeeded = (p["body"] for p in posts)
+    takeover, started, succeeded = (p["body"] for p in posts)
+    assert takeover["event"] == "lock.takeover" and "from gone@ci" in takeover["text"], takeover
     assert started["event"] == "deploy.started" and succeeded["event"] == "deploy.succeeded"
     for sent in (started, succeeded):
         assert (sent["environment"], sent["services"], sent["git_sha"], sent["run_url"]) == (env, ["site"], sha, run)
@@ -168,6 +179,22 @@ def test_deploy_notifications_reach_the_webhook_with_their_fields_and_no_secret(
     assert posts[2]["body"]["text"] == f"rolled back site in {env}"
     sent = json.dumps(posts) + "\n".join(lines)
     assert TOKEN not in sent.replace(f"/hooks/{TOKEN}", "")  # only the request line itself has it
+
+
+@pytest.mark.integration
+def test_a_forced_release_is_notified(
+    site: tuple[Path, str], receiver: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """prod takes only what the first environment verified; --force ships an unverified release, and says so."""
+    repo, env = site
+    url, posts = receiver
+    monkeypatch.setenv("DEPLOY_HOOK", url)
+    results, lines = _deploy(repo, f"{env}-prod", force=True)
+    assert [(r.unit, r.status) for r in results] == [("site", "passed")], lines
+    kinds = [p["body"]["event"] for p in posts]
+    assert kinds == ["deploy.started", "deploy.forced", "deploy.succeeded"], kinds
+    forced = posts[1]["body"]
+    assert forced["services"] == ["site"] and forced["text"].endswith(f"to {env}-prod: not verified in {env}")
 
 
 @pytest.mark.integration
