@@ -114,6 +114,11 @@ def static_target(env: Mapping[str, Any]) -> str:
     return str(env.get("targets", {}).get("static", DEFAULT_TARGETS["static"]))
 
 
+def _cloudfront_targets() -> tuple[str, ...]:
+    """The targets that serve static units through a CloudFront distribution (they own ``distribution-id``)."""
+    return registries()[0].owners("distribution-id")
+
+
 def distribution_id(unit: Unit, name: str, env: Mapping[str, Any]) -> str:
     """The CloudFront distribution of static ``unit`` in environment ``name`` ("" when none):
     the unit's own ``distribution-id.<name>``, else the environment's ``distribution-id``."""
@@ -128,7 +133,7 @@ def check_distributions(envs: Mapping[str, Mapping[str, Any]], units: Iterable[U
         for name in unit.settings["distribution-id"]:
             _check_site_environment(unit, name, envs)
     for name, env in envs.items():
-        if static_target(env) == "static":
+        if static_target(env) in _cloudfront_targets():
             _check_shared(name, env, sites)
 
 
@@ -139,11 +144,12 @@ def _check_site_environment(unit: Unit, name: str, envs: Mapping[str, Mapping[st
             f"{where}: unknown environment {name!r}{did_you_mean(name, envs)}",
             hint="environments: " + ", ".join(sorted(envs)),
         )
-    target = static_target(envs[name])
-    if target != "static":
+    target, cloudfront = static_target(envs[name]), _cloudfront_targets()
+    if target not in cloudfront:
         raise ConfigError(
             f"{where}: environment {name!r} deploys static units with the {target} target, not to CloudFront",
-            hint=f'remove the entry, or set targets = {{ static = "static" }} in [tool.shipyard.environments.{name}]',
+            hint=f'remove the entry, or set targets = {{ static = "{cloudfront[0]}" }} in '
+            f"[tool.shipyard.environments.{name}]",
         )
 
 
