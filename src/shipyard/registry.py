@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar, cast
 
 from shipyard.errors import ConfigError, did_you_mean
@@ -147,7 +147,5 @@ def _module_plugin(module: str) -> Plugin[Any]:
 
 
 def _owned(spec: Field, owners: list[str], kind: str) -> Field:
-    from dataclasses import replace
-
     label = f"[{' / '.join(owners)} {kind}]"
     return replace(spec, doc=f"{label} {spec.doc}".strip())
