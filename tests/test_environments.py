@@ -55,7 +55,7 @@ def test_unknown_environment_did_you_mean(tmp_path: Path) -> None:
     [
         (
             '[tool.shipyard.environments.prod]\ntargets = { service = "ec2" }\n',
-            "pyproject.toml: tool.shipyard.environments.prod.targets.service: unknown target 'ec2' "
+            "pyproject.toml: tool.shipyard.environments.prod.targets.service: unknown deploy target 'ec2' "
             "(did you mean 'ecs'?)",
         ),
         (

@@ -9,8 +9,8 @@ from shipyard.dependencies import READERS
 from shipyard.schema import Field
 
 KINDS = ("service", "static", "lib")
-TARGETS = ("local", "ecs", "static")
 DEFAULT_TARGETS = {"service": "local", "static": "static"}  # a deployed kind's target when `targets` has none
+# (the targets themselves, their keys and capabilities: deploy/targets/__init__.py)
 
 # How ECS rolls a service out, and its name there. None: not set here (a service's [environments.<env>.services.<name>]
 # table wins over the unit's keys, which win over the environment's); the effective values
@@ -38,6 +38,8 @@ STRATEGY_FIELDS: dict[str, Field] = {
     "service-name": Field("str", None, doc='ECS service name, a template of {service} and {env}; unset: "{service}"'),
 }
 
+# The keys of every environment; its targets' and notifiers' own keys come from their registries
+# (environments.environment_fields() puts them together)
 ENVIRONMENT_FIELDS: dict[str, Field] = {
     "extends": Field(
         "str",
@@ -51,7 +53,6 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "region": Field("str", "", doc="AWS region"),
     "profile": Field("str", "", doc="AWS profile name"),
     "account-id": Field("str", "", doc="refuse to act when the caller's AWS account differs"),
-    "cluster": Field("str", "", doc="ECS cluster name; {env} is replaced by the environment's name"),
     "protected": Field("bool", False, doc="deploys ask for confirmation (or --yes)"),
     "require-ci": Field(
         "bool", None, doc="deploy only content whose lint and tests passed in invoke ci; unset: true when protected"
@@ -59,15 +60,6 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "state-bucket": Field("str", "", doc="S3 bucket for the deploy lock and release ledger"),
     "state-prefix": Field("str", "shipyard", doc="key prefix inside state-bucket"),
     "promote-from": Field("str", "", doc="only deploy digests verified in this environment"),
-    "slack-webhook": Field("str", "", doc="setting key holding a Slack incoming-webhook URL"),
-    "static-bucket": Field("str", "", doc="S3 bucket for static sites"),
-    "distribution-id": Field(
-        "str", "", doc="CloudFront distribution of the environment's one static unit (others set their own)"
-    ),
-    "subnets": Field("str-list", [], doc="ECS awsvpc subnets"),
-    "security-groups": Field("str-list", [], doc="ECS awsvpc security groups"),
-    "execution-role-arn": Field("str", "", doc="ECS task execution role"),
-    "task-role-arn": Field("str", "", doc="ECS task role"),
     "urls": Field("str-table", {}, doc="health/smoke-check base URL per service"),
     "ecr-prune-keep": Field(
         "int",
@@ -86,8 +78,29 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     ),
     "smoke-attempts": Field("int", 10, doc="smoke check: GET attempts on urls.<service> + health-path"),
     "smoke-interval": Field("int", 3, doc="smoke check: seconds between attempts"),
+    "notify": Field(
+        "str-list",
+        [],
+        doc="notifiers of deploys, rollbacks and migrations (see below); unset: each notifier whose keys are set",
+    ),
+}
+
+# The keys of the ecs and static targets (their registry lines in deploy/targets/__init__.py)
+ECS_FIELDS: dict[str, Field] = {
+    "cluster": Field("str", "", doc="ECS cluster name; {env} is replaced by the environment's name"),
+    "subnets": Field("str-list", [], doc="ECS awsvpc subnets"),
+    "security-groups": Field("str-list", [], doc="ECS awsvpc security groups"),
+    "execution-role-arn": Field("str", "", doc="ECS task execution role"),
+    "task-role-arn": Field("str", "", doc="ECS task role"),
     **STRATEGY_FIELDS,
     "services": Field("table", {}, each=STRATEGY_FIELDS, doc="per-service strategy keys in this environment"),
+}
+
+STATIC_FIELDS: dict[str, Field] = {
+    "static-bucket": Field("str", "", doc="S3 bucket for static sites"),
+    "distribution-id": Field(
+        "str", "", doc="CloudFront distribution of the environment's one static unit (others set their own)"
+    ),
 }
 
 CACHE_FIELDS: dict[str, Field] = {
@@ -120,7 +133,7 @@ ROOT_FIELDS: dict[str, Field] = {
     "jobs": Field("int", 0, doc="parallel jobs; 0 means the core count"),
     "cache": Field("table", {}, fields=CACHE_FIELDS),
     "image": Field("table", {}, fields=IMAGE_FIELDS),
-    "environments": Field("table", {}, each=ENVIRONMENT_FIELDS),
+    "environments": Field("table", {}, doc="one table per environment (validated in environments.py)"),
 }
 
 # ``kinds``/``python`` say which units a key does anything in; elsewhere it is a config error

@@ -10,7 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from shipyard.deploy.notify import Notifier
+from shipyard.deploy.notify import Notifications
+from shipyard.deploy.notify.base import DEPLOY_STARTED, Event
+from shipyard.deploy.notify.slack import Slack
+
+
+def event(text: str) -> Event:
+    return Event(DEPLOY_STARTED, "staging", text)
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -61,9 +67,9 @@ def silent_hook() -> Iterator[str]:
 def test_messages_are_posted_as_slack_json(ok_hook: tuple[str, list[dict[str, str]]]) -> None:
     url, received = ok_hook
     warnings: list[str] = []
-    notifier = Notifier(url, timeout=5, warn=warnings.append)
-    notifier.send("deploying api to staging")
-    notifier.send("deployed api (release 3) to staging")
+    notifier = Slack(url, timeout=5, warn=warnings.append)
+    notifier.send(event("deploying api to staging"))
+    notifier.send(event("deployed api (release 3) to staging"))
     deliveries = notifier.close()
     assert sorted(m["text"] for m in received) == ["deployed api (release 3) to staging", "deploying api to staging"]
     assert [d.ok for d in deliveries] == [True, True]
@@ -73,8 +79,8 @@ def test_messages_are_posted_as_slack_json(ok_hook: tuple[str, list[dict[str, st
 def test_a_500_is_a_warning_not_a_failure(broken_hook: tuple[str, list[dict[str, str]]]) -> None:
     url, received = broken_hook
     warnings: list[str] = []
-    notifier = Notifier(url, timeout=5, warn=warnings.append)
-    notifier.send("deploy to staging failed")
+    notifier = Slack(url, timeout=5, warn=warnings.append)
+    notifier.send(event("deploy to staging failed"))
     deliveries = notifier.close()
     assert received == [{"text": "deploy to staging failed"}]
     assert [(d.ok, d.error) for d in deliveries] == [(False, "HTTP 500")]
@@ -83,14 +89,14 @@ def test_a_500_is_a_warning_not_a_failure(broken_hook: tuple[str, list[dict[str,
 
 def test_a_server_that_never_answers_does_not_hold_the_deploy(silent_hook: str) -> None:
     warnings: list[str] = []
-    notifier = Notifier(silent_hook, timeout=0.5, warn=warnings.append)
-    notifier.send("deploying api to staging")  # returns at once: the post runs in the background
+    notifier = Slack(silent_hook, timeout=0.5, warn=warnings.append)
+    notifier.send(event("deploying api to staging"))  # returns at once: the post runs in the background
     deliveries = notifier.close(wait=5)  # bounded by the notifier's own timeout
     assert [(d.ok, d.error) for d in deliveries] == [(False, "TimeoutError")]
     assert "secret-token" not in "".join(warnings) and "secret-token" not in repr(notifier)
 
 
-def test_no_url_means_no_notifications() -> None:
-    notifier = Notifier("")
-    notifier.send("anything")
+def test_no_notifier_means_no_notifications() -> None:
+    notifier = Notifications([])
+    notifier.send(event("anything"))
     assert not notifier.enabled and notifier.close() == []

@@ -14,6 +14,7 @@ from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, MIGRATE, ROLLBAC
 from shipyard.deploy.lock import LockInfo, sigterm_as_interrupt, whoami
 from shipyard.deploy.migrate import database_url
 from shipyard.deploy.migrate_command import run_migrations
+from shipyard.deploy.notify import base as events
 from shipyard.deploy.plan import DeployPlan, build_plan, deployable, render, with_status
 from shipyard.deploy.session import Session
 from shipyard.deploy.target import DeployFailed, Progress, Running
@@ -147,7 +148,7 @@ def _pending(session: Session, plan: Any, settings: Any) -> dict[str, migrate.Mi
     found = {}
     for sp in plan.services:
         m = sp.migration
-        if m is None or m.via != "docker" or not m.image:
+        if m is None or m.in_target or not m.image:
             continue
         try:
             found[sp.service] = migrate.check(m, database_url(settings[sp.service], session.environment))
@@ -184,7 +185,10 @@ def rollback(
     notifier = session.notifier()
     with sigterm_as_interrupt(), session.lock().held(f"rollback {service}", wait=lock_wait):
         entry = _rollback_entry(session, service, goal, running, previous, target)
-    notifier.send(f"{whoami()} rolled back {service} in {env} to release {goal.release}: {entry.outcome}")
+    text = f"{whoami()} rolled back {service} in {env} to release {goal.release}: {entry.outcome}"
+    notifier.send(
+        events.Event(events.ROLLBACK, env, text, (service,), {service: entry.release}, entry.who, entry.git_sha)
+    )
     notifier.close()
     if not entry.ok:
         raise ShipyardError(f"rollback of {service} failed: {entry.reason}", hint=f"see invoke status --env {env}")

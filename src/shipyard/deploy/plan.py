@@ -221,7 +221,7 @@ def _migration_line(sp: ServicePlan) -> str:
         return ""
     status = sp.migration_status
     if status is None:
-        how = "as a one-off ECS task" if sp.migration.via == "ecs" else "before the roll-out"
+        how = f"as a one-off {sp.target} task" if sp.migration.in_target else "before the roll-out"
         return f"migrations: alembic upgrade head {how} (pending revisions not known yet)"
     if not status.pending:
         return f"migrations: none pending (at {status.current})"

@@ -154,11 +154,14 @@ def load_all(
 
 
 def own_keys(environment: Mapping[str, object], keys: Iterable[str]) -> set[str]:
-    """The keys among ``keys`` that shipyard itself consumes: the one named by the environment's
-    ``slack-webhook`` and every ``SHIPYARD_*`` key. They are secret and never a service's settings
-    (a webhook in the root ``.env.<env>`` would otherwise reach every task definition)."""
-    webhook = str(environment.get("slack-webhook") or "")
-    return {k for k in keys if k == webhook or k.startswith(OWN_PREFIX)}
+    """The keys among ``keys`` that shipyard itself consumes: those named by the environment's
+    notifier keys (``slack-webhook``, ``webhook-url``) and every ``SHIPYARD_*`` key. They are secret
+    and never a service's settings (a webhook in the root ``.env.<env>`` would otherwise reach every
+    task definition)."""
+    from shipyard.deploy.notify import secret_keys
+
+    webhooks = secret_keys(environment)
+    return {k for k in keys if k in webhooks or k.startswith(OWN_PREFIX)}
 
 
 def check_required(

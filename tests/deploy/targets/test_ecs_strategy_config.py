@@ -150,8 +150,8 @@ def test_environments_on_other_targets_ignore_the_keys(tmp_path: Path) -> None:
     root = repo_with(tmp_path, "", 'port = 8000\nstrategy = "blue-green"')
     with pytest.raises(ConfigError):  # production is on ECS: the unit's blue-green needs its load balancer
         load_project(root)
-    text = (root / "pyproject.toml").read_text().replace('targets = { service = "ecs" }', "")
-    (root / "pyproject.toml").write_text(text)
+    text = (root / "pyproject.toml").read_text().replace('targets = { service = "ecs" }\ncluster = "prod"\n', "")
+    (root / "pyproject.toml").write_text(text)  # an ECS key in a local environment would be an error of its own
     assert load_project(root).units["a"].settings["strategy"] == "blue-green"
 
 
