@@ -8,6 +8,7 @@ passes stored, and every job's Result rendered as a summary, reports and Actions
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,7 +130,7 @@ def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: 
 
     shipyard_dir(project.root)  # before anything (cache, stamps, reports, wheels) writes there
     cache = ResultCache.of(project, read=options.cache) if any(j.key for j in jobs) else None
-    results = _cached(cache, jobs)
+    results = _with_outputs(project, cache, jobs, _cached(cache, jobs))
     positions = [i for i in range(len(jobs)) if i not in results]
     todo = [jobs[i] for i in positions]
     if inputs is not None:
@@ -137,7 +138,7 @@ def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: 
     for position, job, result in zip(positions, todo, _run(project, todo, options, len(results)), strict=True):
         results[position] = result
         if cache is not None:
-            cache.store(job.task, job.key, result)
+            cache.store(job.task, job.key, result, _packed(project, job, result))
     ordered = [results[i] for i in range(len(jobs))]
     if cache is not None and inputs is not None:
         from shipyard import gate
@@ -152,6 +153,40 @@ def _cached(cache: ResultCache | None, jobs: Sequence[Job]) -> dict[int, Result]
     keyed = [(i, j) for i, j in enumerate(jobs) if j.key and not j.skip]
     hits = cache.lookup([(j.task, j.key) for _, j in keyed]) if cache is not None and keyed else {}
     return {i: hits[j.key] for i, j in keyed if j.key in hits}
+
+
+def _declares_outputs(project: Project, job: Job) -> bool:
+    unit = project.units.get(job.unit)
+    return job.task == "test" and unit is not None and bool(unit.settings.get("outputs"))
+
+
+def _with_outputs(
+    project: Project, cache: ResultCache | None, jobs: Sequence[Job], hits: dict[int, Result]
+) -> dict[int, Result]:
+    """The hits, with the declared outputs of each put back; a hit whose entry lacks them is a miss."""
+    from shipyard import outputs
+
+    kept = {}
+    for position, result in hits.items():
+        job = jobs[position]
+        if not _declares_outputs(project, job):
+            kept[position] = result
+        elif cache is not None and job.key in cache.outputs:
+            outputs.unpack(project, project.units[job.unit], cache.outputs[job.key])
+            kept[position] = result
+    return kept
+
+
+def _packed(project: Project, job: Job, result: Result) -> str:
+    """A passed test job's declared outputs, for its cache entry ("" when it declares none)."""
+    if result.status != "passed" or not _declares_outputs(project, job):
+        return ""
+    from shipyard import outputs
+
+    packed, missing = outputs.pack(project, project.units[job.unit])
+    if missing:
+        print(f"warning: {job.unit}: declared outputs not written by its tests: {', '.join(missing)}", file=sys.stderr)
+    return packed
 
 
 def _run(project: Project, todo: Sequence[Job], options: RunOptions, cached: int) -> list[Result]:

@@ -211,6 +211,12 @@ UNIT_FIELDS: dict[str, Field] = {
         kinds=STATIC,
     ),
     "test": Field("str-list", [], doc="test command (a Python unit's default: pytest)"),
+    "outputs": Field(
+        "str-list",
+        [],
+        doc="files and folders the unit's tests write (relative to the unit, e.g. coverage.xml, htmlcov/): "
+        "kept with a cached test result and restored on a hit; never inputs",
+    ),
     "no-tests": Field(
         "str",
         "skip",

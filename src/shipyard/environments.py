@@ -48,13 +48,15 @@ def environment_fields() -> dict[str, Field]:
     return {**common, **targets.fields(), **notifiers.fields()}
 
 
-def with_local(settings: dict[str, Any]) -> dict[str, Any]:
-    """Add the implicit ``local`` environment, then validate and check every environment."""
+def with_local(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, list[str]]]]:
+    """Add the implicit ``local`` environment, validate every environment, resolve ``extends``
+    (see :func:`inherit`, whose origins are returned), then check each merged environment."""
     raw: dict[str, Any] = settings["environments"]
     if LOCAL not in raw:
         raw = {**raw, LOCAL: {"targets": dict(LOCAL_TARGETS)}}
     fields = environment_fields()
     envs = {name: validate(table, fields, _SOURCE, f"tool.shipyard.environments.{name}") for name, table in raw.items()}
+    origins = inherit(envs, raw, fields)
     settings["environments"] = envs
     for name, env in envs.items():
         check_environment(name, env, envs)
@@ -66,10 +68,12 @@ def with_local(settings: dict[str, Any]) -> dict[str, Any]:
             f"{did_you_mean(default, envs)}",
             hint="environments: " + ", ".join(sorted(envs)),
         )
-    return settings
+    return settings, origins
 
 
-def inherit(envs: dict[str, dict[str, Any]], raw: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+def inherit(
+    envs: dict[str, dict[str, Any]], raw: Mapping[str, Any], fields: Mapping[str, Field]
+) -> dict[str, dict[str, list[str]]]:
     """Resolve ``extends``: each environment takes every key it does not set from the one it
     extends (a chain: the nearest that sets it), tables whole. ``raw`` holds the tables as
     written (validated already), which say what an environment sets itself. Returns, per
@@ -80,7 +84,7 @@ def inherit(envs: dict[str, dict[str, Any]], raw: Mapping[str, Any]) -> dict[str
     for name in envs:
         line = chain(name, envs)
         env, origin = dict(envs[name]), {}
-        for key in ENVIRONMENT_FIELDS:
+        for key in fields:
             if key == "extends":
                 continue  # the environment's own: `invoke config` shows the chain in its header
             setters = [n for n in line if key in raw.get(n, {})]
@@ -95,7 +99,7 @@ def inherit(envs: dict[str, dict[str, Any]], raw: Mapping[str, Any]) -> dict[str
 def chain(name: str, envs: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """``name`` and the environments it extends, nearest first."""
     found = [name]
-    while parent := envs[found[-1]]["extends"]:
+    while parent := envs[found[-1]].get("extends", ""):
         where = f"{_SOURCE}: tool.shipyard.environments.{found[-1]}.extends"
         if parent not in envs:
             raise ConfigError(

@@ -213,6 +213,10 @@ def shipyard_source() -> str:
 def unit_files(files: Mapping[str, str], unit: Unit) -> list[tuple[str, str]]:
     """The files under ``unit``'s directory, less what it builds (a static unit's output)."""
     found = _under(files, unit.path)
+    if unit.settings.get("outputs"):  # what the unit's tests write (shipyard.outputs): never an input
+        from shipyard.outputs import is_output
+
+        found = [(p, h) for p, h in found if not is_output(unit, p)]
     if unit.kind == "static" and unit.settings.get("output"):
         output = f"{unit.path}/{unit.settings['output'].strip('/')}/"
         found = [(p, h) for p, h in found if not p.startswith(output)]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import ROOT_FIELDS, UNIT_FIELDS
-from shipyard.environments import check_distributions, inherit, with_local
+from shipyard.environments import check_distributions, with_local
 from shipyard.errors import ConfigError, ShipyardError, unknown_name
 from shipyard.schema import validate
 from shipyard.workdir import STATE_DIR as STATE_DIR
@@ -129,8 +129,7 @@ def load_project(root: Path) -> Project:
     data = read_toml(root / "pyproject.toml", root)
     table = data["tool"]["shipyard"]
     settings = validate(table, ROOT_FIELDS, "pyproject.toml", "tool.shipyard")
-    origins = inherit(settings["environments"], table.get("environments", {}))
-    settings = with_local(settings)
+    settings, origins = with_local(settings)
     _check_versions(settings["python"], "pyproject.toml", "tool.shipyard.python")
     units: dict[str, Unit] = {}
     skipped: list[Skipped] = []
@@ -151,9 +150,12 @@ def load_project(root: Path) -> Project:
     check_distributions(settings["environments"], units.values())
     from shipyard.dependencies import check_keys  # `dependencies` names a reader of the registry
     from shipyard.deploy.targets.runtime_config import check_units  # static sites' runtime config and build-env
+    from shipyard.outputs import check as check_outputs  # declared outputs stay inside their unit
 
     check_keys(units.values())
     check_units(units.values())
+    for unit in units.values():
+        check_outputs(unit)
     project = Project(root, settings, dict(sorted(units.items())), tuple(skipped), origins)
     from shipyard.deploy.targets.ecs_strategy import check_project  # the ECS strategy keys' combinations
 
