@@ -138,9 +138,9 @@ def test_config_shows_which_environment_each_key_came_from(tmp_path: Path) -> No
         "environment: production-us (extends production -> staging)",
         f'  targets       {{"service": "ecs"}}       {env}staging',
         f'  region        "us-east-1"              {env}production-us (overrides {env}staging)',
-        f'  cluster       "apps"                   {env}staging',
         f"  protected     true                     {env}production",
         f'  state-bucket  "acme-state-production"  {env}production (overrides {env}staging)',
+        f'  cluster       "apps"                   {env}staging',  # an ecs target key: after the common ones
     ]
     doc = json.loads(run_invoke(root, "config", "--env", "production", "-s", "b", "--json").stdout)
     assert doc["extends"] == ["staging"]
