@@ -96,8 +96,17 @@ class Poster:
     """Posts JSON bodies to one URL from one background thread, in the order they were sent
     (a "rolled back" never arrives before its "failed"); ``label`` names it in the warning."""
 
-    def __init__(self, url: str, label: str, *, timeout: float = 5.0, warn: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        url: str,
+        label: str,
+        *,
+        timeout: float = 5.0,
+        warn: Callable[[str], None] = print,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self._url, self.label = url, label
+        self._headers = {"Content-Type": "application/json", **(headers or {})}  # may hold a token: never shown
         self.timeout, self.warn = timeout, warn
         self.deliveries: list[Delivery] = []
         self._queue: queue.SimpleQueue[tuple[str, Mapping[str, Any]]] = queue.SimpleQueue()
@@ -132,11 +141,11 @@ class Poster:
         import urllib.request
 
         data = json.dumps(body).encode()
-        request = urllib.request.Request(self._url, data=data, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(self._url, data=data, headers=self._headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                response.read()
-            delivery = Delivery(text, True)
+                refused = self.refused(response.read())
+            delivery = Delivery(text, not refused, refused)
         except urllib.error.HTTPError as exc:
             delivery = Delivery(text, False, f"HTTP {exc.code}")
         except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -148,6 +157,10 @@ class Poster:
             self.deliveries.append(delivery)
         if first_failure:  # one warning per endpoint: a dead one would repeat it for every event
             self.warn(f"warning: {self.label} notification not delivered ({delivery.error}); the deploy goes on")
+
+    def refused(self, answer: bytes) -> str:
+        """Why an endpoint that answered 2xx did not take the message ("" when it did)."""
+        return ""
 
     def close(self, wait: float | None = None) -> list[Delivery]:
         """Wait at most ``wait`` seconds (default: the timeout) for messages in flight."""
