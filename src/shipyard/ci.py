@@ -124,6 +124,23 @@ def test(
     return execute(project, test_jobs(project, units, python=python, strict=strict, inputs=inputs), options, inputs)
 
 
+def scan(
+    project: Project,
+    units: Sequence[Unit],
+    options: RunOptions,
+    *,
+    threshold: str,
+    strict: bool = False,
+    files: Mapping[str, str] | None = None,
+) -> list[Result]:
+    """``invoke scan``: every scanner that applies to each unit (see shipyard.scan)."""
+    from shipyard.scan.run import scan_jobs
+
+    require_units(project)
+    inputs = Inputs.read(project, files)
+    return execute(project, scan_jobs(project, units, inputs, threshold=threshold, strict=strict), options, inputs)
+
+
 def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: Inputs | None = None) -> list[Result]:
     """Run ``jobs`` (cached ones are not run), print the summary, write the reports."""
     from shipyard.cache import ResultCache

@@ -54,6 +54,12 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "profile": Field("str", "", doc="AWS profile name"),
     "account-id": Field("str", "", doc="refuse to act when the caller's AWS account differs"),
     "protected": Field("bool", False, doc="deploys ask for confirmation (or --yes)"),
+    "scan-fail-on": Field(
+        "str",
+        "high",
+        choices=("low", "medium", "high", "critical"),
+        doc="invoke scan --env E: findings at or above this severity fail (lower ones are reported)",
+    ),
     "require-ci": Field(
         "bool", None, doc="deploy only content whose lint and tests passed in invoke ci; unset: true when protected"
     ),

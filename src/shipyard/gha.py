@@ -25,6 +25,8 @@ __all__ = ["active", "mask"]  # re-exported: part of this module's interface
 _RUFF = re.compile(r"^(?P<file>[^\s:]+\.pyi?):(?P<line>\d+):(?P<col>\d+): (?P<msg>[A-Z]+\d+ .*)$")
 _PYTEST = re.compile(r"^(?P<file>[^\s:]+\.py):(?P<line>\d+): (?P<msg>\w*(Error|Exception|Failed)\b.*)$")
 _FORMAT = re.compile(r"^Would reformat: (?P<file>\S+)$")
+# a scan finding (shipyard.scan.run): "path:line: [scanner rule severity] message"
+_SCAN = re.compile(r"^(?P<file>[^\s:]+):(?P<line>\d+): (?P<msg>\[\S+ \S+ \w+\] .*)$")
 
 
 def _prop(text: str) -> str:
@@ -42,6 +44,8 @@ def annotations_for(result: Result, unit_path: str) -> list[str]:
             found.append(_error(_in_repo(m["file"], unit_path), m["line"], f"{result.unit} lint: {m['msg']}", m["col"]))
         elif m := _FORMAT.match(line):
             found.append(_error(m["file"], "1", f"{result.unit} lint: file is not formatted (invoke lint --fix)"))
+        elif result.task.startswith("scan-") and (m := _SCAN.match(line)):
+            found.append(_error(m["file"], m["line"], f"{result.unit} {result.task}: {m['msg']}"))
         elif m := _PYTEST.match(line):
             found.append(_error(_in_repo(m["file"], unit_path), m["line"], f"{result.unit} {result.label}: {m['msg']}"))
     if not found:

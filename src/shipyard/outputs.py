@@ -16,9 +16,12 @@ import io
 import os
 import tarfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard.errors import ConfigError
-from shipyard.project import Project, Unit
+
+if TYPE_CHECKING:  # project.py checks declared outputs when it loads: no import back at run time
+    from shipyard.project import Project, Unit
 
 LIMIT = 50 * 1024 * 1024  # bytes of packed outputs kept in one cache entry
 

@@ -103,5 +103,10 @@ def to_junit(results: Sequence[Result]) -> str:
 
 def write_report(path: Path, results: Sequence[Result]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = to_junit(results) if path.suffix == ".xml" else to_json(results)
+    if path.suffix == ".sarif":
+        from shipyard.scan.sarif import to_sarif  # the scan findings, for code scanning
+
+        text = to_sarif(results)
+    else:
+        text = to_junit(results) if path.suffix == ".xml" else to_json(results)
     path.write_text(text + "\n", encoding="utf-8")
