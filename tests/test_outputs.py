@@ -1,4 +1,5 @@
-"""Declared outputs: what a unit's tests write is kept with the cached result and put back on a hit."""
+"""Declared outputs: what a unit's tests write is kept with the cached result and put back on a hit;
+and pytest's own JUnit cases, in shipyard's JUnit report from a run and from the cache."""
 
 from __future__ import annotations
 
@@ -71,3 +72,32 @@ def test_an_output_outside_the_unit_is_a_config_error(repo: Path) -> None:
     done = run_invoke(repo, "test", "-s", "b")
     assert done.returncode == 1
     assert "outputs: '../a/x.xml' is not a path inside services/b" in done.stderr
+
+
+TWO_TESTS = "def test_one():\n    assert True\n\n\ndef test_two():\n    assert 1 == 2, 'two is broken'\n"
+
+
+def junit_cases(repo: Path, *args: str) -> tuple[int, list[tuple[str, str, bool]]]:
+    import xml.etree.ElementTree as ET
+
+    report = repo.parent / "junit.xml"
+    done = run_invoke(repo, "test", "-s", "b", "--report", str(report), *args)
+    root = ET.parse(report).getroot()
+    cases = [(c.get("classname", ""), c.get("name", ""), c.find("failure") is not None) for c in root.iter("testcase")]
+    return done.returncode, cases
+
+
+def test_the_junit_report_has_a_case_per_test_also_from_the_cache(repo: Path) -> None:
+    write(repo / "services" / "b" / "tests" / "test_b.py", TWO_TESTS)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "b has two tests")
+    code, cases = junit_cases(repo)
+    assert code == 1
+    assert [(name, failed) for _, name, failed in cases] == [("test_one", False), ("test_two", True)]
+    assert all(classname.startswith("b.test-3.11.") for classname, _, _ in cases)
+    write(repo / "services" / "b" / "tests" / "test_b.py", TWO_TESTS.replace("1 == 2", "2 == 2"))
+    assert junit_cases(repo)[0] == 0
+    code, cases = junit_cases(repo)  # all cached now: pytest's cases come from the cache entry
+    assert code == 0 and [name for _, name, _ in cases] == ["test_one", "test_two"]
+    rows = results(repo)  # the JSON report leaves pytest's XML out
+    assert "junit" not in rows["b"]["details"]  # type: ignore[operator]

@@ -69,7 +69,11 @@ def branch_mode(root: Path, main_branch: str, environ: Mapping[str, str]) -> str
 def to_record(result: Result, key: str, outputs: str = "") -> dict[str, Any]:
     """What a cache entry holds: the passed result, where and when it was made, and the
     task's declared outputs (see shipyard.outputs) when it has any."""
-    return ({"outputs": outputs} if outputs else {}) | {
+    junit = result.details.get("junit")  # pytest's test cases, for the JUnit report of a cached run
+    extra = {"outputs": outputs} if outputs else {}
+    if isinstance(junit, str):
+        extra["junit"] = redact(junit)
+    return extra | {
         "key": key,
         "unit": result.unit,
         "task": result.task,
@@ -94,6 +98,8 @@ def valid(record: object, key: str) -> bool:
 def from_record(record: Mapping[str, Any], source: str) -> Result:
     """The cached result as this run's record: no time spent now, the original time kept."""
     details = {"cache": source, "cached_duration": record.get("duration", 0.0), "cached_at": record.get("created", "")}
+    if isinstance(record.get("junit"), str):
+        details["junit"] = record["junit"]
     return Result(
         str(record["unit"]),
         str(record["task"]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -152,7 +152,9 @@ def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: 
     todo = [jobs[i] for i in positions]
     if inputs is not None:
         todo = direct(project, todo, inputs.files)
+    _forget_junit(project, todo)
     for position, job, result in zip(positions, todo, _run(project, todo, options, len(results)), strict=True):
+        result = _with_junit(project, job, result)
         results[position] = result
         if cache is not None:
             cache.store(job.task, job.key, result, _packed(project, job, result))
@@ -170,6 +172,31 @@ def _cached(cache: ResultCache | None, jobs: Sequence[Job]) -> dict[int, Result]
     keyed = [(i, j) for i, j in enumerate(jobs) if j.key and not j.skip]
     hits = cache.lookup([(j.task, j.key) for _, j in keyed]) if cache is not None and keyed else {}
     return {i: hits[j.key] for i, j in keyed if j.key in hits}
+
+
+def _junit_of(project: Project, job: Job) -> Path | None:
+    unit = project.units.get(job.unit)
+    if job.task != "test" or unit is None:
+        return None
+    from shipyard.sessions import junit_path
+
+    return junit_path(project, unit, job.python or None)
+
+
+def _forget_junit(project: Project, jobs: Sequence[Job]) -> None:
+    """No test job may be credited with the JUnit file an earlier run left."""
+    for job in jobs:
+        path = _junit_of(project, job)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def _with_junit(project: Project, job: Job, result: Result) -> Result:
+    """A test result with pytest's own JUnit XML (its test cases), when pytest wrote one."""
+    path = _junit_of(project, job)
+    if path is None or not path.is_file():
+        return result
+    return replace(result, details={**result.details, "junit": path.read_text(encoding="utf-8", errors="replace")})
 
 
 def _declares_outputs(project: Project, job: Job) -> bool:

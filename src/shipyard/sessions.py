@@ -55,7 +55,15 @@ def test_session(project: Project, unit: Unit, python: str | None) -> TestSessio
     # a script service is no installed package: its modules import from its directory, as when run there
     env = (("PYTHONPATH", os.pathsep.join([str(cwd), *filter(None, [os.environ.get("PYTHONPATH")])])),)
     python = python if unit.is_python else None
-    return TestSession(unit.name, python, cwd, tuple(test_argv(unit)), env if unit.script else ())
+    argv = tuple(test_argv(unit))
+    if runs_pytest(argv) and not any(a.startswith("--junitxml") for a in argv):
+        argv += (f"--junitxml={junit_path(project, unit, python)}",)  # its cases go into shipyard's JUnit report
+    return TestSession(unit.name, python, cwd, argv, env if unit.script else ())
+
+
+def junit_path(project: Project, unit: Unit, python: str | None) -> Path:
+    """Where pytest writes the JUnit XML of ``unit``'s tests on ``python`` (under .shipyard/)."""
+    return project.root / STATE_DIR / "junit" / f"{unit.name}-{python or 'command'}.xml"
 
 
 @functools.cache
