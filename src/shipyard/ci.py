@@ -196,7 +196,11 @@ def _with_junit(project: Project, job: Job, result: Result) -> Result:
     path = _junit_of(project, job)
     if path is None or not path.is_file():
         return result
-    return replace(result, details={**result.details, "junit": path.read_text(encoding="utf-8", errors="replace")})
+    from shipyard.secrets import redact
+
+    text = redact(path.read_text(encoding="utf-8", errors="replace"))
+    path.unlink()  # pytest writes what the tests printed, secrets too: no copy of it stays on disk
+    return replace(result, details={**result.details, "junit": text})
 
 
 def _declares_outputs(project: Project, job: Job) -> bool:
