@@ -71,6 +71,17 @@ def commit(repo: Path, path: str, text: str) -> None:
     git(repo, "commit", "-qam", f"change {path}")
 
 
+def ungated(repo: Path) -> Path:
+    """The protected environment with require-ci = false (committed); returns the pyproject."""
+    pyproject = repo / "pyproject.toml"
+    commit(
+        repo,
+        "pyproject.toml",
+        pyproject.read_text().replace("protected = true", "protected = true\nrequire-ci = false"),
+    )
+    return pyproject
+
+
 def history(repo: Path, env: str) -> list[dict[str, object]]:
     done = run_invoke(repo, "history", "--env", env, "--json")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -131,12 +142,7 @@ def test_force_deploys_untested_content_and_the_ledger_says_so(gated_repo: tuple
 @pytest.mark.integration
 def test_an_environment_may_turn_the_gate_off_or_on(gated_repo: tuple[Path, str]) -> None:
     repo, env = gated_repo
-    pyproject = repo / "pyproject.toml"
-    commit(
-        repo,
-        "pyproject.toml",
-        pyproject.read_text().replace("protected = true", "protected = true\nrequire-ci = false"),
-    )
+    pyproject = ungated(repo)
     done = run_invoke(repo, "deploy", "--env", env, "--yes", "--plan")
     assert done.returncode == 0 and "refused" not in done.stdout
     # the unprotected `local` environment has no gate, unless it asks for one
@@ -152,12 +158,7 @@ def test_an_environment_may_turn_the_gate_off_or_on(gated_repo: tuple[Path, str]
 def test_a_typed_confirmation_must_name_the_environment(gated_repo: tuple[Path, str]) -> None:
     """What a workflow_dispatch `confirm` input passes: the environment's name, or nothing moves."""
     repo, env = gated_repo
-    pyproject = repo / "pyproject.toml"
-    commit(
-        repo,
-        "pyproject.toml",
-        pyproject.read_text().replace("protected = true", "protected = true\nrequire-ci = false"),
-    )
+    ungated(repo)
     for typed in ("prod", f"{env}x", " "):
         done = run_invoke(repo, "deploy", "--env", env, "--confirm", typed)
         out = done.stdout + done.stderr
