@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -160,7 +161,11 @@ def test_external_services_are_not_started(repo: Path, project_name: str, monkey
 
 def test_ctrl_c_during_the_tests_removes_the_services(repo: Path, project_name: str) -> None:
     _repo(repo, port=free_port())
-    write(repo / "services" / "b" / "tests" / "test_b.py", "import time\n\ndef test_waits():\n    time.sleep(600)\n")
+    marker = repo / "tests-started"
+    waits = (
+        f"import pathlib, time\n\ndef test_waits():\n    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(600)\n"
+    )
+    write(repo / "services" / "b" / "tests" / "test_b.py", waits)
     git(repo, "add", "-A")
     proc = subprocess.Popen(
         (sys.executable, "-m", "invoke", "test", "-s", "b"),
@@ -177,8 +182,12 @@ def test_ctrl_c_during_the_tests_removes_the_services(repo: Path, project_name: 
     for line in proc.stdout:
         seen.append(line)
         if "test services healthy" in line:
-            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole group, nox and pytest too
             break
+    for _ in range(1200):  # until the tests run (nox installs the venv first); no timing is asserted
+        if marker.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole group, nox and pytest too
     rest = proc.communicate(timeout=180)[0]
     assert proc.returncode == 130, "".join(seen) + rest
     assert "removed test services: echo" in rest
