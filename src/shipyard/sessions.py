@@ -247,8 +247,8 @@ def _setup(nox: ModuleType, session: Any, project: Project, unit: Unit) -> None:
     for line, argv in zip(unit.settings["test-setup"], commands, strict=True):
         try:
             session.run(*argv, external=True)  # the venv is first on PATH; a tool outside it may be meant
-        except nox.command.CommandFailed:
-            session.error(setup_failed(line))
+        except nox.command.CommandFailed as exc:
+            session.error(setup_failed(line, getattr(exc, "return_code", None)))
 
 
 def install_digest(project: Project, unit: Unit, python: str | None, files: Mapping[str, str]) -> str:
