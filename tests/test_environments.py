@@ -81,6 +81,11 @@ def test_unknown_environment_did_you_mean(tmp_path: Path) -> None:
             "pyproject.toml: tool.shipyard.environments.example: 'example' is reserved "
             "(.env.example documents settings)",
         ),
+        (
+            "[tool.shipyard.environments.test]\n",
+            "pyproject.toml: tool.shipyard.environments.test: 'test' is reserved "
+            "(.env.test holds the settings of `invoke test`)",
+        ),
     ],
 )
 def test_environment_errors(tmp_path: Path, table: str, message: str) -> None:

@@ -21,7 +21,7 @@ from shipyard.lint import batched, lint_jobs, workflow_jobs
 from shipyard.progress import Display, LiveDisplay, PlainDisplay, indent, live_possible
 from shipyard.project import Project, Unit, shipyard_dir
 from shipyard.results import Result, summary_table, write_report
-from shipyard.testing import direct, test_jobs
+from shipyard.testing import direct, services_for, test_jobs
 from shipyard.workflow import Item, Job, run_jobs
 
 if TYPE_CHECKING:
@@ -153,7 +153,9 @@ def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: 
     if inputs is not None:
         todo = direct(project, todo, inputs.files)
     _forget_junit(project, todo)
-    for position, job, result in zip(positions, todo, _run(project, todo, options, len(results)), strict=True):
+    with services_for(project, todo):  # the compose services the tests to run need
+        ran = _run(project, todo, options, len(results))
+    for position, job, result in zip(positions, todo, ran, strict=True):
         result = _with_junit(project, job, result)
         results[position] = result
         if cache is not None:

@@ -246,6 +246,20 @@ UNIT_FIELDS: dict[str, Field] = {
         choices=("skip", "fail"),
         doc="a test run that collects no test (pytest exit 5): skipped, or a failure",
     ),
+    "test-env": Field(
+        "str-table", {}, doc="settings for tests, over `env` (the `test` layer: .env.test files override them)"
+    ),
+    "test-setup": Field(
+        "str-list",
+        [],
+        doc='commands run before the tests, in the test venv with the test settings, e.g. ["alembic upgrade head"]',
+    ),
+    "test-services": Field(
+        "str-list",
+        [],
+        doc="services of the root docker-compose.yml started healthy before the tests and removed after"
+        " (none when SHIPYARD_TEST_SERVICES=external)",
+    ),
     "checks": Field(
         "str-list",
         ["ruff"],

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 LOCAL = "local"
 LOCAL_TARGETS = {"service": "local", "static": "local"}
-RESERVED = ("example",)  # .env.example is documentation, never a layer
+# names that are not deploy environments: .env.example is documentation, never a layer;
+# .env.test holds the settings of `invoke test`
+RESERVED = {"example": ".env.example documents settings", "test": ".env.test holds the settings of `invoke test`"}
 _ACCOUNT = re.compile(r"^\d{12}$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _SOURCE = "pyproject.toml"
@@ -119,7 +121,7 @@ def check_environment(name: str, env: dict[str, Any], envs: dict[str, Any]) -> N
     if not _NAME.match(name):
         raise ConfigError(f"{where}: environment names are lowercase letters, digits and dashes")
     if name in RESERVED:
-        raise ConfigError(f"{where}: {name!r} is reserved (.env.{name} documents settings)", hint="pick another name")
+        raise ConfigError(f"{where}: {name!r} is reserved ({RESERVED[name]})", hint="pick another name")
     for kind, target in env["targets"].items():
         if kind not in KINDS or kind == "lib":
             raise ConfigError(

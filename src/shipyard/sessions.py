@@ -246,6 +246,7 @@ def _define_tests(nox: ModuleType, project: Project, params: list[tuple[str, str
             if not _install_skipped(session):
                 write_stamp(project, unit, plan.python, session.virtualenv.location)
         session.chdir(str(plan.cwd))
+        _setup(nox, session, project, unit)
         try:
             session.run(*plan.argv, *session.posargs, external=plan.external, env=dict(plan.env))
         except nox.command.CommandFailed as exc:
@@ -260,6 +261,23 @@ def _define_tests(nox: ModuleType, project: Project, params: list[tuple[str, str
     ]
     tests = nox.parametrize(["service", "python"], values)(tests)
     nox.session(name="tests")(tests)
+
+
+def _setup(nox: ModuleType, session: Any, project: Project, unit: Unit) -> None:
+    """The test settings into the session's environment, then the unit's setup commands."""
+    from shipyard.testsetup import setup_commands, setup_failed, test_environ
+
+    try:
+        env, commands = test_environ(project, unit), setup_commands(unit)
+    except ShipyardError as exc:
+        session.error(exc.message + (f" (hint: {exc.hint})" if exc.hint else ""))
+        return  # not reached: session.error ends the session
+    session.env.update(env)
+    for line, argv in zip(unit.settings["test-setup"], commands, strict=True):
+        try:
+            session.run(*argv, external=True)  # the venv is first on PATH; a tool outside it may be meant
+        except nox.command.CommandFailed as exc:
+            session.error(setup_failed(line, getattr(exc, "return_code", None)))
 
 
 def install_digest(project: Project, unit: Unit, python: str | None, files: Mapping[str, str]) -> str:
