@@ -93,7 +93,7 @@ def test_the_tests_get_the_test_settings_and_a_change_reruns_them(repo: Path) ->
     git(repo, "add", "-A")
     second = ci.test(project, project.select(["b"]), RunOptions())  # the direct run in nox's venv
     assert [(r.status, r.cached) for r in second] == [(PASSED, False)], second[0].output
-    assert second[0].output.startswith("$ pytest\n")
+    assert second[0].output.startswith("$ pytest --junitxml=")
     assert ci.test(project, project.select(["b"]), RunOptions())[0].cached  # nothing changed
     write(repo / "services" / "b" / ".env.test", "API_TOKEN=tok-another-one-0042\n")  # ignored by git
     changed = ci.test(project, project.select(["b"]), RunOptions())
@@ -185,7 +185,9 @@ def test_setup_runs_before_the_tests_with_the_test_settings_and_enters_the_key(r
         (repo / "services" / "b" / "ready.txt").unlink(missing_ok=True)
         [result] = ci.test(project, project.select(["b"]), RunOptions(cache=False))
         assert result.status == PASSED, (run, result.output)
-    assert result.output.startswith("$ python prepare.py --for tests\n$ pytest\n")  # direct: setup, then pytest
+    assert result.output.startswith(
+        "$ python prepare.py --for tests\n$ pytest --junitxml="
+    )  # direct: setup, then pytest
     before = testing.test_key(project, project.units["b"], "3.11", Inputs.read(project))
     python_unit(repo, "services/b", "b", extra_table=SETUP_WRITES.replace("--for", "--for="))
     changed = load_project(repo)

@@ -10,7 +10,7 @@ from typing import Any
 
 from shipyard.project import Project
 from shipyard.secrets import redact
-from shipyard.settings.layers import Setting, Settings
+from shipyard.settings.layers import TEST, Setting, Settings
 
 _TABLE = "tool.shipyard.environments."
 
@@ -30,7 +30,10 @@ class EnvKey:
 
 
 def environment_keys(project: Project, name: str) -> list[EnvKey]:
-    """The keys set in ``name``'s table or inherited through ``extends``, in schema order."""
+    """The keys set in ``name``'s table or inherited through ``extends``, in schema order (none for
+    ``test``, the settings of `invoke test`, which is no deploy environment)."""
+    if name == TEST:
+        return []
     env = project.environment(name)
     origins = project.origins.get(name, {})
     return [
@@ -70,6 +73,8 @@ def extends(project: Project, name: str) -> list[str]:
     """The environments ``name`` extends, nearest first."""
     from shipyard.environments import chain
 
+    if name == TEST:
+        return []
     return chain(name, project.settings["environments"])[1:]
 
 
