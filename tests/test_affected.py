@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.affected import Affected, affected, changed_paths
+from shipyard.affected import ZERO, Affected, affected, changed_paths
 from shipyard.errors import ShipyardError
 from shipyard.fingerprint import tracked_files
 from shipyard.project import load_project
@@ -145,3 +145,44 @@ def test_since_on_a_task_prints_why_and_runs_only_that(repo: Path) -> None:
     missing = run_invoke(repo, "test", "--since", "nope")
     assert missing.returncode == 1
     assert missing.stderr.startswith("error: --since nope: cannot find 'nope'")
+
+
+@pytest.fixture
+def clone(repo: Path, tmp_path: Path) -> Path:
+    """A clone of ``repo`` (its origin, default branch main), as actions/checkout with fetch-depth 0 leaves it."""
+    git(repo, "branch", "-M", "main")
+    path = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", f"file://{repo}", str(path)], check=True)
+    git(path, "config", "user.email", "t@example.com")
+    git(path, "config", "user.name", "T")
+    return path
+
+
+def test_a_new_branchs_first_push_compares_with_the_merge_base(clone: Path) -> None:
+    git(clone, "checkout", "-q", "-b", "feature")
+    write(clone / "services" / "b" / "src" / "b" / "__init__.py", "VALUE = 2\n")
+    commit(clone)
+    write(clone / "services" / "b" / "src" / "b" / "more.py", "X = 1\n")
+    commit(clone)  # two commits on the branch: both count, not only the last one
+    found = since(clone, ZERO)
+    assert found.reasons == {"b": "services/b/src/b/__init__.py and 1 more file(s) changed"}
+    base = git(clone, "rev-parse", "origin/main").strip()
+    assert found.notes == (
+        f"a new branch's first push: compared with the merge base of HEAD and origin/main ({base[:12]})",
+    )
+
+
+def test_a_first_push_of_the_default_branch_itself_selects_everything(clone: Path) -> None:
+    found = since(clone, ZERO)
+    assert set(found.names) == {"a", "b", "core"}
+    assert found.notes == ("a new branch's first push, and no other branch to compare with: every unit is selected",)
+
+
+def test_a_force_pushed_away_commit_compares_with_the_merge_base(clone: Path) -> None:
+    git(clone, "checkout", "-q", "-b", "feature")
+    write(clone / "libs" / "core" / "src" / "core" / "__init__.py", "VALUE = 3\n")
+    commit(clone)
+    gone = "ab" * 20  # the branch's old tip, rewritten by a force-push and never fetched
+    found = since(clone, gone)
+    assert set(found.names) == {"a", "core"}  # core, and a that uses it
+    assert found.notes[0].startswith(f"{gone[:12]} is not in this clone (a force-push?): compared with the merge base")

@@ -55,7 +55,7 @@ def test_unknown_environment_did_you_mean(tmp_path: Path) -> None:
     [
         (
             '[tool.shipyard.environments.prod]\ntargets = { service = "ec2" }\n',
-            "pyproject.toml: tool.shipyard.environments.prod.targets.service: unknown target 'ec2' "
+            "pyproject.toml: tool.shipyard.environments.prod.targets.service: unknown deploy target 'ec2' "
             "(did you mean 'ecs'?)",
         ),
         (
@@ -80,6 +80,11 @@ def test_unknown_environment_did_you_mean(tmp_path: Path) -> None:
             "[tool.shipyard.environments.example]\n",
             "pyproject.toml: tool.shipyard.environments.example: 'example' is reserved "
             "(.env.example documents settings)",
+        ),
+        (
+            "[tool.shipyard.environments.test]\n",
+            "pyproject.toml: tool.shipyard.environments.test: 'test' is reserved "
+            "(.env.test holds the settings of `invoke test`)",
         ),
     ],
 )
@@ -178,3 +183,90 @@ def test_sharing_is_one_error_line_from_the_command_line(tmp_path: Path) -> None
     hints = [line for line in done.stderr.splitlines() if line.startswith("hint: ")]
     assert len(errors) == 1 and "static units docs and web would share CloudFront distribution E1" in errors[0]
     assert len(hints) == 1 and hints[0].startswith("hint: give each its own distribution: distribution-id = {")
+
+
+# -- extends ------------------------------------------------------------------------------------
+
+EXTENDS = """
+[tool.shipyard.environments.staging]
+region = "eu-west-1"
+cluster = "apps-{env}"
+targets = { service = "ecs", static = "static" }
+urls = { api = "https://api.staging.example.com" }
+static-bucket = "acme-web-staging"
+deploy-timeout = 600
+
+[tool.shipyard.environments.production]
+extends = "staging"
+promote-from = "staging"
+protected = true
+static-bucket = "acme-web-production"
+urls = { web = "https://example.com" }
+
+[tool.shipyard.environments.production-us]
+extends = "production"
+region = "us-east-1"
+"""
+
+
+def test_an_environment_takes_what_it_does_not_set_from_the_one_it_extends(tmp_path: Path) -> None:
+    project = project_with(tmp_path, EXTENDS)
+    production, us = project.environment("production"), project.environment("production-us")
+    assert (production["region"], production["cluster"], production["deploy-timeout"]) == (
+        "eu-west-1",
+        "apps-{env}",
+        600,
+    )
+    assert production["targets"] == {"service": "ecs", "static": "static"}
+    assert production["urls"] == {"web": "https://example.com"}  # a table it sets replaces the inherited one whole
+    assert (production["protected"], production["static-bucket"]) == (True, "acme-web-production")
+    assert (us["region"], us["protected"], us["promote-from"], us["static-bucket"]) == (
+        "us-east-1", True, "staging", "acme-web-production",
+    )  # fmt: skip
+    assert project.environment("staging")["protected"] is False  # nothing flows the other way
+    assert project.origins["production-us"]["region"] == ["production-us", "staging"]
+    assert project.origins["production-us"]["protected"] == ["production"]
+    assert "smoke-attempts" not in project.origins["production-us"]  # a default comes from no environment
+
+
+def test_inherited_values_are_copies(tmp_path: Path) -> None:
+    project = project_with(tmp_path, EXTENDS)
+    project.environment("production")["targets"]["service"] = "local"
+    assert project.environment("staging")["targets"]["service"] == "ecs"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            '[tool.shipyard.environments.production]\nextends = "stagng"\n'
+            '[tool.shipyard.environments.staging]\nregion = "eu-west-1"\n',
+            "pyproject.toml: tool.shipyard.environments.production.extends: unknown environment 'stagng'"
+            " (did you mean 'staging'?)",
+        ),
+        (
+            '[tool.shipyard.environments.a]\nextends = "b"\n[tool.shipyard.environments.b]\nextends = "c"\n'
+            '[tool.shipyard.environments.c]\nextends = "a"\n',
+            "pyproject.toml: tool.shipyard.environments.c.extends: a cycle: a -> b -> c -> a",
+        ),
+        (
+            '[tool.shipyard.environments.a]\nextends = "a"\n',
+            "pyproject.toml: tool.shipyard.environments.a.extends: a cycle: a -> a",
+        ),
+        (
+            '[tool.shipyard.environments.staging]\npromote-from = "production"\n'
+            '[tool.shipyard.environments.production]\nextends = "staging"\n',
+            "pyproject.toml: tool.shipyard.environments.production.promote-from: an environment cannot promote from"
+            " itself",
+        ),
+    ],
+)
+def test_extends_errors(tmp_path: Path, table: str, message: str) -> None:
+    assert error(tmp_path, table) == message
+
+
+def test_a_bad_value_is_reported_where_it_is_written(tmp_path: Path) -> None:
+    text = '[tool.shipyard.environments.staging]\nregion = 1\n[tool.shipyard.environments.prod]\nextends = "staging"\n'
+    assert (
+        error(tmp_path, text) == "pyproject.toml: tool.shipyard.environments.staging.region: expected a string, got 1"
+    )

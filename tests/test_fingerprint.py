@@ -113,7 +113,9 @@ def test_an_edited_untracked_dockerfile_changes_the_image_fingerprint(repo: Path
 
 
 ROOT_EDITS = {
-    "an environment table": "\n[tool.shipyard.environments.staging]\nsubnets = ['subnet-1']\n",
+    "an environment table": (
+        "\n[tool.shipyard.environments.staging]\ntargets = { service = 'ecs' }\nsubnets = ['subnet-1']\n"
+    ),
     "a comment": "\n# a comment nobody reads\n",
     "an unrelated tool's table": "\n[tool.black]\nline-length = 88\n",
 }
@@ -129,7 +131,7 @@ def test_root_pyproject_edits_no_task_reads_change_no_key(repo: Path, edit: str)
 
 def test_a_changed_subnet_changes_no_key(repo: Path) -> None:
     with open(repo / "pyproject.toml", "a", encoding="utf-8") as f:
-        f.write("\n[tool.shipyard.environments.staging]\nsubnets = ['subnet-1']\n")
+        f.write("\n[tool.shipyard.environments.staging]\ntargets = { service = 'ecs' }\nsubnets = ['subnet-1']\n")
     before = keys(load_project(repo))
     path = repo / "pyproject.toml"
     path.write_text(path.read_text().replace("subnet-1", "subnet-2"))

@@ -74,6 +74,11 @@ def test_invoke_ci_inside_actions(repo: Path, tmp_path: Path) -> None:
     assert "| unit | task | status | time | note |" in table
     assert "| b | test-3.11 | ❌ failed |" in table
     assert "| core | lint | ✅ passed |" in table
+    diagram = table.split("```mermaid\n", 1)[1].split("```", 1)[0]  # the units, core feeding a
+    assert 'u_a["a<br/>service: failed"]:::failed' in diagram
+    assert 'u_b["b<br/>service: failed"]:::failed' in diagram
+    assert 'u_core["core<br/>lib: passed"]:::passed' in diagram
+    assert "u_core --> u_a" in diagram and "u_core --> u_b" not in diagram
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
     assert outputs["status"] == "failure"
     assert json.loads(outputs["failed"]) == ["a", "b"]

@@ -68,7 +68,8 @@ def test_init_sets_up_the_repository_and_ci_runs(team_repo: Path) -> None:
     assert "image: Dockerfile, built as docker build" in out
     assert "services/gateway: non-Python service: shipyard.toml written" in out
     assert "frontend: skipped: a package.json only" in out
-    assert "scripts/cron: skipped: requirements.txt only" in out
+    assert "scripts/cron: Python script service (tested from its directory); checks: ruff; tests: none found" in out
+    assert "dependencies: requirements.txt" in out
     root = (team_repo / "pyproject.toml").read_text()
     assert root.startswith('[project]\nname = "monorepo"\nversion = "0"\n')  # kept, appended to
     assert 'services = ["backend", "frontend", "scripts/*", "services/*"]' in root
@@ -87,11 +88,12 @@ def test_init_sets_up_the_repository_and_ci_runs(team_repo: Path) -> None:
         "services/api": "service",
         "services/gateway": "service",
         "libs/common": "lib",
+        "scripts/cron": "service",
     }
-    assert {path for path, row in rows.items() if row["skipped"]} == {"frontend", "scripts/cron"}
+    assert {path for path, row in rows.items() if row["skipped"]} == {"frontend"}
     lint = shipyard(team_repo, "lint")
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    assert "3 passed, 0 failed, 1 skipped" in lint.stdout, lint.stdout  # gateway: nothing to lint
+    assert "4 passed, 0 failed, 1 skipped" in lint.stdout, lint.stdout  # gateway: nothing to lint
     assert "gateway lint skipped: nothing to lint" in lint.stdout
 
 

@@ -42,9 +42,11 @@ SM_PLAIN = "leak-sm-plain-e4c5b3"
 WEBHOOK_TOKEN = "leak-webhook-5e1f0a"  # the credential part of a Slack webhook URL
 DOTENV_DB_PASSWORD = "leak-dotenv-dbpw-61c2ad"
 SSM_DB_PASSWORD = "leak-ssm-dbpw-0d93e7"
+DOTENV_TEST = "leak-test-dotenv-a93b2e"  # a test-layer secret (.env.test), given to the tests
 SECRETS = (
     DOTENV_ROOT, DOTENV_STAGING, DOTENV_SERVICE, DOTENV_SERVICE_STAGING, ENVIRON_URL_PASSWORD,
     ENVIRON_SALT, CLI_SET, SSM_SECURE, SM_JSON, SM_PLAIN, WEBHOOK_TOKEN, DOTENV_DB_PASSWORD, SSM_DB_PASSWORD,
+    DOTENV_TEST,
 )  # fmt: skip
 WEBHOOK = f"https://hooks.slack.com/services/T0LEAK/B0LEAK/{WEBHOOK_TOKEN}"
 ENVIRON_DB_URL = f"postgresql://app:{ENVIRON_URL_PASSWORD}@db:5432/app"
@@ -121,7 +123,18 @@ def _break_env_file(root: Path) -> None:
     write(root / ".env.staging", f'LOG_LEVEL=debug\nDB_PASSWORD="{DOTENV_STAGING}\n')
 
 
+def _test_layer_secret(root: Path) -> None:
+    """b's tests get a secret from .env.test (tracked: test-only layers may be), print it and fail."""
+    write(root / "services/b/.env.test", f"TEST_TOKEN={DOTENV_TEST}\n")
+    write(
+        root / "services/b/tests/test_b.py", "import os\n\ndef test_it():\n    assert False, os.environ['TEST_TOKEN']\n"
+    )
+    git(root, "add", "-f", "services/b/.env.test", "services/b/tests/test_b.py")
+
+
 CASES = [
+    Case("config-test-layer", ("config", "--env", "test"), prepare=_test_layer_secret, redacts=True),
+    Case("test-layer-secret", ("test", "-s", "b"), prepare=_test_layer_secret, code=1, redacts=True),
     Case("config", ("config", "--env", "staging"), redacts=True),
     Case("config-json", ("config", "--env", "staging", "--json", "--set", f"EXTRA_TOKEN={CLI_SET}"), redacts=True),
     Case("service-config", ("a.config", "-e", "staging", "--set", f"EXTRA_TOKEN={CLI_SET}"), redacts=True),
@@ -288,7 +301,9 @@ def test_no_secret_leaks_to_ecs(ecs_leaky: tuple[Path, str], slack_endpoint: End
         assert out.returncode == 0, f"{argv}: {out.stdout}{out.stderr}"
         for where, text in (("stdout", out.stdout), ("stderr", out.stderr)):
             assert not [s for s in forbidden if s in text], f"{argv}: {where}:\n{text}"
-    assert "SLACK_WEBHOOK_URL" not in outputs[("config", "--env", "staging")].stdout
+    # the environment's own keys come first (its slack-webhook names the setting); no service has the setting
+    environment_keys, services = outputs[("config", "--env", "staging")].stdout.split("\n\n", 1)
+    assert '"SLACK_WEBHOOK_URL"' in environment_keys and "SLACK_WEBHOOK_URL" not in services
     assert "REPORTS_URL" in outputs[("config", "--env", "staging")].stdout  # the planted settings were loaded
     definitions = _task_definitions()
     assert len(definitions) >= 4  # the placeholders and the deploy's new revisions of api and worker

@@ -104,7 +104,7 @@ def test_leftover_directory_of_a_deleted_service_is_skipped_with_why(repo: Path)
 
 
 def test_a_directory_that_is_not_a_unit_says_what_it_has(repo: Path) -> None:
-    write(repo / "services" / "emailservice" / "requirements.txt", "flask\n")
+    write(repo / "services" / "emailservice" / "setup.py", "from setuptools import setup\n\nsetup()\n")
     write(repo / "services" / "emailservice" / "Dockerfile", "FROM python:3.11-slim\n")
     (repo / "services" / "empty").mkdir()
     assert load_project(repo).skipped == (
@@ -113,7 +113,7 @@ def test_a_directory_that_is_not_a_unit_says_what_it_has(repo: Path) -> None:
     )
 
 
-EMAIL_REASON = "has requirements.txt and a Dockerfile but no pyproject.toml or shipyard.toml"
+EMAIL_REASON = "has setup.py and a Dockerfile but no pyproject.toml or shipyard.toml"
 
 
 @pytest.mark.parametrize(

@@ -63,11 +63,11 @@ def test_services_json(repo: Path) -> None:
     ]
 
 
-SKIPPED_LINE = "skipped src/emailservice: has requirements.txt and a Dockerfile but no pyproject.toml or shipyard.toml"
+SKIPPED_LINE = "skipped src/emailservice: has setup.py and a Dockerfile but no pyproject.toml or shipyard.toml"
 
 
 def test_services_lists_skipped_directories_with_why(repo: Path) -> None:
-    write(repo / "services" / "emailservice" / "requirements.txt", "flask\n")
+    write(repo / "services" / "emailservice" / "setup.py", "from setuptools import setup\n\nsetup()\n")
     write(repo / "services" / "emailservice" / "Dockerfile", "FROM python:3.11-slim\n")
     out = run_invoke(repo, "services")
     assert out.returncode == 0, out.stderr
@@ -82,7 +82,7 @@ def test_ci_with_no_unit_at_all_fails_naming_why(tmp_path: Path) -> None:
     text = (repo / "pyproject.toml").read_text().replace('services = ["services/*"]', 'services = ["src/*"]')
     (repo / "pyproject.toml").write_text(text.replace('libs = ["libs/*"]', "libs = []"))
     for name in ("emailservice", "cartservice"):
-        write(repo / "src" / name / "requirements.txt", "flask\n")
+        write(repo / "src" / name / "setup.py", "from setuptools import setup\n\nsetup()\n")
         write(repo / "src" / name / "Dockerfile", "FROM python:3.11-slim\n")
     listed = run_invoke(repo, "services")
     assert listed.returncode == 0, listed.stderr
@@ -92,7 +92,7 @@ def test_ci_with_no_unit_at_all_fails_naming_why(tmp_path: Path) -> None:
         assert out.returncode == 1, out.stdout
         assert out.stderr.splitlines() == [
             "error: no service or lib found: 2 matched directories, none a unit: src/cartservice: has "
-            "requirements.txt and a Dockerfile but no pyproject.toml or shipyard.toml (and 1 more)",
+            "setup.py and a Dockerfile but no pyproject.toml or shipyard.toml (and 1 more)",
             "hint: `invoke services` lists each with why; give each unit a pyproject.toml with a "
             "[tool.shipyard] table, or a shipyard.toml",
         ]

@@ -53,7 +53,8 @@ def test_direct_jobs_run_the_session_command_in_the_venv(repo: Path) -> None:
     swapped = {j.unit: j for j in testing.direct(project, jobs, tracked_files(repo))}
     cmd = swapped["b"].commands[0]
     plan = sessions.test_session(project, project.units["b"], "3.11")
-    assert cmd.argv == plan.argv == ("pytest",)
+    junit = f"--junitxml={repo / '.shipyard' / 'junit' / 'b-3.11.xml'}"  # pytest's cases, for the JUnit report
+    assert cmd.argv == plan.argv == ("pytest", junit)
     assert cmd.cwd == str(repo / "services" / "b")
     env = dict(cmd.env)
     assert env["VIRTUAL_ENV"] == str(venv)
@@ -72,7 +73,7 @@ def test_nox_writes_the_stamp_then_tests_run_directly(repo: Path) -> None:
     git(repo, "add", "-A")
     second = ci.test(project, project.select(["b"]), RunOptions())
     assert (second[0].status, second[0].cached) == (PASSED, False)
-    assert second[0].output.startswith("$ pytest\n")
+    assert second[0].output.startswith("$ pytest --junitxml=")
     assert "2 passed" in second[0].output
 
 

@@ -21,6 +21,7 @@ WELL_KNOWN = (
     "actions/setup-python@",
     "actions/setup-node@",
     "aws-actions/configure-aws-credentials@",
+    "actions/upload-artifact@",
 )
 
 
@@ -76,19 +77,33 @@ def test_ci_checks_out_full_history_and_runs_invoke_ci() -> None:
     runs = [s["run"] for s in steps(workflow) if "run" in s]
     assert any(r.startswith("invoke ci ") and "--since" in r for r in runs)
     assert any(r.startswith("invoke matrix --since") for r in runs)
+    cells = [r for r in runs if r.startswith("invoke ci -s")]
+    assert cells and all("--no-images" in r for r in cells)  # one image build per service, not per cell
+    jobs = workflow["jobs"]
+    assert jobs["images"]["steps"][-1]["run"] == 'invoke build --since "$SINCE"'
+    assert jobs["lint"]["steps"][-1]["run"] == "invoke lint"  # no -s: actionlint runs over the workflows
+    assert jobs["shipyard"]["steps"][-1]["run"] == "nox -s shipyard"  # src/ alone is never a green no-op
 
 
 def test_deploy_uses_oidc_environments_and_never_cancels() -> None:
     workflow = load(ROOT / ".github" / "workflows" / "deploy.yml")
     assert workflow["permissions"]["id-token"] == "write"
     assert set(workflow["on"]) == {"push", "release", "workflow_dispatch"}
+    inputs = workflow["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["confirm"]["required"] is True  # a typed confirmation, checked by invoke
     for name, job in workflow["jobs"].items():
+        if name == "ci":  # a green CI of the same commit comes first
+            assert job["steps"][-1]["run"].startswith("invoke ci ")
+            continue
+        assert job["needs"] == "ci"
         assert job["environment"] == name
         assert job["concurrency"] == {"group": f"deploy-{name}", "cancel-in-progress": False}
         aws = [s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
         assert aws and "role-to-assume" in aws[0]["with"]
         assert "aws-access-key-id" not in aws[0]["with"]
-        assert job["steps"][-1]["run"] == f"invoke deploy --env {name} --yes"
+        confirm = f"github.event_name == 'workflow_dispatch' && inputs.confirm || '{name}'"
+        assert job["steps"][-1]["run"] == f'invoke deploy --env {name} --confirm "${{{{ {confirm} }}}}"'
+        assert "--yes" not in job["steps"][-1]["run"]
 
 
 def test_migrate_is_manual_with_an_environment_choice() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
@@ -50,13 +50,57 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
         raise ShipyardError("git is not installed", hint="install git") from None
 
 
+ZERO = "0" * 40  # GitHub's `github.event.before` on the first push of a new branch
+
+
+def baseline(root: Path, since: str) -> tuple[str | None, str]:
+    """The commit to compare with for ``--since``, and a note when it is not ``since`` itself.
+
+    GitHub gives the all-zeros sha as the commit "before" the first push of a new branch,
+    and a force-push's "before" is a commit the clone no longer has. Both are compared
+    with the merge base of HEAD and the remote's default branch instead. None selects
+    every unit: there is no merge base, or HEAD is that branch itself.
+    """
+    shallow = _shallow(root)  # there a missing commit is one not fetched: resolve says how to fetch it
+    missing = since == ZERO or (_is_sha(since) and not shallow and not _has_commit(root, since))
+    if not missing:
+        return resolve(root, since), ""
+    why = "a new branch's first push" if since == ZERO else f"{since[:12]} is not in this clone (a force-push?)"
+    default = _default_branch(root)
+    base = _git(root, "merge-base", "HEAD", default).stdout.decode().strip() if default else ""
+    head = _git(root, "rev-parse", "HEAD").stdout.decode().strip()
+    if not base or base == head:
+        return None, f"{why}, and no other branch to compare with: every unit is selected"
+    return base, f"{why}: compared with the merge base of HEAD and {default} ({base[:12]})"
+
+
+def _shallow(root: Path) -> bool:
+    return _git(root, "rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
+
+
+def _is_sha(ref: str) -> bool:
+    return len(ref) == 40 and all(c in "0123456789abcdef" for c in ref)
+
+
+def _has_commit(root: Path, sha: str) -> bool:
+    return _git(root, "cat-file", "-e", f"{sha}^{{commit}}").returncode == 0
+
+
+def _default_branch(root: Path) -> str:
+    """origin's default branch (origin/HEAD, else origin/main or origin/master); "" when none."""
+    head = _git(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD").stdout.decode().strip()
+    for ref in (head, "origin/main", "origin/master"):
+        if ref and _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0:
+            return ref
+    return ""
+
+
 def resolve(root: Path, ref: str) -> str:
     """The commit ``ref`` names; a clear error when this clone does not have it."""
     done = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if done.returncode == 0:
         return done.stdout.decode().strip()
-    shallow = _git(root, "rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
-    why = "this is a shallow clone without it" if shallow else "no such commit, branch or tag here"
+    why = "this is a shallow clone without it" if _shallow(root) else "no such commit, branch or tag here"
     raise ShipyardError(
         f"--since {ref}: cannot find {ref!r} ({why}), so the affected units cannot be computed",
         hint="fetch the history: in GitHub Actions use actions/checkout with `fetch-depth: 0`; "
@@ -89,7 +133,14 @@ def changed_paths(before: Mapping[str, str], after: Mapping[str, str]) -> list[s
 
 def affected(project: Project, since: str, files: Mapping[str, str]) -> Affected:
     """The units whose inputs changed between ``since`` and the working tree ``files``."""
-    commit = resolve(project.root, since)
+    commit, note = baseline(project.root, since)
+    if commit is None:
+        return Affected(since, {name: "no earlier commit to compare with" for name in project.units}, (note,))
+    found = _affected(project, since, commit, files)
+    return replace(found, notes=(note, *found.notes)) if note else found
+
+
+def _affected(project: Project, since: str, commit: str, files: Mapping[str, str]) -> Affected:
     prefix = _prefix(project.root)
     before = {p[len(prefix) :]: h for p, h in tree_files(project.root, commit).items() if p.startswith(prefix)}
     changed = changed_paths(before, files)

@@ -66,9 +66,14 @@ def branch_mode(root: Path, main_branch: str, environ: Mapping[str, str]) -> str
     return "read-write" if branch.current(root, environ).branch == main_branch else "read-only"
 
 
-def to_record(result: Result, key: str) -> dict[str, Any]:
-    """What a cache entry holds: the passed result, and where and when it was made."""
-    return {
+def to_record(result: Result, key: str, outputs: str = "") -> dict[str, Any]:
+    """What a cache entry holds: the passed result, where and when it was made, and the
+    task's declared outputs (see shipyard.outputs) when it has any."""
+    junit = result.details.get("junit")  # pytest's test cases, for the JUnit report of a cached run
+    extra = {"outputs": outputs} if outputs else {}
+    if isinstance(junit, str):
+        extra["junit"] = redact(junit)
+    return extra | {
         "key": key,
         "unit": result.unit,
         "task": result.task,
@@ -93,6 +98,8 @@ def valid(record: object, key: str) -> bool:
 def from_record(record: Mapping[str, Any], source: str) -> Result:
     """The cached result as this run's record: no time spent now, the original time kept."""
     details = {"cache": source, "cached_duration": record.get("duration", 0.0), "cached_at": record.get("created", "")}
+    if isinstance(record.get("junit"), str):
+        details["junit"] = record["junit"]
     return Result(
         str(record["unit"]),
         str(record["task"]),
@@ -246,6 +253,7 @@ class ResultCache:
 
     def __init__(self, local: LocalStore, remote: S3Reader | None = None, *, read: bool = True) -> None:
         self.local, self.remote, self.read = local, remote, read
+        self.outputs: dict[str, str] = {}  # key -> the packed outputs of an entry looked up
 
     @classmethod
     def of(cls, project: Project, *, read: bool = True) -> ResultCache:
@@ -263,18 +271,24 @@ class ResultCache:
             if record is None:
                 missing.append((task, key))
             else:
-                found[key] = from_record(record, "local")
+                found[key] = self._hit(key, record, "local")
         if missing and self.remote is not None:
             for key, record in self._remote_get(missing).items():
                 self.local.put(str(record["task"]), key, record)
-                found[key] = from_record(record, "s3")
+                found[key] = self._hit(key, record, "s3")
         return found
 
-    def store(self, task: str, key: str, result: Result) -> None:
-        """Keep a passed result (never a failure, a skip or a cached copy) under ``key``."""
+    def _hit(self, key: str, record: Mapping[str, Any], source: str) -> Result:
+        if isinstance(record.get("outputs"), str):
+            self.outputs[key] = record["outputs"]
+        return from_record(record, source)
+
+    def store(self, task: str, key: str, result: Result, outputs: str = "") -> None:
+        """Keep a passed result (never a failure, a skip or a cached copy) under ``key``, with its
+        packed ``outputs``."""
         if result.status != PASSED or result.cached or not key:
             return
-        record = to_record(result, key)
+        record = to_record(result, key, outputs)
         self.local.put(task, key, record)
         if isinstance(self.remote, S3Store):
             try:

@@ -8,8 +8,9 @@ passes stored, and every job's Result rendered as a summary, reports and Actions
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from shipyard.lint import batched, lint_jobs, workflow_jobs
 from shipyard.progress import Display, LiveDisplay, PlainDisplay, indent, live_possible
 from shipyard.project import Project, Unit, shipyard_dir
 from shipyard.results import Result, summary_table, write_report
-from shipyard.testing import direct, test_jobs
+from shipyard.testing import direct, services_for, test_jobs
 from shipyard.workflow import Item, Job, run_jobs
 
 if TYPE_CHECKING:
@@ -124,21 +125,42 @@ def test(
     return execute(project, test_jobs(project, units, python=python, strict=strict, inputs=inputs), options, inputs)
 
 
+def scan(
+    project: Project,
+    units: Sequence[Unit],
+    options: RunOptions,
+    *,
+    threshold: str,
+    strict: bool = False,
+    files: Mapping[str, str] | None = None,
+) -> list[Result]:
+    """``invoke scan``: every scanner that applies to each unit (see shipyard.scan)."""
+    from shipyard.scan.run import scan_jobs
+
+    require_units(project)
+    inputs = Inputs.read(project, files)
+    return execute(project, scan_jobs(project, units, inputs, threshold=threshold, strict=strict), options, inputs)
+
+
 def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: Inputs | None = None) -> list[Result]:
     """Run ``jobs`` (cached ones are not run), print the summary, write the reports."""
     from shipyard.cache import ResultCache
 
     shipyard_dir(project.root)  # before anything (cache, stamps, reports, wheels) writes there
     cache = ResultCache.of(project, read=options.cache) if any(j.key for j in jobs) else None
-    results = _cached(cache, jobs)
+    results = _with_outputs(project, cache, jobs, _cached(cache, jobs))
     positions = [i for i in range(len(jobs)) if i not in results]
     todo = [jobs[i] for i in positions]
     if inputs is not None:
         todo = direct(project, todo, inputs.files)
-    for position, job, result in zip(positions, todo, _run(project, todo, options, len(results)), strict=True):
+    _forget_junit(project, todo)
+    with services_for(project, todo):  # the compose services the tests to run need
+        ran = _run(project, todo, options, len(results))
+    for position, job, result in zip(positions, todo, ran, strict=True):
+        result = _with_junit(project, job, result)
         results[position] = result
         if cache is not None:
-            cache.store(job.task, job.key, result)
+            cache.store(job.task, job.key, result, _packed(project, job, result))
     ordered = [results[i] for i in range(len(jobs))]
     if cache is not None and inputs is not None:
         from shipyard import gate
@@ -153,6 +175,69 @@ def _cached(cache: ResultCache | None, jobs: Sequence[Job]) -> dict[int, Result]
     keyed = [(i, j) for i, j in enumerate(jobs) if j.key and not j.skip]
     hits = cache.lookup([(j.task, j.key) for _, j in keyed]) if cache is not None and keyed else {}
     return {i: hits[j.key] for i, j in keyed if j.key in hits}
+
+
+def _junit_of(project: Project, job: Job) -> Path | None:
+    unit = project.units.get(job.unit)
+    if job.task != "test" or unit is None:
+        return None
+    from shipyard.sessions import junit_path
+
+    return junit_path(project, unit, job.python or None)
+
+
+def _forget_junit(project: Project, jobs: Sequence[Job]) -> None:
+    """No test job may be credited with the JUnit file an earlier run left."""
+    for job in jobs:
+        path = _junit_of(project, job)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def _with_junit(project: Project, job: Job, result: Result) -> Result:
+    """A test result with pytest's own JUnit XML (its test cases), when pytest wrote one."""
+    path = _junit_of(project, job)
+    if path is None or not path.is_file():
+        return result
+    from shipyard.secrets import redact
+
+    text = redact(path.read_text(encoding="utf-8", errors="replace"))
+    path.unlink()  # pytest writes what the tests printed, secrets too: no copy of it stays on disk
+    return replace(result, details={**result.details, "junit": text})
+
+
+def _declares_outputs(project: Project, job: Job) -> bool:
+    unit = project.units.get(job.unit)
+    return job.task == "test" and unit is not None and bool(unit.settings.get("outputs"))
+
+
+def _with_outputs(
+    project: Project, cache: ResultCache | None, jobs: Sequence[Job], hits: dict[int, Result]
+) -> dict[int, Result]:
+    """The hits, with the declared outputs of each put back; a hit whose entry lacks them is a miss."""
+    from shipyard import outputs
+
+    kept = {}
+    for position, result in hits.items():
+        job = jobs[position]
+        if not _declares_outputs(project, job):
+            kept[position] = result
+        elif cache is not None and job.key in cache.outputs:
+            outputs.unpack(project, project.units[job.unit], cache.outputs[job.key])
+            kept[position] = result
+    return kept
+
+
+def _packed(project: Project, job: Job, result: Result) -> str:
+    """A passed test job's declared outputs, for its cache entry ("" when it declares none)."""
+    if result.status != "passed" or not _declares_outputs(project, job):
+        return ""
+    from shipyard import outputs
+
+    packed, missing = outputs.pack(project, project.units[job.unit])
+    if missing:
+        print(f"warning: {job.unit}: declared outputs not written by its tests: {', '.join(missing)}", file=sys.stderr)
+    return packed
 
 
 def _run(project: Project, todo: Sequence[Job], options: RunOptions, cached: int) -> list[Result]:
@@ -188,4 +273,8 @@ def _finish(project: Project, results: Sequence[Result], options: RunOptions) ->
     print(summary_table(results))
     for path in options.reports:
         write_report(path, results)
-    gha.publish(results, {u.name: u.path for u in project.units.values()})
+    if gha.active():
+        from shipyard.mermaid import run_statuses, units_graph
+
+        diagram = units_graph(project, run_statuses(results))
+        gha.publish(results, {u.name: u.path for u in project.units.values()}, diagram=diagram)

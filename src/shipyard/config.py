@@ -5,15 +5,26 @@ from __future__ import annotations
 import dataclasses
 
 from shipyard.checks import CHECKS
+from shipyard.dependencies import READERS
 from shipyard.schema import Field
 
 KINDS = ("service", "static", "lib")
-TARGETS = ("local", "ecs", "static")
 DEFAULT_TARGETS = {"service": "local", "static": "static"}  # a deployed kind's target when `targets` has none
+# (the targets themselves, their keys and capabilities: deploy/targets/__init__.py)
 
 # How ECS rolls a service out, and its name there. None: not set here (a service's [environments.<env>.services.<name>]
 # table wins over the unit's keys, which win over the environment's); the effective values
 # and their checks are in deploy/targets/ecs_strategy.py.
+# ECS's DeploymentLifecycleHookStage enum (botocore's ECS model)
+LIFECYCLE_STAGES = (
+    "RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
+)  # fmt: skip
+HOOK_FIELDS: dict[str, Field] = {
+    "function": Field("str", "", doc="ARN of the Lambda function ECS invokes at each stage (hookTargetArn)"),
+    "role": Field("str", "", doc="ARN of the IAM role ECS assumes to invoke it (roleArn)"),
+    "stages": Field("str-list", [], choices=LIFECYCLE_STAGES, doc="the deployment stages it runs at"),
+}
 STRATEGY_FIELDS: dict[str, Field] = {
     "strategy": Field(
         "str",
@@ -35,32 +46,43 @@ STRATEGY_FIELDS: dict[str, Field] = {
     "test-listener-rule": Field("str", None, doc="blue-green/canary/linear: test listener rule ARN (optional)"),
     "load-balancer-role": Field("str", None, doc="blue-green/canary/linear: role ECS uses to shift traffic"),
     "service-name": Field("str", None, doc='ECS service name, a template of {service} and {env}; unset: "{service}"'),
+    "lifecycle-hooks": Field(
+        "table",
+        None,
+        each=HOOK_FIELDS,
+        doc="blue-green/canary/linear: Lambda hooks by name, each {function, role, stages}; a hook that fails"
+        " rolls the deployment back",
+    ),
 }
 
+# The keys of every environment; its targets' and notifiers' own keys come from their registries
+# (environments.environment_fields() puts them together)
 ENVIRONMENT_FIELDS: dict[str, Field] = {
+    "extends": Field(
+        "str",
+        "",
+        doc="another environment whose keys this one takes where it sets none (tables whole; chains allowed);"
+        " its .env.<env> settings files are not inherited",
+    ),
     "targets": Field("str-table", {}, doc='deploy target per unit kind, e.g. {service = "ecs"}'),
     "registry": Field("str", "", doc="image registry host[/prefix]; ECR when it is *.amazonaws.com"),
     "registry-kind": Field("str", "", choices=("", "oci", "ecr"), doc="ecr or oci; default: from the host"),
     "region": Field("str", "", doc="AWS region"),
     "profile": Field("str", "", doc="AWS profile name"),
     "account-id": Field("str", "", doc="refuse to act when the caller's AWS account differs"),
-    "cluster": Field("str", "", doc="ECS cluster name; {env} is replaced by the environment's name"),
     "protected": Field("bool", False, doc="deploys ask for confirmation (or --yes)"),
+    "scan-fail-on": Field(
+        "str",
+        "high",
+        choices=("low", "medium", "high", "critical"),
+        doc="invoke scan --env E: findings at or above this severity fail (lower ones are reported)",
+    ),
     "require-ci": Field(
         "bool", None, doc="deploy only content whose lint and tests passed in invoke ci; unset: true when protected"
     ),
     "state-bucket": Field("str", "", doc="S3 bucket for the deploy lock and release ledger"),
     "state-prefix": Field("str", "shipyard", doc="key prefix inside state-bucket"),
     "promote-from": Field("str", "", doc="only deploy digests verified in this environment"),
-    "slack-webhook": Field("str", "", doc="setting key holding a Slack incoming-webhook URL"),
-    "static-bucket": Field("str", "", doc="S3 bucket for static sites"),
-    "distribution-id": Field(
-        "str", "", doc="CloudFront distribution of the environment's one static unit (others set their own)"
-    ),
-    "subnets": Field("str-list", [], doc="ECS awsvpc subnets"),
-    "security-groups": Field("str-list", [], doc="ECS awsvpc security groups"),
-    "execution-role-arn": Field("str", "", doc="ECS task execution role"),
-    "task-role-arn": Field("str", "", doc="ECS task role"),
     "urls": Field("str-table", {}, doc="health/smoke-check base URL per service"),
     "ecr-prune-keep": Field(
         "int",
@@ -79,8 +101,29 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     ),
     "smoke-attempts": Field("int", 10, doc="smoke check: GET attempts on urls.<service> + health-path"),
     "smoke-interval": Field("int", 3, doc="smoke check: seconds between attempts"),
+    "notify": Field(
+        "str-list",
+        [],
+        doc="notifiers of deploys, rollbacks and migrations (see below); unset: each notifier whose keys are set",
+    ),
+}
+
+# The keys of the ecs and static targets (their registry lines in deploy/targets/__init__.py)
+ECS_FIELDS: dict[str, Field] = {
+    "cluster": Field("str", "", doc="ECS cluster name; {env} is replaced by the environment's name"),
+    "subnets": Field("str-list", [], doc="ECS awsvpc subnets"),
+    "security-groups": Field("str-list", [], doc="ECS awsvpc security groups"),
+    "execution-role-arn": Field("str", "", doc="ECS task execution role"),
+    "task-role-arn": Field("str", "", doc="ECS task role"),
     **STRATEGY_FIELDS,
     "services": Field("table", {}, each=STRATEGY_FIELDS, doc="per-service strategy keys in this environment"),
+}
+
+STATIC_FIELDS: dict[str, Field] = {
+    "static-bucket": Field("str", "", doc="S3 bucket for static sites"),
+    "distribution-id": Field(
+        "str", "", doc="CloudFront distribution of the environment's one static unit (others set their own)"
+    ),
 }
 
 CACHE_FIELDS: dict[str, Field] = {
@@ -113,7 +156,7 @@ ROOT_FIELDS: dict[str, Field] = {
     "jobs": Field("int", 0, doc="parallel jobs; 0 means the core count"),
     "cache": Field("table", {}, fields=CACHE_FIELDS),
     "image": Field("table", {}, fields=IMAGE_FIELDS),
-    "environments": Field("table", {}, each=ENVIRONMENT_FIELDS),
+    "environments": Field("table", {}, doc="one table per environment (validated in environments.py)"),
 }
 
 # ``kinds``/``python`` say which units a key does anything in; elsewhere it is a config error
@@ -150,6 +193,9 @@ UNIT_FIELDS: dict[str, Field] = {
         "str", "", doc="repository name in the registry (default: <registry prefix>/<name>)", kinds=SERVICE
     ),
     "python": Field("str", "3.11", doc="Python version inside the image (the matrix version of a non-Python unit)"),
+    "base-image": Field(
+        "str", "", doc="this unit's FROM image (BASE_IMAGE); unset: [tool.shipyard.image] base-image", kinds=SERVICE
+    ),
     "migrations": Field("str", "", doc="alembic.ini of the service's migrations", kinds=SERVICE),
     "deploy-after": Field("str-list", [], doc="services that must be deployed before this one", kinds=DEPLOYED),
     "required-env": Field("str-list", [], doc="settings that must be set to deploy"),
@@ -163,6 +209,23 @@ UNIT_FIELDS: dict[str, Field] = {
     "publish-exclude": Field(
         "str-list", [], doc="output files not to publish (globs), e.g. a build manifest", kinds=STATIC
     ),
+    "runtime-config": Field(
+        "str",
+        "",
+        doc="file written into the site at deploy from the environment's public settings (the unit's env and"
+        ' required-env keys), e.g. "config.js" (window.__CONFIG__ = {...};) or "config.json"; not part of the release',
+        kinds=STATIC,
+    ),
+    "runtime-config-global": Field(
+        "str", "__CONFIG__", doc="the window property a config.js runtime-config sets", kinds=STATIC
+    ),
+    "build-env": Field(
+        "str-list",
+        [],
+        doc='settings passed to the build command (values baked in at build time, e.g. ["VITE_API_URL"]): the build'
+        " is per environment; promotion still requires the source fingerprint the promote-from environment verified",
+        kinds=STATIC,
+    ),
     "distribution-id": Field(
         "str-table",
         {},
@@ -171,11 +234,31 @@ UNIT_FIELDS: dict[str, Field] = {
         kinds=STATIC,
     ),
     "test": Field("str-list", [], doc="test command (a Python unit's default: pytest)"),
+    "outputs": Field(
+        "str-list",
+        [],
+        doc="files and folders the unit's tests write (relative to the unit, e.g. coverage.xml, htmlcov/): "
+        "kept with a cached test result and restored on a hit; never inputs",
+    ),
     "no-tests": Field(
         "str",
         "skip",
         choices=("skip", "fail"),
         doc="a test run that collects no test (pytest exit 5): skipped, or a failure",
+    ),
+    "test-env": Field(
+        "str-table", {}, doc="settings for tests, over `env` (the `test` layer: .env.test files override them)"
+    ),
+    "test-setup": Field(
+        "str-list",
+        [],
+        doc='commands run before the tests, in the test venv with the test settings, e.g. ["alembic upgrade head"]',
+    ),
+    "test-services": Field(
+        "str-list",
+        [],
+        doc="services of the root docker-compose.yml started healthy before the tests and removed after"
+        " (none when SHIPYARD_TEST_SERVICES=external)",
     ),
     "checks": Field(
         "str-list",
@@ -185,5 +268,13 @@ UNIT_FIELDS: dict[str, Field] = {
         python=True,
     ),
     "lint": Field("str-list", [], doc="lint command (Python units use `checks`)", python=False),
+    "dependencies": Field(
+        "str",
+        "",
+        doc="the lock the unit's pins come from: "
+        + ", ".join(dict.fromkeys(p for reader in READERS.values() for p in reader.patterns))
+        + "; default: the one it has (several must agree)",
+        python=True,
+    ),
     **{key: dataclasses.replace(spec, kinds=SERVICE) for key, spec in STRATEGY_FIELDS.items()},
 }

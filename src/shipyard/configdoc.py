@@ -9,19 +9,24 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from shipyard.config import CACHE_FIELDS, ENVIRONMENT_FIELDS, IMAGE_FIELDS, ROOT_FIELDS, STRATEGY_FIELDS, UNIT_FIELDS
+from shipyard.config import CACHE_FIELDS, IMAGE_FIELDS, ROOT_FIELDS, STRATEGY_FIELDS, UNIT_FIELDS
+from shipyard.environments import environment_fields
 from shipyard.schema import Field
 
 BEGIN, END = "<!-- reference:begin -->", "<!-- reference:end -->"
 
-SECTIONS = (
-    ("Root: `[tool.shipyard]` in the root pyproject.toml", ROOT_FIELDS),
-    ("`[tool.shipyard.cache]`", CACHE_FIELDS),
-    ("`[tool.shipyard.image]`", IMAGE_FIELDS),
-    ("`[tool.shipyard.environments.<name>]`", ENVIRONMENT_FIELDS),
-    ("`[tool.shipyard.environments.<name>.services.<service>]`", STRATEGY_FIELDS),
-    ("Units: `[tool.shipyard]` in a unit's pyproject.toml, or its shipyard.toml", UNIT_FIELDS),
-)
+
+def sections() -> tuple[tuple[str, Mapping[str, Field]], ...]:
+    """Each table's title and keys; an environment's include every target's and notifier's own
+    keys (from their registries), each marked with the plugin it belongs to."""
+    return (
+        ("Root: `[tool.shipyard]` in the root pyproject.toml", ROOT_FIELDS),
+        ("`[tool.shipyard.cache]`", CACHE_FIELDS),
+        ("`[tool.shipyard.image]`", IMAGE_FIELDS),
+        ("`[tool.shipyard.environments.<name>]`", environment_fields()),
+        ("`[tool.shipyard.environments.<name>.services.<service>]`", STRATEGY_FIELDS),
+        ("Units: `[tool.shipyard]` in a unit's pyproject.toml, or its shipyard.toml", UNIT_FIELDS),
+    )
 
 
 def _default(spec: Field) -> str:
@@ -44,7 +49,7 @@ def _table(fields: Mapping[str, Field]) -> list[str]:
 
 def reference() -> str:
     lines = [BEGIN]
-    for title, fields in SECTIONS:
+    for title, fields in sections():
         lines += ["", f"### {title}", "", *_table(fields)]
     return "\n".join([*lines, "", END])
 

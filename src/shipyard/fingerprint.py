@@ -213,6 +213,10 @@ def shipyard_source() -> str:
 def unit_files(files: Mapping[str, str], unit: Unit) -> list[tuple[str, str]]:
     """The files under ``unit``'s directory, less what it builds (a static unit's output)."""
     found = _under(files, unit.path)
+    if unit.settings.get("outputs"):  # what the unit's tests write (shipyard.outputs): never an input
+        from shipyard.outputs import is_output
+
+        found = [(p, h) for p, h in found if not is_output(unit, p)]
     if unit.kind == "static" and unit.settings.get("output"):
         output = f"{unit.path}/{unit.settings['output'].strip('/')}/"
         found = [(p, h) for p, h in found if not p.startswith(output)]
@@ -225,11 +229,21 @@ def configured_inputs(root: Path, paths: Iterable[str]) -> list[tuple[str, str]]
 
 
 def configured_files(unit: Unit, task: str) -> list[str]:
-    """Root-relative paths of the files ``unit``'s settings name for ``task`` (Dockerfile, pins)."""
-    names = ["requirements.lock"] if unit.is_python and task in ("test", "image") else []
-    if task == "image":
-        names.append(unit.settings["dockerfile"])
+    """Root-relative paths of the files ``unit``'s settings name for ``task`` (its Dockerfile)."""
+    names = [unit.settings["dockerfile"]] if task == "image" else []
     return [os.path.normpath(f"{unit.path}/{name}").replace(os.sep, "/") for name in names]
+
+
+def pin_inputs(project: Project, unit: Unit, inputs: list[tuple[str, str]], *, dev: bool) -> list[tuple[str, str]]:
+    """``inputs`` with the unit's resolved pins (whether git tracks or ignores the lock); a
+    workspace lock above the unit counts by this member's pins only, not as the raw file."""
+    from shipyard.dependencies import dependency_source
+
+    source = dependency_source(project, unit)
+    if source is None:
+        return inputs
+    kept = inputs if source.inside_unit else [(p, h) for p, h in inputs if p != source.rel]
+    return [*kept, (f"pins:{source.rel}", source.pins(dev=dev).digest)]
 
 
 def fingerprint(
@@ -254,6 +268,8 @@ def fingerprint(
             for lib in lib_closure(project, unit):
                 inputs += unit_files(files, lib)
     inputs += configured_inputs(project.root, [*configured_files(unit, task), *configured])
+    if task == "test" or (task == "image" and sources is None):  # hermetic images install the pins
+        inputs = pin_inputs(project, unit, inputs, dev=task == "test")
     for section, value in sorted(root_sections(project.root, task).items()):
         inputs.append((f"pyproject.toml:{section}", settings_hash({section: value})))
     inputs.append(("settings:unit", settings_hash(unit.settings)))

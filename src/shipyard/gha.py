@@ -25,6 +25,8 @@ __all__ = ["active", "mask"]  # re-exported: part of this module's interface
 _RUFF = re.compile(r"^(?P<file>[^\s:]+\.pyi?):(?P<line>\d+):(?P<col>\d+): (?P<msg>[A-Z]+\d+ .*)$")
 _PYTEST = re.compile(r"^(?P<file>[^\s:]+\.py):(?P<line>\d+): (?P<msg>\w*(Error|Exception|Failed)\b.*)$")
 _FORMAT = re.compile(r"^Would reformat: (?P<file>\S+)$")
+# a scan finding (shipyard.scan.run): "path:line: [scanner rule severity] message"
+_SCAN = re.compile(r"^(?P<file>[^\s:]+):(?P<line>\d+): (?P<msg>\[\S+ \S+ \w+\] .*)$")
 
 
 def _prop(text: str) -> str:
@@ -42,6 +44,8 @@ def annotations_for(result: Result, unit_path: str) -> list[str]:
             found.append(_error(_in_repo(m["file"], unit_path), m["line"], f"{result.unit} lint: {m['msg']}", m["col"]))
         elif m := _FORMAT.match(line):
             found.append(_error(m["file"], "1", f"{result.unit} lint: file is not formatted (invoke lint --fix)"))
+        elif result.task.startswith("scan-") and (m := _SCAN.match(line)):
+            found.append(_error(m["file"], m["line"], f"{result.unit} {result.task}: {m['msg']}"))
         elif m := _PYTEST.match(line):
             found.append(_error(_in_repo(m["file"], unit_path), m["line"], f"{result.unit} {result.label}: {m['msg']}"))
     if not found:
@@ -94,16 +98,24 @@ def write_output(name: str, value: str) -> None:
             out.write(f"{name}={value}\n")
 
 
-def publish(results: Sequence[Result], unit_paths: Mapping[str, str], title: str = "shipyard") -> None:
-    """Everything Actions wants to know about a run; a no-op outside Actions."""
+def append_summary(markdown: str) -> None:
+    """Append to $GITHUB_STEP_SUMMARY (redacted); a no-op when it is not set."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(redact(markdown))
+
+
+def publish(
+    results: Sequence[Result], unit_paths: Mapping[str, str], title: str = "shipyard", diagram: str = ""
+) -> None:
+    """Everything Actions wants to know about a run; a no-op outside Actions. ``diagram``
+    (Mermaid) goes into the step summary under the table."""
     if not active():
         return
     for line in groups(results, unit_paths):
         print(line)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as out:
-            out.write(redact(summary_markdown(results, title)))
+    append_summary(summary_markdown(results, title) + (f"\n{diagram}\n" if diagram else ""))
     failed = sorted({r.unit for r in results if not r.ok})
     write_output("status", "failure" if failed else "success")
     write_output("failed", json.dumps(failed))

@@ -15,8 +15,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard.dependencies import describe
 from shipyard.errors import ShipyardError
 from shipyard.images.dockerfile import written_for_hermetic
+from shipyard.project import script_requirements
 
 MARKERS = ("pyproject.toml", "shipyard.toml", "Dockerfile", "package.json")
 SKIP_DIRS = {"node_modules", "venv", "build", "dist", "site-packages", "__pycache__", "tests", "test", "docs"}
@@ -39,7 +41,6 @@ STATIC_TOML = (
 # what a build script writes, by the tool it runs (anything else: dist/, Vite's and most bundlers')
 STATIC_OUTPUTS = {"react-scripts": "build", "next": "out", "eleventy": "_site", "hugo": "public"}
 NPM_NO_TEST = "no test specified"  # the placeholder test script `npm init` writes
-DEPENDENCY_FILES = ("requirements.lock", "uv.lock", "poetry.lock", "requirements.txt")
 CHECK_CONFIG = {
     "black": ("[tool.black]",),
     "isort": ("[tool.isort]", "[isort]", "[settings]"),
@@ -75,7 +76,7 @@ def find_units(root: Path) -> list[Path]:
     pending = sorted(p for p in root.iterdir() if _searchable(p))
     while pending:
         folder = pending.pop(0)
-        if any((folder / m).is_file() for m in MARKERS) or list(folder.glob("requirements*.txt")):
+        if any((folder / m).is_file() for m in MARKERS) or script_requirements(folder) is not None:
             found.append(folder)
         elif len(folder.relative_to(root).parts) < 3:
             pending += sorted(p for p in folder.iterdir() if _searchable(p))
@@ -150,18 +151,18 @@ def _describe(result: Plan, unit: Path) -> str:
     Dockerfile-only service is planned here)."""
     rel = unit.relative_to(result.root).as_posix()
     has = {m: (unit / m).is_file() for m in MARKERS}
-    if has["pyproject.toml"]:
-        what = ["Python", f"checks: {', '.join(_checks_found(unit))}", f"tests: {_tests(unit)}"]
-        what.append(f"dependencies: {next((f for f in DEPENDENCY_FILES if (unit / f).is_file()), 'pyproject.toml')}")
+    script = not has["pyproject.toml"] and script_requirements(unit) is not None
+    if has["pyproject.toml"] or script:
+        what = ["Python" + (" script service (tested from its directory)" if script else "")]
+        what += [f"checks: {', '.join(_checks_found(unit))}", f"tests: {_tests(unit)}"]
+        what.append(f"dependencies: {describe(result.root, unit)}")
     elif has["shipyard.toml"]:
         what = ["shipyard.toml (its own commands)"]
     elif has["Dockerfile"]:
         result.writes[f"{rel}/shipyard.toml"] = SERVICE_TOML
         what = ["non-Python service: shipyard.toml written (built, pushed and deployed; add lint/test commands there)"]
-    elif has["package.json"]:
-        return _static_site(result, unit, rel)
     else:
-        return f"  {rel}: skipped: requirements.txt only; script services without a pyproject.toml are not inferred yet"
+        return _static_site(result, unit, rel)
     if has["Dockerfile"]:
         text = (unit / "Dockerfile").read_text(encoding="utf-8", errors="replace")
         what.append(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shipyard import pythons
+from shipyard.config import DEFAULT_TARGETS
 from shipyard.project import Project, Skipped, Unit
 
 
@@ -34,8 +35,7 @@ def _target(project: Project, unit: Unit) -> str | None:
         return None
     default = project.settings["default-environment"]
     env = project.settings["environments"].get(default, {})
-    fallback = "static" if unit.kind == "static" else "local"
-    return str(env.get("targets", {}).get(unit.kind, fallback))
+    return str(env.get("targets", {}).get(unit.kind, DEFAULT_TARGETS[unit.kind]))
 
 
 def table(rows: Sequence[dict[str, Any]]) -> str:

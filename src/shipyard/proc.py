@@ -29,7 +29,7 @@ class Command:
 
     argv: tuple[str, ...]
     cwd: str = ""
-    env: tuple[tuple[str, str], ...] = ()
+    env: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold a test secret: never printed
     stdin: str | None = field(default=None, repr=False)  # may hold a secret: never printed
     on_interrupt: tuple[tuple[str, ...], ...] = ()  # argv run to stop what the child started
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,9 @@ from shipyard.config import ROOT_FIELDS, UNIT_FIELDS
 from shipyard.environments import check_distributions, with_local
 from shipyard.errors import ConfigError, ShipyardError, unknown_name
 from shipyard.schema import validate
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from shipyard.workdir import STATE_DIR as STATE_DIR
+from shipyard.workdir import read_toml as read_toml
+from shipyard.workdir import shipyard_dir as shipyard_dir
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
@@ -38,6 +35,7 @@ class Unit:
     # [tool.uv.sources] path dependencies: root-relative paths, then the units they name
     path_sources: tuple[str, ...] = ()
     path_deps: tuple[str, ...] = ()
+    script: bool = False  # a Python service with requirements but no pyproject: tested from its directory
 
     @property
     def depends_on(self) -> tuple[str, ...]:
@@ -70,6 +68,8 @@ class Project:
     settings: dict[str, Any]
     units: dict[str, Unit]
     skipped: tuple[Skipped, ...] = ()
+    # per environment, per key an environment table sets: the environments that set it, the effective one first
+    origins: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     @property
     def services(self) -> list[Unit]:
@@ -94,36 +94,6 @@ class Project:
         if name not in envs:
             raise unknown_name("environment", name, envs)
         return envs[name]
-
-
-STATE_DIR = ".shipyard"
-_IGNORE_ALL = "# written by shipyard: what it keeps here (caches, venv stamps, state) is not the project's\n*\n"
-
-
-def shipyard_dir(root: Path) -> Path:
-    """``<root>/.shipyard``, created with a ``.gitignore`` of ``*`` (as pytest does for its
-    cache), so nothing shipyard keeps in the user's tree shows up in ``git status``."""
-    folder = root / STATE_DIR
-    ignore = folder / ".gitignore"
-    if not ignore.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        ignore.write_text(_IGNORE_ALL, encoding="utf-8")
-    return folder
-
-
-def read_toml(path: Path, root: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{_rel(path, root)}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{_rel(path, root)}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
-            hint="TOML files are UTF-8: re-save it as UTF-8",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{_rel(path, root)}: cannot read: {exc.strerror}") from None
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -157,7 +127,9 @@ def find_root(start: Path) -> Path:
 def load_project(root: Path) -> Project:
     """Read and validate the root table and every unit; raise ConfigError on the first problem."""
     data = read_toml(root / "pyproject.toml", root)
-    settings = with_local(validate(data["tool"]["shipyard"], ROOT_FIELDS, "pyproject.toml", "tool.shipyard"))
+    table = data["tool"]["shipyard"]
+    settings = validate(table, ROOT_FIELDS, "pyproject.toml", "tool.shipyard")
+    settings, origins = with_local(settings)
     _check_versions(settings["python"], "pyproject.toml", "tool.shipyard.python")
     units: dict[str, Unit] = {}
     skipped: list[Skipped] = []
@@ -176,7 +148,15 @@ def load_project(root: Path) -> Project:
     units = _resolve_path_sources(units)
     _check_dependencies(units)
     check_distributions(settings["environments"], units.values())
-    project = Project(root, settings, dict(sorted(units.items())), tuple(skipped))
+    from shipyard.dependencies import check_keys  # `dependencies` names a reader of the registry
+    from shipyard.deploy.targets.runtime_config import check_units  # static sites' runtime config and build-env
+    from shipyard.outputs import check as check_outputs  # declared outputs stay inside their unit
+
+    check_keys(units.values())
+    check_units(units.values())
+    for unit in units.values():
+        check_outputs(unit)
+    project = Project(root, settings, dict(sorted(units.items())), tuple(skipped), origins)
     from shipyard.deploy.targets.ecs_strategy import check_project  # the ECS strategy keys' combinations
 
     check_project(project)
@@ -233,8 +213,11 @@ def _load_unit(root: Path, folder: Path, default_kind: str) -> Unit | None:
         requires = data.get("project", {}).get("requires-python", "")
         is_python = True
     elif standalone.is_file():
-        table = read_toml(standalone, root)
-        source, prefix, requires, is_python = f"{rel}/shipyard.toml", "", "", False
+        data, table = {}, read_toml(standalone, root)
+        source, prefix, requires, is_python = f"{rel}/shipyard.toml", "", "", script_requirements(folder) is not None
+    elif script_requirements(folder) is not None:
+        # a script service: its overrides would go in a shipyard.toml, which hints name
+        data, table, source, prefix, requires, is_python = {}, {}, f"{rel}/shipyard.toml", "", "", True
     else:
         return None  # e.g. a deleted service's leftover directory: listed as skipped
     settings = validate(table, UNIT_FIELDS, source, prefix)
@@ -251,11 +234,18 @@ def _load_unit(root: Path, folder: Path, default_kind: str) -> Unit | None:
     if not isinstance(requires, str):
         raise ConfigError(f"{source}: project.requires-python: expected a string")
     sources = _path_sources(root, folder, data) if is_python else ()
-    return Unit(name, settings["kind"], rel, source, settings, requires, is_python, sources)
+    script = is_python and not pyproject.is_file()
+    return Unit(name, settings["kind"], rel, source, settings, requires, is_python, sources, script=script)
+
+
+def script_requirements(folder: Path) -> str | None:
+    """The requirements file that makes a directory without a pyproject.toml a (script) Python unit."""
+    found = sorted(p.name for p in (*folder.glob("requirements*.txt"), folder / "requirements.lock") if p.is_file())
+    return next((n for n in ("requirements.txt", "requirements.lock") if n in found), found[0] if found else None)
 
 
 # files that show what a directory was meant to be, in the order they are named
-_HINTS = ("requirements.txt", "setup.py", "setup.cfg", "Dockerfile", "package.json")
+_HINTS = ("setup.py", "setup.cfg", "Dockerfile", "package.json")
 
 
 def why_not_a_unit(folder: Path) -> str:

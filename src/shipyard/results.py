@@ -67,13 +67,20 @@ def counts(results: Sequence[Result]) -> dict[str, int]:
 
 def to_json(results: Sequence[Result]) -> str:
     """``{"summary": counts, "results": [every record]}``."""
-    data = {"summary": counts(results), "results": [asdict(r) for r in results]}
+    data = {"summary": counts(results), "results": [_without_junit(asdict(r)) for r in results]}
     # default=str: a Sensitive value in details renders as [REDACTED]
     return redact(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+def _without_junit(record: dict[str, Any]) -> dict[str, Any]:
+    """A result for the JSON report: pytest's JUnit XML is for the JUnit report only."""
+    record["details"] = {k: v for k, v in record["details"].items() if k != "junit"}
+    return record
+
+
 def to_junit(results: Sequence[Result]) -> str:
-    """JUnit XML: one testsuite per unit, one testcase per task."""
+    """JUnit XML: one testsuite per unit, one testcase per task; a test task that ran pytest
+    contributes pytest's own cases instead (one per test, named ``<unit> <python>: <test>``)."""
     from xml.etree import ElementTree as ET  # only when a JUnit report is asked for
 
     suites = ET.Element("testsuites")
@@ -81,27 +88,49 @@ def to_junit(results: Sequence[Result]) -> str:
     for r in results:
         by_unit.setdefault(r.unit, []).append(r)
     for unit, rs in by_unit.items():
-        suite = ET.SubElement(
-            suites,
-            "testsuite",
-            name=unit,
-            tests=str(len(rs)),
-            failures=str(sum(r.status == FAILED for r in rs)),
-            errors=str(sum(r.status == ERROR for r in rs)),
-            skipped=str(sum(r.status == SKIPPED for r in rs)),
-            time=f"{sum(r.duration for r in rs):.3f}",
-        )
+        suite = ET.SubElement(suites, "testsuite", name=unit, time=f"{sum(r.duration for r in rs):.3f}")
         for r in rs:
+            if _pytest_cases(suite, unit, r):
+                continue
             case = ET.SubElement(suite, "testcase", classname=unit, name=r.label, time=f"{r.duration:.3f}")
             if r.status in (FAILED, ERROR):
                 node = ET.SubElement(case, "failure" if r.status == FAILED else "error", message=r.reason)
                 node.text = r.output
             elif r.status == SKIPPED:
                 ET.SubElement(case, "skipped", message=r.reason)
+        cases = suite.findall("testcase")
+        suite.set("tests", str(len(cases)))
+        for count, child in (("failures", "failure"), ("errors", "error"), ("skipped", "skipped")):
+            suite.set(count, str(sum(c.find(child) is not None for c in cases)))
     return redact(ET.tostring(suites, encoding="unicode"))
+
+
+def _pytest_cases(suite: Any, unit: str, result: Result) -> bool:
+    """Add the test cases of ``result``'s pytest JUnit XML to ``suite``; False when it has none."""
+    from xml.etree import ElementTree as ET
+
+    text = result.details.get("junit")
+    if not isinstance(text, str):
+        return False
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return False
+    cases = list(root.iter("testcase"))
+    if not cases:
+        return False
+    for case in cases:
+        case.set("classname", f"{unit}.{result.label}.{case.get('classname', '')}".rstrip("."))
+        suite.append(case)
+    return True
 
 
 def write_report(path: Path, results: Sequence[Result]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = to_junit(results) if path.suffix == ".xml" else to_json(results)
+    if path.suffix == ".sarif":
+        from shipyard.scan.sarif import to_sarif  # the scan findings, for code scanning
+
+        text = to_sarif(results)
+    else:
+        text = to_junit(results) if path.suffix == ".xml" else to_json(results)
     path.write_text(text + "\n", encoding="utf-8")

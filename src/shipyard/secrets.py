@@ -161,10 +161,12 @@ def register_secret(value: str) -> None:
 
 def register_process_secrets(project: Project, environ: Mapping[str, str] | None = None) -> None:
     """Register the process-environment values of every service's ``secret-env`` keys and of
-    each environment's ``slack-webhook`` key (shipyard's own secret)."""
+    the settings each environment's notifiers read their URLs from (shipyard's own secrets)."""
+    from shipyard.deploy.notify import secret_keys
+
     environ = os.environ if environ is None else environ
     keys = {k for unit in project.services for k in unit.settings["secret-env"]}
-    keys |= {env["slack-webhook"] for env in project.settings["environments"].values() if env["slack-webhook"]}
+    keys |= {k for env in project.settings["environments"].values() for k in secret_keys(env)}
     for key in sorted(keys):
         if environ.get(key):
             register_secret(environ[key])

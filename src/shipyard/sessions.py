@@ -15,6 +15,8 @@ from types import ModuleType
 from typing import Any
 
 from shipyard import pythons
+from shipyard.dependencies import READERS, dependency_source, requirements
+from shipyard.dependencies.base import TEST_GROUPS
 from shipyard.errors import ShipyardError
 from shipyard.graph import lib_closure
 from shipyard.leftovers import leaves_no_leftovers
@@ -24,7 +26,7 @@ from shipyard.results import FAILED, SKIPPED
 
 STRICT_ENV = "SHIPYARD_STRICT_PYTHON"
 STAMPS = "venvs"  # in .shipyard: <unit>-<python>.json, which venv a session installed, from which inputs
-INSTALL_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.lock")
+INSTALL_FILES = ("pyproject.toml", "setup.cfg", "setup.py")  # plus each member's lock files and the unit's pins
 NO_TESTS = 5  # pytest's exit status when it collected no test
 
 
@@ -37,6 +39,7 @@ class TestSession:
     python: str | None  # None: a non-Python unit's own command, no venv
     cwd: Path
     argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()  # a script service's directory on PYTHONPATH
 
     @property
     def external(self) -> bool:
@@ -48,7 +51,19 @@ class TestSession:
 
 
 def test_session(project: Project, unit: Unit, python: str | None) -> TestSession:
-    return TestSession(unit.name, python if unit.is_python else None, project.root / unit.path, tuple(test_argv(unit)))
+    cwd = project.root / unit.path
+    # a script service is no installed package: its modules import from its directory, as when run there
+    env = (("PYTHONPATH", os.pathsep.join([str(cwd), *filter(None, [os.environ.get("PYTHONPATH")])])),)
+    python = python if unit.is_python else None
+    argv = tuple(test_argv(unit))
+    if runs_pytest(argv) and not any(a.startswith("--junitxml") for a in argv):
+        argv += (f"--junitxml={junit_path(project, unit, python)}",)  # its cases go into shipyard's JUnit report
+    return TestSession(unit.name, python, cwd, argv, env if unit.script else ())
+
+
+def junit_path(project: Project, unit: Unit, python: str | None) -> Path:
+    """Where pytest writes the JUnit XML of ``unit``'s tests on ``python`` (under .shipyard/)."""
+    return project.root / STATE_DIR / "junit" / f"{unit.name}-{python or 'command'}.xml"
 
 
 @functools.cache
@@ -63,15 +78,30 @@ def venv_backend() -> str:
         return "uv" if shutil.which("uv") else "virtualenv"
 
 
+def install_steps(project: Project, unit: Unit) -> list[list[str]]:
+    """The ``pip install`` runs a Python unit's tests need: its pins, then its libs, itself and
+    its test tools. Pins that all have hashes install alone with ``--require-hashes`` (pip's
+    hash-checking mode admits no editable install); otherwise everything is one install."""
+    source = dependency_source(project, unit)
+    rest = install_args(project, unit)
+    if source is None:
+        return [rest]
+    pins = ["-r", str(source.install_file(dev=True))]
+    if source.pins(dev=True).hashed:
+        return [["--require-hashes", *pins], rest]
+    return [[*pins, *rest]]
+
+
 def install_args(project: Project, unit: Unit) -> list[str]:
-    """What one ``pip install`` needs for a Python unit's tests: pins, libs, the unit itself."""
+    """What a Python unit's tests install besides its pins: libs, the unit itself (a script
+    service is not a package: its test requirements files instead), its test tools."""
     root = project.root
     args: list[str] = []
-    lock = root / unit.path / "requirements.lock"
-    if lock.is_file():
-        args += ["-r", str(lock)]
     for lib in lib_closure(project, unit):
         args += ["-e", str(root / lib.path)]
+    if unit.script:
+        tools = [arg for path in requirements.test_files(root / unit.path) for arg in ("-r", str(path))]
+        return [*args, *(tools or ["pytest"])]
     extra = "[test]" if _has_test_extra(project, unit) else ""
     args += ["-e", f"{root / unit.path}{extra}"]
     group = group_test_tools(project, unit)
@@ -79,9 +109,6 @@ def install_args(project: Project, unit: Unit) -> list[str]:
     if not extra and not group:
         args.append("pytest")
     return args
-
-
-TEST_GROUPS = ("test", "tests", "dev")  # the PEP 735 groups that hold a unit's test tools
 
 
 def group_test_tools(project: Project, unit: Unit) -> list[str]:
@@ -213,12 +240,15 @@ def _define_tests(nox: ModuleType, project: Project, params: list[tuple[str, str
         plan = test_session(project, unit, session.python or None)
         if unit.is_python:
             with leaves_no_leftovers([project.root / u.path for u in (*lib_closure(project, unit), unit)]):
-                session.install(*install_args(project, unit), *_reinstall(project, unit, plan.python))
+                steps = install_steps(project, unit)
+                for number, step in enumerate(steps, 1):
+                    session.install(*step, *(_reinstall(project, unit, plan.python) if number == len(steps) else ()))
             if not _install_skipped(session):
                 write_stamp(project, unit, plan.python, session.virtualenv.location)
         session.chdir(str(plan.cwd))
+        _setup(nox, session, project, unit)
         try:
-            session.run(*plan.argv, *session.posargs, external=plan.external)
+            session.run(*plan.argv, *session.posargs, external=plan.external, env=dict(plan.env))
         except nox.command.CommandFailed as exc:
             if getattr(exc, "return_code", None) == NO_TESTS and runs_pytest(plan.argv):
                 status, reason = no_tests(unit)
@@ -233,6 +263,23 @@ def _define_tests(nox: ModuleType, project: Project, params: list[tuple[str, str
     nox.session(name="tests")(tests)
 
 
+def _setup(nox: ModuleType, session: Any, project: Project, unit: Unit) -> None:
+    """The test settings into the session's environment, then the unit's setup commands."""
+    from shipyard.testsetup import setup_commands, setup_failed, test_environ
+
+    try:
+        env, commands = test_environ(project, unit), setup_commands(unit)
+    except ShipyardError as exc:
+        session.error(exc.message + (f" (hint: {exc.hint})" if exc.hint else ""))
+        return  # not reached: session.error ends the session
+    session.env.update(env)
+    for line, argv in zip(unit.settings["test-setup"], commands, strict=True):
+        try:
+            session.run(*argv, external=True)  # the venv is first on PATH; a tool outside it may be meant
+        except nox.command.CommandFailed as exc:
+            session.error(setup_failed(line, getattr(exc, "return_code", None)))
+
+
 def install_digest(project: Project, unit: Unit, python: str | None, files: Mapping[str, str]) -> str:
     """What decides a test venv's installed packages: the install inputs (git blob ids of
     each package's pyproject/setup/lock files, from ``files``), the libs and the Python."""
@@ -240,7 +287,17 @@ def install_digest(project: Project, unit: Unit, python: str | None, files: Mapp
     for member in (*lib_closure(project, unit), unit):
         for name in INSTALL_FILES:
             parts.append(f"{member.name}:{name}={files.get(f'{member.path}/{name}', '-')}")
+        parts += [f"{member.name}:{path}={blob}" for path, blob in sorted(_lock_files(files, member))]
+    source = dependency_source(project, unit)  # resolved pins: a workspace lock counts by this member's
+    parts.append(f"pins={source.pins(dev=True).digest if source else '-'}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _lock_files(files: Mapping[str, str], member: Unit) -> list[tuple[str, str]]:
+    """The files directly in the member's directory that a dependency reader recognises."""
+    prefix = f"{member.path}/"
+    found = [(p, h) for p, h in files.items() if p.startswith(prefix) and "/" not in p[len(prefix) :]]
+    return [(p, h) for p, h in found if any(r.matches(p[len(prefix) :]) for r in READERS.values())]
 
 
 def stamp_path(project: Project, unit: Unit, python: str | None) -> Path:

@@ -8,24 +8,26 @@ its reinstall (uv rebuilds editable packages on every install: ~5 s per session)
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard import pythons
+from shipyard import compose, pythons
 from shipyard.errors import ShipyardError
 from shipyard.keys import digest
-from shipyard.proc import Completed, command
+from shipyard.proc import Command, Completed, command
 from shipyard.project import Project, Unit, shipyard_dir
 from shipyard.results import FAILED, SKIPPED
 from shipyard.sessions import (
     NO_TESTS,
     STRICT_ENV,
+    TestSession,
     no_tests,
     ready_venv,
     runs_pytest,
@@ -34,6 +36,7 @@ from shipyard.sessions import (
     test_session,
     venv_env,
 )
+from shipyard.testsetup import key_inputs, setup_commands, setup_failed, test_environ
 from shipyard.versions import dist_version, interpreter_version, venv_version
 from shipyard.workflow import Job
 
@@ -80,12 +83,11 @@ def test_jobs(
                 report = nox_report(project, unit, version)
                 argv = (sys.executable, "-m", "nox", "-f", noxfile, "--report", str(report))
                 cmd = command(*argv, "-s", session_name(unit.name, version), cwd=project.root, env=env)
-                outcome = functools.partial(_nox_outcome, report)
-            else:
-                plan = test_session(project, unit, None)
-                cmd = command(*plan.argv, cwd=plan.cwd)  # nox would only run it as an external command
-                outcome = functools.partial(_direct_outcome, unit, plan.argv)
-            jobs.append(Job(unit.name, "test", version or "", (cmd,), key=key, outcome=outcome))
+                outcome: Outcome = functools.partial(_nox_outcome, report)
+                cmds: tuple[Command, ...] = (cmd,)
+            else:  # nox would only run it as an external command
+                cmds, outcome = direct_commands(project, unit, test_session(project, unit, None), {})
+            jobs.append(Job(unit.name, "test", version or "", cmds, key=key, outcome=outcome))
         if not versions and not unit.is_python:
             jobs.append(Job(unit.name, "test", "", (), skip="no test command"))
     return jobs
@@ -101,7 +103,8 @@ def test_key(project: Project, unit: Unit, version: str | None, inputs: Inputs) 
         "shipyard": dist_version("shipyard"),
         "env-set": digest({n: bool(os.environ.get(n)) for n in names}),
     }
-    return inputs.key(unit, "test", tools)
+    more = {**key_inputs(project, unit), "test-services": compose.services_key(project, unit)}
+    return inputs.key(unit, "test", tools, more=more)
 
 
 def _interpreter(project: Project, unit: Unit, version: str) -> str:
@@ -123,10 +126,40 @@ def direct(project: Project, jobs: Sequence[Job], files: Mapping[str, str]) -> l
         if venv is None or unit is None:
             out.append(job)
             continue
-        plan = test_session(project, unit, job.python)
-        cmd = command(*plan.argv, cwd=plan.cwd, env=venv_env(venv))
-        out.append(replace(job, commands=(cmd,), outcome=functools.partial(_direct_outcome, unit, plan.argv)))
+        cmds, outcome = direct_commands(project, unit, test_session(project, unit, job.python), venv_env(venv))
+        out.append(replace(job, commands=cmds, outcome=outcome))
     return out
+
+
+Outcome = Callable[[Completed], "tuple[str, str] | None"]
+
+
+def direct_commands(
+    project: Project, unit: Unit, plan: TestSession, env: Mapping[str, str]
+) -> tuple[tuple[Command, ...], Outcome]:
+    """The unit's setup commands then its test command, as the nox session runs them: with the
+    test settings in their environment (``env``, a venv's PATH, over them)."""
+    full = {**test_environ(project, unit), **dict(plan.env), **env}  # plan.env: a script service's PYTHONPATH
+    setup = [command(*argv, cwd=plan.cwd, env=full) for argv in setup_commands(unit)]
+    lines = dict(zip(setup, unit.settings["test-setup"], strict=True))
+    cmds = (*setup, command(*plan.argv, cwd=plan.cwd, env=full))
+    return cmds, functools.partial(_direct_outcome, unit, plan.argv, lines)
+
+
+@contextlib.contextmanager
+def services_for(project: Project, jobs: Sequence[Job]) -> Iterator[None]:
+    """The compose services the test jobs among ``jobs`` need, healthy while they run."""
+    names = [
+        name
+        for job in jobs
+        if job.task == "test" and not job.skip and job.unit in project.units
+        for name in project.units[job.unit].settings["test-services"]
+    ]
+    if not names:
+        yield
+        return
+    with compose.running(project, list(dict.fromkeys(names))):
+        yield
 
 
 def nox_report(project: Project, unit: Unit, version: str | None) -> Path:
@@ -153,6 +186,11 @@ def _nox_outcome(report: Path, done: Completed) -> tuple[str, str] | None:
     return None
 
 
-def _direct_outcome(unit: Unit, argv: tuple[str, ...], done: Completed) -> tuple[str, str] | None:
-    """pytest's exit 5 run directly: the unit's ``no-tests`` setting decides."""
+def _direct_outcome(
+    unit: Unit, argv: tuple[str, ...], setup: Mapping[Command, str], done: Completed
+) -> tuple[str, str] | None:
+    """A failed setup command says so; pytest's exit 5 run directly: the unit's ``no-tests``
+    setting decides."""
+    if done.command in setup:
+        return None if done.ok else (FAILED, setup_failed(setup[done.command], done.returncode))
     return no_tests(unit) if done.returncode == NO_TESTS and runs_pytest(argv) else None

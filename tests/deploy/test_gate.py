@@ -71,6 +71,17 @@ def commit(repo: Path, path: str, text: str) -> None:
     git(repo, "commit", "-qam", f"change {path}")
 
 
+def ungated(repo: Path) -> Path:
+    """The protected environment with require-ci = false (committed); returns the pyproject."""
+    pyproject = repo / "pyproject.toml"
+    commit(
+        repo,
+        "pyproject.toml",
+        pyproject.read_text().replace("protected = true", "protected = true\nrequire-ci = false"),
+    )
+    return pyproject
+
+
 def history(repo: Path, env: str) -> list[dict[str, object]]:
     done = run_invoke(repo, "history", "--env", env, "--json")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -116,8 +127,13 @@ def test_force_deploys_untested_content_and_the_ledger_says_so(gated_repo: tuple
     plan = run_invoke(repo, "deploy", "--env", env, "--plan")
     assert plan.returncode == 0
     assert "without --force the deploy is refused: no passing CI for web test" in plan.stdout
-    done = run_invoke(repo, "deploy", "--env", env, "--yes", "--force")
+    summary = repo.parent / "summary.md"
+    actions = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": ""}
+    done = run_invoke(repo, "deploy", "--env", env, "--yes", "--force", env=actions)
     assert done.returncode == 0, done.stdout + done.stderr
+    text = summary.read_text()  # the step summary: the plan (with what was forced), its waves, the outcome
+    assert f"### deploy to {env}" in text and "forced: no passing CI for web test" in text
+    assert 'u_web["web<br/>succeeded"]:::passed' in text.split("```mermaid", 1)[1]
     (entry,) = history(repo, env)
     assert entry["outcome"] == "succeeded"
     assert entry["forced"] == "no passing CI for web test"
@@ -126,12 +142,7 @@ def test_force_deploys_untested_content_and_the_ledger_says_so(gated_repo: tuple
 @pytest.mark.integration
 def test_an_environment_may_turn_the_gate_off_or_on(gated_repo: tuple[Path, str]) -> None:
     repo, env = gated_repo
-    pyproject = repo / "pyproject.toml"
-    commit(
-        repo,
-        "pyproject.toml",
-        pyproject.read_text().replace("protected = true", "protected = true\nrequire-ci = false"),
-    )
+    pyproject = ungated(repo)
     done = run_invoke(repo, "deploy", "--env", env, "--yes", "--plan")
     assert done.returncode == 0 and "refused" not in done.stdout
     # the unprotected `local` environment has no gate, unless it asks for one
@@ -141,3 +152,26 @@ def test_an_environment_may_turn_the_gate_off_or_on(gated_repo: tuple[Path, str]
     commit(repo, "pyproject.toml", text)
     done = run_invoke(repo, "deploy", "--plan")
     assert "without --force the deploy is refused" in done.stdout
+
+
+@pytest.mark.integration
+def test_a_typed_confirmation_must_name_the_environment(gated_repo: tuple[Path, str]) -> None:
+    """What a workflow_dispatch `confirm` input passes: the environment's name, or nothing moves."""
+    repo, env = gated_repo
+    ungated(repo)
+    for typed in ("prod", f"{env}x", " "):
+        done = run_invoke(repo, "deploy", "--env", env, "--confirm", typed)
+        out = done.stdout + done.stderr
+        assert done.returncode == 1, out
+        if typed.strip():
+            assert f"error: the typed confirmation {typed!r} is not the environment's name {env!r}" in out
+        else:  # blank is no confirmation at all: with no terminal, refused as without --yes
+            assert f"{env} is protected: a deploy needs confirmation" in out
+        assert "Traceback" not in out
+    assert history(repo, env) == []
+    for command in (("migrate",), ("rollback", "-s", "web")):
+        done = run_invoke(repo, *command, "--env", env, "--confirm", "nope")
+        assert done.returncode == 1 and "is not the environment's name" in done.stdout + done.stderr
+    done = run_invoke(repo, "deploy", "--env", env, "--confirm", env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [e["outcome"] for e in history(repo, env)] == ["succeeded"]

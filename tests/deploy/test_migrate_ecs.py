@@ -178,7 +178,7 @@ def test_a_deploy_records_the_revision_the_task_reached_not_head(
     results, out = run_deploy(ecs_repo, "staging", "api")
     assert results[0].ok, out.text
     assert psql(ecs_database, "SELECT version_num FROM alembic_version") == "0002"
-    assert "api: migrations applied (one-off ECS task): now at 0002" in out.text
+    assert "api: migrations applied (a one-off ECS task): now at 0002" in out.text
     (entry,) = ledger(ecs_repo, "staging").history("api")
     assert (entry.action, entry.migration) == (DEPLOY, "0002")  # it was the literal "head"
     assert container.runs[-1][-1] == "upgrade"

@@ -10,7 +10,7 @@ import pytest
 
 from shipyard.errors import ShipyardError
 from shipyard.fingerprint import tracked_files
-from shipyard.images.context import check_inputs, stage
+from shipyard.images.context import check_inputs, hermetic_inputs, stage
 from shipyard.images.settings import ImageSettings
 from shipyard.project import load_project
 from shipyard.results import ERROR
@@ -38,13 +38,18 @@ def test_missing_dockerfile_and_lock_are_clear_errors(repo: Path) -> None:
     with pytest.raises(ShipyardError) as info:
         check_inputs(project, unit, settings)
     assert info.value.message == "a: services/a/Dockerfile not found"
+    write(repo / "services" / "a" / "Dockerfile.prod", "FROM scratch\n")
+    with pytest.raises(ShipyardError) as info:
+        check_inputs(project, unit, settings)
+    assert info.value.message == "a: services/a/Dockerfile not found; services/a has Dockerfile.prod"
+    assert 'dockerfile = "..."' in (info.value.hint or "")
     write(repo / "services" / "a" / "Dockerfile", "FROM scratch\n")
-    assert check_inputs(project, unit, settings)[0].name == "Dockerfile"  # the team's own: no lock needed
+    check_inputs(project, unit, settings)  # the team's own: no lock needed
     write(repo / "services" / "a" / "Dockerfile", "FROM scratch\nCOPY deps/ /deps/\n")  # the hermetic contract
     with pytest.raises(ShipyardError, match=r"requirements\.lock not found"):
         check_inputs(project, unit, settings)
     write(repo / "services" / "a" / "requirements.lock", "")
-    assert check_inputs(project, unit, settings)[0].name == "Dockerfile"
+    assert hermetic_inputs(project, unit, settings)[0].name == "Dockerfile"
 
 
 def _link(repo: Path, rel: str, target: str | Path) -> None:

@@ -105,3 +105,10 @@ def test_push_refs_tag_from_the_fingerprint_and_push_it_last() -> None:
         ("api:abc", "127.0.0.1:5000/team/api:abc"),
     )
     assert push_refs(("api:abc",), "r/api") == (("api:abc", "r/api:abc"),)
+
+
+def test_buildx_gets_the_created_time_as_source_date_epoch() -> None:
+    labels = (("org.opencontainers.image.created", "2026-12-02T10:00:00Z"),)
+    argv = build_command(spec(labels=labels), buildx=True).argv
+    assert argv[argv.index("SOURCE_DATE_EPOCH=1796205600") - 1] == "--build-arg"
+    assert not any(a.startswith("SOURCE_DATE_EPOCH") for a in build_command(spec(labels=labels), buildx=False).argv)

@@ -197,18 +197,19 @@ def test_process_secrets_are_registered_at_start(envrepo: Path) -> None:
     assert redact("postgres://from-env not-a-secret") == f"{REDACTED} not-a-secret"
 
 
-def _with_webhook(root: Path, key: str = "SLACK_WEBHOOK_URL") -> None:
+def _with_webhook(root: Path, key: str = "SLACK_WEBHOOK_URL", field: str = "slack-webhook") -> None:
     pyproject = root / "pyproject.toml"
     text = pyproject.read_text().replace(
-        "[tool.shipyard.environments.staging]\n", f'[tool.shipyard.environments.staging]\nslack-webhook = "{key}"\n'
+        "[tool.shipyard.environments.staging]\n", f'[tool.shipyard.environments.staging]\n{field} = "{key}"\n'
     )
     pyproject.write_text(text)
 
 
-def test_shipyards_own_settings_are_not_service_settings(envrepo: Path) -> None:
+@pytest.mark.parametrize("field", ["slack-webhook", "webhook-url"])  # every notifier's URL setting
+def test_shipyards_own_settings_are_not_service_settings(envrepo: Path, field: str) -> None:
     """The issue: the webhook in the root .env.staging (where the docs put it) became a plain
     setting of every service, printed by `invoke config` and stored in every task definition."""
-    _with_webhook(envrepo)
+    _with_webhook(envrepo, field=field)
     hook = "https://hooks.slack.com/services/T0/B0/own-webhook-secret"
     write(envrepo / ".env.staging", f"SLACK_WEBHOOK_URL={hook}\nSHIPYARD_WHEEL_CACHE=/tmp/w\nLOG_LEVEL=debug\n")
     project = load_project(envrepo)

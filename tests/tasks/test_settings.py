@@ -33,6 +33,7 @@ def test_config_table(cfgrepo: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         "environment: staging",
+        '  region  "eu-west-1"  tool.shipyard.environments.staging',
         "",
         "a",
         "  API_TOKEN       [REDACTED]      services/a/.env",
@@ -105,3 +106,44 @@ def test_libs_have_no_settings(
     assert [line for line in capsys.readouterr().out.splitlines() if line and not line.startswith(" ")] == [
         "environment: local", "a", "b",
     ]  # fmt: skip
+
+
+EXTENDS = """
+[tool.shipyard.environments.staging]
+region = "eu-west-1"
+cluster = "apps"
+targets = { service = "ecs" }
+state-bucket = "acme-state-staging"
+
+[tool.shipyard.environments.production]
+extends = "staging"
+state-bucket = "acme-state-production"
+protected = true
+
+[tool.shipyard.environments.production-us]
+extends = "production"
+region = "us-east-1"
+"""
+
+
+def test_config_shows_which_environment_each_key_came_from(tmp_path: Path) -> None:
+    root = make_monorepo(tmp_path / "repo")
+    with (root / "pyproject.toml").open("a") as f:
+        f.write(EXTENDS)
+    out = run_invoke(root, "config", "--env", "production-us", "-s", "b")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    env = "tool.shipyard.environments."
+    assert lines[: lines.index("")] == [
+        "environment: production-us (extends production -> staging)",
+        f'  targets       {{"service": "ecs"}}       {env}staging',
+        f'  region        "us-east-1"              {env}production-us (overrides {env}staging)',
+        f"  protected     true                     {env}production",
+        f'  state-bucket  "acme-state-production"  {env}production (overrides {env}staging)',
+        f'  cluster       "apps"                   {env}staging',  # an ecs target key: after the common ones
+    ]
+    doc = json.loads(run_invoke(root, "config", "--env", "production", "-s", "b", "--json").stdout)
+    assert doc["extends"] == ["staging"]
+    assert {k["key"]: (k["value"], k["source"], k["overrides"]) for k in doc["keys"]}["state-bucket"] == (
+        "acme-state-production", f"{env}production", [f"{env}staging"],
+    )  # fmt: skip

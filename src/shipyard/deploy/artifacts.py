@@ -63,14 +63,17 @@ class Artifacts:
         artifact = f"{dest.registry.image(unit.name)}@{digest}" if digest and digest != "unknown" else ""
         return Release(unit.name, fingerprint, artifact, self.git_sha)
 
-    def site(self, unit: Unit) -> Release:
-        """The release of a static unit, named by the content of its built site."""
+    def site(self, unit: Unit, env: str = "") -> Release:
+        """The release of a static unit, named by the content of its built site: built with the
+        ``build-env`` values of ``env`` (default: this environment's)."""
         from shipyard.deploy.target import DeployFailed
         from shipyard.deploy.targets.site import build_site
+        from shipyard.images.static import build_env
 
         release = self.lookup(unit)
+        values = build_env(self.project, env or self.env, unit)
         try:
-            site = build_site(self.project, unit, release.fingerprint)
+            site = build_site(self.project, unit, release.fingerprint, values)
         except DeployFailed as exc:
             raise ShipyardError(f"cannot deploy: {exc.reason}", hint=f"fix the build of {unit.name}") from None
         return replace(release, artifact=site.release_id)

@@ -14,6 +14,7 @@ from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, MIGRATE, ROLLBAC
 from shipyard.deploy.lock import LockInfo, sigterm_as_interrupt, whoami
 from shipyard.deploy.migrate import database_url
 from shipyard.deploy.migrate_command import run_migrations
+from shipyard.deploy.notify import base as events
 from shipyard.deploy.plan import DeployPlan, build_plan, deployable, render, with_status
 from shipyard.deploy.session import Session
 from shipyard.deploy.target import DeployFailed, Progress, Running
@@ -66,10 +67,28 @@ def deploy(
 
         results = Transaction(session, plan, settings, say=say).run(lock_wait=options.lock_wait, replan=replan)
         say(summary_table(results))
+    _step_summary(plan, results)
     serving = [*plan.up_to_date, *(r.unit for r in results if r.ok)]
     for service, url in running_urls(session, [project.units[name] for name in serving]).items():
         say(f"{service} is running at {url}")
     return results
+
+
+def _step_summary(plan: DeployPlan, results: Sequence[Result]) -> None:
+    """Inside GitHub Actions: the plan, its waves (Mermaid) and the outcome in the step summary."""
+    from shipyard import gha
+
+    if not gha.active():
+        return
+    from shipyard.mermaid import waves_graph
+
+    outcomes = {r.unit: ("succeeded" if r.ok else "failed") for r in results}
+    parts = [f"### deploy to {plan.env}", "", "```text", render(plan), "```", ""]
+    if plan.services:
+        parts += [waves_graph(plan.waves, outcomes), ""]
+    if results:
+        parts.append(gha.summary_markdown(results, f"deploy to {plan.env}: results"))
+    gha.append_summary("\n".join(parts) + "\n")
 
 
 def gated(session: Session, plan: DeployPlan, options: DeployOptions) -> DeployPlan:
@@ -129,7 +148,7 @@ def _pending(session: Session, plan: Any, settings: Any) -> dict[str, migrate.Mi
     found = {}
     for sp in plan.services:
         m = sp.migration
-        if m is None or m.via != "docker" or not m.image:
+        if m is None or m.in_target or not m.image:
             continue
         try:
             found[sp.service] = migrate.check(m, database_url(settings[sp.service], session.environment))
@@ -166,7 +185,10 @@ def rollback(
     notifier = session.notifier()
     with sigterm_as_interrupt(), session.lock().held(f"rollback {service}", wait=lock_wait):
         entry = _rollback_entry(session, service, goal, running, previous, target)
-    notifier.send(f"{whoami()} rolled back {service} in {env} to release {goal.release}: {entry.outcome}")
+    text = f"{whoami()} rolled back {service} in {env} to release {goal.release}: {entry.outcome}"
+    notifier.send(
+        events.Event(events.ROLLBACK, env, text, (service,), {service: entry.release}, entry.who, entry.git_sha)
+    )
     notifier.close()
     if not entry.ok:
         raise ShipyardError(f"rollback of {service} failed: {entry.reason}", hint=f"see invoke status --env {env}")

@@ -126,6 +126,7 @@ class DeployLock:
         self.token = uuid.uuid4().hex
         self.etag: str | None = None
         self.info: LockInfo | None = None
+        self.took_over: LockInfo | None = None  # the expired lock this one replaced, if any
         self._lost = ""  # why this holder lost (or gave up) the lock; the first reason wins
         self.failures = 0  # renewals failed in a row
 
@@ -187,7 +188,7 @@ class DeployLock:
             self.etag = self.store.put(LOCK_KEY, info.to_bytes(), if_match=stale.etag)
         except Conflict:
             return False  # someone else renewed or took it first
-        self.info = info
+        self.info, self.took_over = info, old
         self.say(f"took over the deploy lock of {self.env}: its lease had expired ({old.describe(self.clock())})")
         return True
 

@@ -83,6 +83,12 @@ class Migration:
     image: str  # repo@sha256:...
     config: str  # path of alembic.ini inside the image
     via: str  # docker | ecs
+
+    @property
+    def in_target(self) -> bool:
+        """Whether the migrations run inside the deploy target (a one-off task), not from here."""
+        return self.via != "docker"
+
     env: str = ""  # the environment, for the hints that name the command to run again
 
 
@@ -174,7 +180,7 @@ def failed(m: Migration, what: str, output: str) -> MigrationFailed:
 
 def check(m: Migration, url: Sensitive, *, runner: Callable[[Command], Any] = run) -> MigrationStatus:
     """Current revision and pending revisions of the database (changes nothing)."""
-    if m.via != "docker":
+    if m.in_target:
         raise ShipyardError(
             f"{m.service}: pending revisions of a VPC-only database cannot be read from here",
             hint='migrate-via = "ecs" reads them in a one-off ECS task (shipyard.deploy.migrate_run)',

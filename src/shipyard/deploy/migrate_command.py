@@ -19,6 +19,7 @@ from shipyard.deploy.ledger import FAILED, INTERRUPTED, MIGRATE, SUCCEEDED, Entr
 from shipyard.deploy.lock import sigterm_as_interrupt, whoami
 from shipyard.deploy.migrate import MigrationFailed, MigrationStatus, migration_for
 from shipyard.deploy.migrate_run import MigrationRun, runner_for
+from shipyard.deploy.notify.base import MIGRATE_FAILED, MIGRATE_SUCCEEDED, Event
 from shipyard.deploy.plan import deployable
 from shipyard.deploy.session import Session
 from shipyard.deploy.target import Progress, Release
@@ -28,7 +29,7 @@ from shipyard.project import Project, Unit
 from shipyard.secrets import redact
 
 if TYPE_CHECKING:
-    from shipyard.deploy.notify import Notifier
+    from shipyard.deploy.notify import Notifications as Notifier
     from shipyard.settings import Settings
 
 PENDING_EXIT = 3  # `invoke migrate --check`: revisions are pending (0: up to date, 1: an error)
@@ -144,25 +145,36 @@ def _apply(session: Session, p: Planned, status: MigrationStatus, notifier: Noti
     )  # fmt: skip
     if not status.pending:
         done = _record(session, replace(entry, migration=status.current, reason=f"none pending (at {status.current})"))
-        notifier.send(f"{entry.who} ran the migrations of {name} in {env}: none pending (at {status.current})")
+        text = f"{entry.who} ran the migrations of {name} in {env}: none pending (at {status.current})"
+        notifier.send(_event(MIGRATE_SUCCEEDED, env, text, done))
         return done
     try:
         after = p.run.upgrade()
     except MigrationFailed as exc:
         if exc.output:
             session.say("\n".join(f"    {line}" for line in exc.output.splitlines()))
-        _record(session, replace(entry, outcome=FAILED, migration=status.current, reason=exc.message.splitlines()[0]))
-        notifier.send(redact(f"migration of {name} in {env} failed: {exc.message.splitlines()[0]}"))
+        reason = exc.message.splitlines()[0]
+        failed = _record(session, replace(entry, outcome=FAILED, migration=status.current, reason=reason))
+        notifier.send(_event(MIGRATE_FAILED, env, f"migration of {name} in {env} failed: {reason}", failed))
         raise
     except KeyboardInterrupt:
-        _record(session, replace(entry, outcome=INTERRUPTED, reason="interrupted during the migration"))
-        notifier.send(f"migration of {name} in {env} interrupted")
+        stopped = _record(session, replace(entry, outcome=INTERRUPTED, reason="interrupted during the migration"))
+        notifier.send(_event(MIGRATE_FAILED, env, f"migration of {name} in {env} interrupted", stopped))
         raise
     applied = f"{', '.join(status.pending)} applied ({status.current} -> {after or 'unknown'})"
     done = _record(session, replace(entry, migration=after, reason=applied))
     session.say(f"{name}: migrated to {after or 'an unknown revision'}")
-    notifier.send(redact(f"{entry.who} migrated {name} in {env} (release {done.release}): {applied}"))
+    text = f"{entry.who} migrated {name} in {env} (release {done.release}): {applied}"
+    notifier.send(_event(MIGRATE_SUCCEEDED, env, text, done))
     return done
+
+
+def _event(kind: str, env: str, text: str, entry: Entry) -> Event:
+    """The notification of one migrate run, from its ledger entry."""
+    return Event(
+        kind, env, redact(text), (entry.service,), {entry.service: entry.release}, entry.who, entry.git_sha,
+        redact(entry.reason),
+    )  # fmt: skip
 
 
 def _record(session: Session, entry: Entry) -> Entry:

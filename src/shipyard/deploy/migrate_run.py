@@ -144,12 +144,15 @@ def runner_for(
     session: Session, unit: Unit, m: Migration, release: Release, settings: Settings, progress: Progress
 ) -> MigrationRun:
     """The run of ``m`` the environment's ``migrate-via`` asks for."""
-    if m.via != "ecs":
+    from shipyard.deploy.targets import RUN_ONCE, TARGETS
+
+    if not m.in_target:
         return DockerRun(m, migrate.database_url(settings, session.environment), session.environment)
     target = session.targets.for_unit(unit)
-    if not hasattr(target, "run_once"):
+    if not session.targets.can(unit, RUN_ONCE):
         raise ShipyardError(
-            f'{unit.name}: migrate-via = "ecs" needs the ecs target, not {target.name}',
+            f'{unit.name}: migrate-via = "{m.via}" runs a one-off task, which the {target.name} target cannot'
+            f" (targets that can: {', '.join(TARGETS.having(RUN_ONCE))})",
             hint=f'set migrate-via = "docker" in [tool.shipyard.environments.{session.env}]',
         )
     return EcsRun(m, target, unit, lambda: release_taskdef(target, unit, release, settings), progress, session.say)

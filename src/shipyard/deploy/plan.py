@@ -100,11 +100,15 @@ def promoted(
     """With ``promote-from``: the exact artifact the other environment verified (or refuse)."""
     if source is None:
         return release, ""
+    per_environment = bool(unit.settings.get("build-env"))  # a site built with each environment's values
     entry = source.ledger.verified(unit.name, fingerprint=release.fingerprint)
     if entry is None and not unit.has_image:
         # A new fingerprint with the same site is "up to date" there, so it has no entry of
-        # its own: only the content (the build) can tell whether it was verified.
-        entry = source.ledger.verified(unit.name, artifact=artifacts.site(unit).artifact)
+        # its own: only the content (the build, with the source's build-env) can tell whether it was verified.
+        entry = source.ledger.verified(unit.name, artifact=artifacts.site(unit, source.env).artifact)
+    if entry is not None and per_environment:
+        # the source staging verified, built here with this environment's build-env (artifact: the build's)
+        return replace(release, artifact="", git_sha=entry.git_sha or release.git_sha), source.env
     if entry is not None:
         return replace(release, artifact=entry.artifact, git_sha=entry.git_sha or release.git_sha), source.env
     if force:
@@ -172,8 +176,9 @@ def build_plan(
         for name, release in artifacts.ensure(missing).items():
             releases[name] = (release, "")
     for unit in units:
-        if not unit.has_image and not releases[unit.name][0].artifact:  # promoted ones are never rebuilt
-            releases[unit.name] = (artifacts.site(unit), "")
+        # promoted ones are never rebuilt, unless built per environment (build-env: from the verified source)
+        if not unit.has_image and not releases[unit.name][0].artifact:
+            releases[unit.name] = (artifacts.site(unit), releases[unit.name][1])
     plans = [
         service_plan(session, u, releases[u.name][0], settings[u.name], promoted_from=releases[u.name][1])
         for u in units
@@ -216,7 +221,7 @@ def _migration_line(sp: ServicePlan) -> str:
         return ""
     status = sp.migration_status
     if status is None:
-        how = "as a one-off ECS task" if sp.migration.via == "ecs" else "before the roll-out"
+        how = f"as a one-off {sp.target} task" if sp.migration.in_target else "before the roll-out"
         return f"migrations: alembic upgrade head {how} (pending revisions not known yet)"
     if not status.pending:
         return f"migrations: none pending (at {status.current})"

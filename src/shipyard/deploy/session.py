@@ -7,6 +7,7 @@ credentials belong to the environment's account — before any side effect.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,22 +15,20 @@ from typing import Any
 
 from shipyard.deploy.ledger import Ledger
 from shipyard.deploy.lock import DEFAULT_LEASE, DeployLock
-from shipyard.deploy.notify import Notifier
+from shipyard.deploy.notify import Notifications, NotifierContext, open_notifications
 from shipyard.deploy.store import LocalStore, S3Store, StateStore
-from shipyard.deploy.target import TargetContext
-from shipyard.deploy.targets import Targets
+from shipyard.deploy.target import TargetContext, Targets
+from shipyard.deploy.targets import NEEDS_AWS, TARGETS
 from shipyard.errors import ShipyardError
 from shipyard.project import Project, shipyard_dir
 from shipyard.secrets import Sensitive
 
-AWS_TARGETS = {"ecs", "static"}
-
 
 def uses_aws(environment: Mapping[str, Any]) -> bool:
     """Whether acting on the environment means AWS calls."""
-    targets = set(environment.get("targets", {}).values())
+    targets = set(environment.get("targets", {}).values()) & set(TARGETS.having(NEEDS_AWS))
     registry = str(environment.get("registry", ""))
-    return bool(targets & AWS_TARGETS or environment.get("state-bucket") or ".amazonaws.com" in registry)
+    return bool(targets or environment.get("state-bucket") or ".amazonaws.com" in registry)
 
 
 def open_store(project: Project, env: str, environment: Mapping[str, Any]) -> StateStore:
@@ -100,21 +99,23 @@ class Session:
             self.project, env, environment, store, "", Targets(TargetContext(self.project, env, environment)), self.say
         )
 
-    def notifier(self) -> Notifier:
-        url = webhook_url(self.project, self.env, self.environment)
-        return Notifier(url.reveal() if url else "", warn=self.say)
+    def notifier(self) -> Notifications:
+        """The environment's notifiers (``notify``), each configured from its own keys."""
+        secret = functools.partial(setting_secret, self.project, self.env, self.environment)
+        return open_notifications(NotifierContext(self.env, self.environment, secret, self.say))
 
 
-def webhook_url(project: Project, env: str, environment: Mapping[str, Any]) -> Sensitive | None:
-    """The Slack webhook URL: the setting named by ``slack-webhook``, from the process
-    environment or the root ``.env.<env>``/``.env`` (an ssm:/secretsmanager: reference is resolved)."""
+def setting_secret(project: Project, env: str, environment: Mapping[str, Any], key_field: str) -> Sensitive | None:
+    """The value of the setting named by the environment's ``key_field`` (``slack-webhook``,
+    ``webhook-url``): from the process environment or the root ``.env.<env>``/``.env``, an
+    ssm:/secretsmanager: reference resolved. None when the key or its setting is unset."""
     import os
 
     from shipyard.settings.files import read_env_file
     from shipyard.settings.refs import is_reference, parse_reference
     from shipyard.settings.resolve import fetch
 
-    key = environment.get("slack-webhook", "")
+    key = str(environment.get(key_field) or "")
     if not key:
         return None
     value = os.environ.get(key)
@@ -125,9 +126,9 @@ def webhook_url(project: Project, env: str, environment: Mapping[str, Any]) -> S
     if not value:
         return None
     if is_reference(value):
-        ref = parse_reference(value, f"slack-webhook: {key}")
+        ref = parse_reference(value, f"{key_field}: {key}")
         found, missing = fetch([ref], environment)
         if missing:
-            raise ShipyardError(f"slack-webhook: {key}: {ref} {missing[ref]}", hint="create it or unset slack-webhook")
+            raise ShipyardError(f"{key_field}: {key}: {ref} {missing[ref]}", hint=f"create it or unset {key_field}")
         return found[ref]
     return Sensitive(value)

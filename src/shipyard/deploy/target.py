@@ -1,7 +1,8 @@
 """The target protocol: what every deploy target (ecs, local, static) provides.
 
 A target is made per environment by a factory registered in ``deploy/targets/__init__.py``
-(``TARGETS``), from a ``TargetContext``. The transaction (deploy/transaction.py) drives
+(``TARGETS``, with its keys and capabilities), from a ``TargetContext``; ``Targets`` below
+makes them. The transaction (deploy/transaction.py) drives
 it: ``current`` and ``diff`` for the plan, ``deploy`` for the roll-out, and ``rollback``
 when the roll-out (or a later service, or the smoke check) failed. ``deploy`` raises
 DeployFailed and leaves the undo to the transaction, which calls ``rollback(previous)`` —
@@ -19,9 +20,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shipyard.project import Project, Unit
+from shipyard.config import DEFAULT_TARGETS
+from shipyard.deploy.targets import TARGETS
+from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
+    from shipyard.project import Project, Unit
     from shipyard.settings import Settings
 
 
@@ -135,3 +139,31 @@ class Target(Protocol):
 
 
 TargetFactory = Callable[[TargetContext], Target]
+
+
+def target_name(ctx: TargetContext, unit: Unit) -> str:
+    """The target of ``unit``'s kind in the environment (as `invoke services` shows it)."""
+    if unit.is_lib:
+        raise ShipyardError(f"{unit.name} is a lib: libs are not deployed", hint="name a service")
+    return str(ctx.environment.get("targets", {}).get(unit.kind, DEFAULT_TARGETS[unit.kind]))
+
+
+class Targets:
+    """The targets of one environment, made once each."""
+
+    def __init__(self, ctx: TargetContext) -> None:
+        self.ctx = ctx
+        self._made: dict[str, Target] = {}
+
+    def for_unit(self, unit: Unit) -> Target:
+        name = target_name(self.ctx, unit)
+        if name not in self._made:
+            self._made[name] = TARGETS.load(name)(self.ctx)
+        return self._made[name]
+
+    def can(self, unit: Unit, capability: str) -> bool:
+        """Whether the target of ``unit`` has ``capability`` (one of deploy/targets' CAPABILITIES)."""
+        return TARGETS.can(target_name(self.ctx, unit), capability)
+
+    def names(self, units: list[Unit]) -> set[str]:
+        return {target_name(self.ctx, u) for u in units}

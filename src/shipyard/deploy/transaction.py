@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 from shipyard.deploy import migrate
 from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, ROLLED_BACK, SUCCEEDED, Entry, not_recorded
 from shipyard.deploy.lock import Terminated, sigterm_as_interrupt, whoami
-from shipyard.deploy.notify import Notifier
+from shipyard.deploy.notify import Event, Notifications
+from shipyard.deploy.notify import base as events
 from shipyard.deploy.plan import DeployPlan, ServicePlan
 from shipyard.deploy.target import Cancelled, DeployFailed, Progress, Running
 from shipyard.deploy.verify import run_smoke_check, smoke_check_for
@@ -111,7 +112,7 @@ class Transaction:
         self.stop = threading.Event()
         self.stop_reason = ""
         self.lock = session.lock(lease) if lease else session.lock()
-        self.notifier: Notifier = session.notifier()
+        self.notifier: Notifications = session.notifier()
         self.who = whoami()
 
     # -- the whole thing -----------------------------------------------------------------
@@ -123,7 +124,7 @@ class Transaction:
         try:
             with sigterm_as_interrupt(), self.lock.held(f"deploy {names}", wait=lock_wait):
                 self.say(f"deploy lock of {self.plan.env} acquired ({self.lock.store.describe()})")
-                self.notifier.send(f"{self.who} is deploying {names} to {self.plan.env}")
+                self._notify_start(names)
                 self._check_unchanged(replan)
                 self._open()
                 try:
@@ -217,10 +218,10 @@ class Transaction:
         m, unit = sp.migration, self.session.project.units[sp.service]
         progress = Progress(sp.service, self.say, self.stop, lambda: self.stop_reason)
         run = runner_for(self.session, unit, m, sp.release, self.settings[sp.service], progress)
-        if m.via == "ecs":  # the task checks, upgrades and reads the revision back in one go
-            progress("alembic upgrade head in a one-off ECS task")
+        if m.in_target:  # the one-off task checks, upgrades and reads the revision back in one go
+            progress(f"alembic upgrade head in {run.where}")
             now = run.upgrade()
-            progress(f"migrations applied (one-off ECS task): now at {now or 'an unknown revision'}")
+            progress(f"migrations applied ({run.where}): now at {now or 'an unknown revision'}")
             return now
         status = run.check()
         if not status.pending:
@@ -442,27 +443,46 @@ class Transaction:
                     attempt.rollback = written
         return unrecorded
 
+    def _event(self, kind: str, text: str, attempts: list[Attempt] | None = None, reason: str = "") -> Event:
+        chosen = list(self.attempts.values()) if attempts is None else attempts
+        shas = {a.sp.release.git_sha for a in chosen if a.sp.release.git_sha}
+        releases = {a.sp.service: a.entry.release for a in chosen if a.entry is not None}
+        services = tuple(a.sp.service for a in chosen)
+        sha = shas.pop() if len(shas) == 1 else ""
+        return Event(kind, self.plan.env, redact(text), services, releases, self.who, sha, redact(reason))
+
+    def _notify_start(self, names: str) -> None:
+        if self.lock.took_over is not None:
+            old = self.lock.took_over
+            text = f"{self.who} took over the deploy lock of {self.plan.env} from {old.holder}: its lease had expired"
+            self.notifier.send(self._event(events.LOCK_TAKEOVER, text, reason=old.purpose))
+        self.notifier.send(self._event(events.DEPLOY_STARTED, f"{self.who} is deploying {names} to {self.plan.env}"))
+        forced = [a for a in self.attempts.values() if a.sp.forced]  # what --force let through, and why
+        if forced:
+            names = ", ".join(a.sp.service for a in forced)
+            why = "; ".join(f"{a.sp.service}: {a.sp.forced}" for a in forced)
+            text = f"{self.who} forced {names} to {self.plan.env}: {why}"
+            self.notifier.send(self._event(events.DEPLOY_FORCED, text, forced, reason=why))
+
     def _notify_end(self) -> None:
         if not any(a.outcome for a in self.attempts.values()):
-            self.notifier.send(f"deploy to {self.plan.env} stopped before changing anything")
+            text = f"deploy to {self.plan.env} stopped before changing anything"
+            self.notifier.send(self._event(events.DEPLOY_STOPPED, text))
             return
         failed = [a for a in self.attempts.values() if a.outcome != SUCCEEDED]
         if not failed:
             releases = ", ".join(
                 f"{a.sp.service} (release {a.entry.release if a.entry else '?'})" for a in self.attempts.values()
             )
-            self.notifier.send(redact(f"deployed {releases} to {self.plan.env}{self._forced()}"))
+            self.notifier.send(self._event(events.DEPLOY_SUCCEEDED, f"deployed {releases} to {self.plan.env}"))
             return
         reasons = "; ".join(f"{a.sp.service}: {a.outcome}: {a.reason}" for a in failed)
-        self.notifier.send(redact(f"deploy to {self.plan.env} failed: {reasons}{self._forced()}"))
-        back = [a.sp.service for a in failed if a.rollback is not None and a.rollback.ok]
+        text = f"deploy to {self.plan.env} failed: {reasons}"
+        self.notifier.send(self._event(events.DEPLOY_FAILED, text, reason=reasons))
+        back = [a for a in failed if a.rollback is not None and a.rollback.ok]
         if back:
-            self.notifier.send(f"rolled back {', '.join(back)} in {self.plan.env}")
-
-    def _forced(self) -> str:
-        """What --force overrode, for the notification ("" when nothing was)."""
-        forced = [f"{sp.service}: {sp.forced}" for sp in self.plan.services if sp.forced]
-        return f" (forced with --force: {'; '.join(forced)})" if forced else ""
+            text = f"rolled back {', '.join(a.sp.service for a in back)} in {self.plan.env}"
+            self.notifier.send(self._event(events.DEPLOY_ROLLED_BACK, text, back))
 
     def results(self) -> list[Result]:
         out = []

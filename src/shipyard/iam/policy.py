@@ -20,9 +20,6 @@ from shipyard.iam.table import TABLE
 from shipyard.project import Project, Unit
 from shipyard.settings.refs import SECRETS_MANAGER, SSM, SecretRef, partition
 
-# Targets that resolve secret references themselves (ECS: its execution role, at task start);
-# any other target gets values, so the runner reads the parameters and secrets.
-RESOLVE_THEMSELVES = frozenset({"ecs", "static"})
 ROLLING = ("", "rolling")
 
 
@@ -54,8 +51,7 @@ class Context:
 
     def units(self, target: str) -> list[Unit]:
         """The deployed units (not libs) whose kind this environment deploys with ``target``."""
-        from shipyard.deploy.target import TargetContext
-        from shipyard.deploy.targets import target_name
+        from shipyard.deploy.target import TargetContext, target_name
 
         ctx = TargetContext(self.project, self.env, self.environment)
         return [u for u in self.project.services if target_name(ctx, u) == target]
@@ -148,35 +144,41 @@ def runner_refs(ctx: Context) -> tuple[SecretRef, ...]:
     loaded = load_all(ctx.project, ctx.env, ctx.project.services, environ={})
     docker_migrations = ctx.environment.get("migrate-via", "docker") == "docker"
     found: list[SecretRef] = []
-    for target in {_target(ctx, u) for u in ctx.project.services} - RESOLVE_THEMSELVES:
+    from shipyard.deploy.targets import RESOLVES_SECRETS, TARGETS
+
+    # targets that resolve references themselves (ECS: its execution role, at task start) are
+    # left out: any other target gets values, so the runner reads the parameters and secrets
+    for target in {_target(ctx, u) for u in ctx.project.services} - set(TARGETS.having(RESOLVES_SECRETS)):
         found += [s.value for u in ctx.units(target) for s in loaded[u.name] if isinstance(s.value, SecretRef)]
     for unit in ctx.project.services:
         url = loaded[unit.name].get(URL_KEY)
         if docker_migrations and unit.settings.get("migrations") and url and isinstance(url.value, SecretRef):
             found.append(url.value)
-    webhook = _webhook_ref(ctx)
-    return tuple(dict.fromkeys([*found, *([webhook] if webhook else [])]))
+    return tuple(dict.fromkeys([*found, *_webhook_refs(ctx)]))
 
 
 def _target(ctx: Context, unit: Unit) -> str:
-    from shipyard.deploy.target import TargetContext
-    from shipyard.deploy.targets import target_name
+    from shipyard.deploy.target import TargetContext, target_name
 
     return target_name(TargetContext(ctx.project, ctx.env, ctx.environment), unit)
 
 
-def _webhook_ref(ctx: Context) -> SecretRef | None:
-    """The reference the ``slack-webhook`` setting holds in the root .env files, if any."""
+def _webhook_refs(ctx: Context) -> list[SecretRef]:
+    """The references the notifiers' URL settings (``slack-webhook``, ``webhook-url``) hold in
+    the root .env files."""
+    from shipyard.deploy.notify import secret_keys
     from shipyard.settings.files import read_env_file
     from shipyard.settings.refs import is_reference, parse_reference
 
-    key = ctx.environment.get("slack-webhook", "")
-    for name in (f".env.{ctx.env}", ".env") if key else ():
-        path = ctx.project.root / name
-        value = read_env_file(path, name).get(key) if path.is_file() else None
-        if value:
-            return parse_reference(value, f"slack-webhook: {key}") if is_reference(value) else None
-    return None
+    found = []
+    for key in sorted(secret_keys(ctx.environment)):
+        for name in (f".env.{ctx.env}", ".env"):
+            path = ctx.project.root / name
+            value = read_env_file(path, name).get(key) if path.is_file() else None
+            if value:
+                found += [parse_reference(value, f"notifier setting {key}")] if is_reference(value) else []
+                break
+    return found
 
 
 # -- what each resource kind is in this environment ------------------------------------------

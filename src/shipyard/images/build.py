@@ -11,6 +11,7 @@ from pathlib import Path
 
 from shipyard.errors import ShipyardError
 from shipyard.fingerprint import Fingerprint
+from shipyard.graph import lib_closure
 from shipyard.images import dockerfile
 from shipyard.images.context import create_context
 from shipyard.images.plan import (
@@ -18,6 +19,7 @@ from shipyard.images.plan import (
     build_command,
     buildx_probe,
     engine_probe,
+    epoch_of,
     image_labels,
     image_tags,
     inspect_command,
@@ -25,7 +27,7 @@ from shipyard.images.plan import (
 )
 from shipyard.images.settings import Checkout, ImageSettings, Revision, image_fingerprint
 from shipyard.images.wheels import StepFailed
-from shipyard.proc import run
+from shipyard.proc import command, run
 from shipyard.project import Project, Unit
 
 WHEEL_CACHE_ENV = "SHIPYARD_WHEEL_CACHE"
@@ -124,6 +126,22 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def source_date(project: Project, target: ImageTarget) -> str:
+    """The image's ``created``: SOURCE_DATE_EPOCH when set; else, for a clean checkout, the commit
+    time of the newest commit that touched the unit or its libs, so that rebuilding the same
+    inputs (another runner, a cleared cache) gives the same label; else (edits not committed) now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch and target.revision.sha and not target.revision.dirty:
+        paths = [target.unit.path, *(lib.path for lib in lib_closure(project, target.unit))]
+        if target.unit.settings.get("context"):
+            paths.append(str(target.unit.settings["context"]))
+        done = run(command("git", "log", "-1", "--format=%ct", "HEAD", "--", *paths, cwd=project.root))
+        epoch = done.output.strip() if done.ok else ""
+    if not epoch.isdigit():
+        return now()
+    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def build_spec(target: ImageTarget, context: Path, *, no_cache: bool = False, created: str = "") -> BuildSpec:
     s = target.settings
     return BuildSpec(
@@ -147,27 +165,29 @@ def ensure_image(project: Project, target: ImageTarget, checkout: Checkout, opti
     if existing:
         tag_local(target)
         return Built(existing, built=False)
+    created = source_date(project, target)
     if dockerfile.build_mode(project, target.unit) == dockerfile.DOCKERFILE:
-        _build_own_dockerfile(project, target, options)
+        _build_own_dockerfile(project, target, options, created)
     else:
-        _build_hermetic(project, target, checkout, options)
+        _build_hermetic(project, target, checkout, options, created)
     image_id = local_image(target.identity)
     if not image_id:
         raise ShipyardError(f"{target.unit.name}: docker build succeeded but {target.identity} is missing")
     return Built(image_id, built=True)
 
 
-def _build_own_dockerfile(project: Project, target: ImageTarget, options: BuildOptions) -> None:
+def _build_own_dockerfile(project: Project, target: ImageTarget, options: BuildOptions, created: str) -> None:
     """The team's Dockerfile with its own context; a failure says what it needs when it can."""
     cmd = dockerfile.build_command(
         project,
         target.unit,
         tags=target.tags,
-        labels=image_labels(target.fingerprint, target.revision, now()),
+        labels=image_labels(target.fingerprint, target.revision, created),
         platform=target.settings.platform,
         base_image=target.settings.base_image,
         no_cache=options.no_cache,
         buildx=buildx_available(),
+        source_date_epoch=epoch_of(created),
     )
     done = run(cmd, stream=options.verbose)
     if not done.ok:
@@ -175,7 +195,9 @@ def _build_own_dockerfile(project: Project, target: ImageTarget, options: BuildO
         raise StepFailed(f"docker build exited {done.returncode}" + (f": {why}" if why else ""), done.output)
 
 
-def _build_hermetic(project: Project, target: ImageTarget, checkout: Checkout, options: BuildOptions) -> None:
+def _build_hermetic(
+    project: Project, target: ImageTarget, checkout: Checkout, options: BuildOptions, created: str
+) -> None:
     with tempfile.TemporaryDirectory(prefix=f"shipyard-{target.unit.name}-") as work:
         ctx = create_context(
             project,
@@ -187,7 +209,9 @@ def _build_hermetic(project: Project, target: ImageTarget, checkout: Checkout, o
             python_cache=options.python_cache(project),
             stream=options.verbose,
         )
-        cmd = build_command(build_spec(target, ctx.path, no_cache=options.no_cache), buildx=buildx_available())
+        spec = build_spec(target, ctx.path, no_cache=options.no_cache, created=created)
+        cmd = build_command(spec, buildx=buildx_available())
         done = run(cmd, stream=options.verbose)
         if not done.ok:
-            raise StepFailed(f"docker build exited {done.returncode}", done.output)
+            why = dockerfile.explain_hermetic_failure(target.unit, done.output)
+            raise StepFailed(f"docker build exited {done.returncode}" + (f": {why}" if why else ""), done.output)

@@ -21,12 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipyard.dependencies import dependency_source
 from shipyard.errors import ShipyardError
 from shipyard.graph import lib_closure
-from shipyard.images.dockerfile import DOCKERFILE, build_mode, check_dockerfile_inputs
+from shipyard.images.dockerfile import DOCKERFILE, build_mode, check_dockerfile_inputs, view
 from shipyard.images.interpreter import check_python, image_python
+from shipyard.images.plan import inspect_command
 from shipyard.images.settings import ImageSettings
 from shipyard.images.wheels import build_wheels, cached_deps, link_wheels
+from shipyard.proc import run
 from shipyard.project import Project, Unit
 
 LOCK = "requirements.lock"
@@ -41,27 +44,58 @@ class Context:
     app: tuple[str, ...]
 
 
-def check_inputs(project: Project, unit: Unit, settings: ImageSettings) -> tuple[Path, Path]:
-    """The unit's Dockerfile and its lock (hermetic) or build context (dockerfile mode); a clear
-    error when one is missing, and, for a Dockerfile of the team's own, a bad build arg."""
-    folder = project.root / unit.path
-    dockerfile, lock = folder / settings.dockerfile, folder / LOCK
-    if not dockerfile.is_file():
-        raise ShipyardError(
-            f"{unit.name}: {unit.path}/{settings.dockerfile} not found",
-            hint=f'add a Dockerfile, set `dockerfile` in {unit.source}, or make the unit kind = "static"',
-        )
+def check_inputs(project: Project, unit: Unit, settings: ImageSettings) -> None:
+    """A clear error, before anything builds, when an input of the unit's image is missing or
+    wrong: the Dockerfile, the lock (hermetic), the build context and build args (dockerfile)."""
     if build_mode(project, unit) == DOCKERFILE:
+        dockerfile = _dockerfile(project, unit, settings)
         inside_repository(project.root, dockerfile.relative_to(project.root).as_posix())
-        return dockerfile, check_dockerfile_inputs(project, unit)
-    if not lock.is_file():
+        check_dockerfile_inputs(project, unit)
+    else:
+        hermetic_inputs(project, unit, settings)
+
+
+def hermetic_inputs(project: Project, unit: Unit, settings: ImageSettings) -> tuple[Path, Path]:
+    """The Dockerfile and the pins file (the lock, or a uv.lock/poetry.lock exported) of a
+    hermetic build; a clear error when either is missing."""
+    dockerfile = _dockerfile(project, unit, settings)
+    source = dependency_source(project, unit)
+    if source is None:
         raise ShipyardError(
-            f"{unit.name}: {unit.path}/{LOCK} not found: hermetic builds install pinned wheels only",
+            f"{unit.name}: {unit.path}/{LOCK} not found (nor another lock shipyard reads):"
+            " hermetic builds install pinned wheels only",
             hint=f"pin the dependencies, e.g. `uv pip compile {unit.path}/pyproject.toml -o {unit.path}/{LOCK}`",
         )
-    for path in (dockerfile, lock):
+    for path in (dockerfile, source.lock):
         inside_repository(project.root, path.relative_to(project.root).as_posix())
-    return dockerfile, lock
+    return dockerfile, source.install_file()  # the runtime pins (a uv.lock or poetry.lock exported)
+
+
+def _dockerfile(project: Project, unit: Unit, settings: ImageSettings) -> Path:
+    folder = project.root / unit.path
+    dockerfile = folder / settings.dockerfile
+    if not dockerfile.is_file():
+        near = sorted(p.name for p in folder.glob("*Dockerfile*") if p.is_file()) if folder.is_dir() else []
+        found = f"; {unit.path} has {', '.join(near)}" if near else ""
+        raise ShipyardError(
+            f"{unit.name}: {unit.path}/{settings.dockerfile} not found{found}",
+            hint=f'name the file with `dockerfile = "..."` in {unit.source}, add one, or make the unit kind = "static"',
+        )
+    return dockerfile
+
+
+def check_base_images(unit: Unit, dockerfile: Path, base_image: str) -> None:
+    """Every image a hermetic build's FROM lines name is on this engine: the build runs with
+    --network none, so Docker cannot pull one, and its own error would say only "pull access"."""
+    for ref in view(dockerfile).base_images(base_image):
+        if run(inspect_command(ref)).ok:
+            continue
+        raise ShipyardError(
+            f"{unit.name}: FROM {ref} is not on this Docker engine, and a hermetic build cannot pull it"
+            " (it runs with --network none)",
+            hint=f'`docker pull {ref}` first, set base-image for {unit.name}, or build-mode = "dockerfile"'
+            " to build with Docker's networking",
+        )
 
 
 def inside_repository(root: Path, rel: str) -> Path:
@@ -119,7 +153,8 @@ def create_context(
 ) -> Context:
     """Assemble the build context of ``unit`` under ``work``/context (``work`` is scratch space);
     ``python_cache`` keeps what the base image's Python is (see interpreter.py)."""
-    dockerfile, lock = check_inputs(project, unit, settings)
+    dockerfile, lock = hermetic_inputs(project, unit, settings)
+    check_base_images(unit, dockerfile, settings.base_image)
     ctx = work / "context"
     (ctx / "deps").mkdir(parents=True)
     shutil.copyfile(dockerfile, ctx / "Dockerfile")

@@ -10,6 +10,7 @@ Dockerfile, the build args and the target.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -28,8 +29,58 @@ _ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE | re.MULT
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 
 
+_FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?", re.IGNORECASE | re.MULTILINE)
+_ARG_DEFAULT = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)=(\S+)", re.IGNORECASE | re.MULTILINE)
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+
+
+@dataclass(frozen=True)
+class View:
+    """What shipyard reads from a Dockerfile, read once per file version (see :func:`view`)."""
+
+    exists: bool
+    hermetic: bool  # copies the wheels shipyard's hermetic context stages
+    args: frozenset[str]  # declared ARG names
+    defaults: tuple[tuple[str, str], ...]  # ARG name=value defaults
+    froms: tuple[tuple[str, str], ...]  # (image reference as written, stage name or "")
+
+    def base_images(self, base_image: str) -> list[str]:
+        """The images the FROM lines pull in, ARGs expanded (BASE_IMAGE as ``base_image``),
+        leaving out earlier stages and ``scratch``."""
+        values = dict(self.defaults) | {"BASE_IMAGE": base_image}
+        stages: set[str] = set()
+        found = []
+        for image, stage in self.froms:
+            ref = _VARIABLE.sub(lambda m: values.get(m[1], m[0]), image)
+            if ref.lower() not in stages and ref != "scratch" and ref not in found:
+                found.append(ref)
+            if stage:
+                stages.add(stage.lower())
+        return found
+
+
 def dockerfile_path(project: Project, unit: Unit) -> Path:
     return project.root / unit.path / str(unit.settings["dockerfile"])
+
+
+def view(path: Path) -> View:
+    """The Dockerfile at ``path``, parsed once per version of the file (by size and mtime)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return View(False, False, frozenset(), (), ())
+    return _parse(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.cache
+def _parse(path: Path, mtime_ns: int, size: int) -> View:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return View(False, False, frozenset(), (), ())
+    froms = tuple((m["image"], m["stage"] or "") for m in _FROM.finditer(text))
+    defaults = tuple((m[1], m[2].strip("\"'")) for m in _ARG_DEFAULT.finditer(text))
+    return View(True, written_for_hermetic(text), frozenset(_ARG.findall(text)), defaults, froms)
 
 
 def written_for_hermetic(text: str, context: Path | None = None) -> bool:
@@ -46,10 +97,12 @@ def build_mode(project: Project, unit: Unit) -> str:
     """`build-mode` when set; otherwise hermetic for a Dockerfile written for it, else dockerfile."""
     if unit.settings["build-mode"]:
         return str(unit.settings["build-mode"])
-    try:
-        text = dockerfile_path(project, unit).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    found = view(dockerfile_path(project, unit))
+    if not found.exists:
         return HERMETIC  # no Dockerfile: the hermetic checks report it
+    if not found.hermetic:
+        return DOCKERFILE
+    text = dockerfile_path(project, unit).read_text(encoding="utf-8", errors="replace")
     return HERMETIC if written_for_hermetic(text, project.root / context_dir(unit)) else DOCKERFILE
 
 
@@ -129,11 +182,7 @@ def context_files(project: Project, unit: Unit, files: Mapping[str, str]) -> lis
 
 
 def declared_args(project: Project, unit: Unit) -> set[str]:
-    try:
-        text = dockerfile_path(project, unit).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return set()
-    return set(_ARG.findall(text))
+    return set(view(dockerfile_path(project, unit)).args)
 
 
 def build_args(project: Project, unit: Unit, base_image: str) -> dict[str, str]:
@@ -179,6 +228,7 @@ def build_command(
     base_image: str,
     no_cache: bool,
     buildx: bool,
+    source_date_epoch: str = "",
 ) -> Command:
     """``docker build -f <Dockerfile> <context>`` with the unit's target and build args."""
     argv = ["docker", "buildx", "build", "--load"] if buildx else ["docker", "build", "--force-rm"]
@@ -189,6 +239,8 @@ def build_command(
         argv += ["--build-arg", f"{name}={value}"]
     if no_cache:
         argv.append("--no-cache")
+    if buildx and source_date_epoch:  # see images.plan.build_command
+        argv += ["--build-arg", f"SOURCE_DATE_EPOCH={source_date_epoch}"]
     for key, value in labels:
         argv += ["--label", f"{key}={value}"]
     for tag in tags:
@@ -217,4 +269,27 @@ def explain_failure(unit: Unit, output: str) -> str:
     if m := _PULL.search(output):
         image = next(v for v in m.groups() if v)
         return f"the base image {image} could not be pulled; pull or build it on this machine, or change FROM"
+    return ""
+
+
+_NETWORK = re.compile(
+    r"No matching distribution found for (?P<pin>\S+)|Could not find a version that satisfies the requirement "
+    r"(?P<req>\S+)|Failed to establish a new connection|Temporary failure in name resolution|Network is unreachable"
+    r"|Could not resolve host"
+)
+
+
+def explain_hermetic_failure(unit: Unit, output: str) -> str:
+    """What a failed hermetic build of ``unit`` needs, from Docker's log ("" when unknown)."""
+    if m := _NETWORK.search(output):
+        what = m["pin"] or m["req"]
+        missing = f"{what} is not among the wheels in deps/" if what else "a step tried to reach the network"
+        return (
+            f"{missing}: a hermetic build runs with --network none, so every package comes from the "
+            "staged wheels (pip install --no-index --find-links=/tmp/deps -r /tmp/deps/requirements.lock); "
+            f'pin it in {unit.path}\'s lock, or set build-mode = "dockerfile" for a Dockerfile that downloads'
+        )
+    if m := _PULL.search(output):
+        image = next(v for v in m.groups() if v)
+        return f"the image {image} is not on this Docker engine, and a hermetic build cannot pull it: `docker pull` it"
     return ""

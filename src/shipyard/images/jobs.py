@@ -8,7 +8,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -68,9 +68,11 @@ def _build_image(project: Project, unit: Unit, checkout: Checkout, options: Buil
 
 def _build_static(project: Project, unit: Unit, checkout: Checkout, options: BuildOptions, d: dict[str, Any]) -> str:
     fp = static_fingerprint(project, unit, checkout.files)
-    plan = static.static_build(project, unit)
+    values = static.build_env(project, project.settings["default-environment"], unit)  # build-env: for that one
+    plan = static.static_build(project, unit, values)
     d.update(fingerprint=fp.digest)
-    ran = static.build_static(plan, fp, verbose=options.verbose, force=options.force)
+    built = replace(fp, digest=static.build_digest(fp.digest, values))
+    ran = static.build_static(plan, built, verbose=options.verbose, force=options.force)
     d.update(built=ran, up_to_date=not ran, output=str(plan.output.relative_to(project.root)))
     return f"built {unit.path}/{plan.output.name}/" if ran else f"up to date: {unit.path}/{plan.output.name}/"
 

@@ -48,6 +48,16 @@ def image_labels(fp: Fingerprint, rev: Revision, created: str) -> tuple[tuple[st
     return tuple(labels)
 
 
+def epoch_of(created: str) -> str:
+    """``2026-12-02T10:00:00Z`` as seconds since the epoch ("0" when it cannot be read)."""
+    from datetime import datetime, timezone
+
+    try:
+        return str(int(datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()))
+    except ValueError:
+        return "0"
+
+
 def cache_spec(value: str, unit: str, *, write: bool) -> str:
     """A BuildKit cache option: a bare ref becomes ``type=registry,ref=...``; ``{service}`` is the unit."""
     value = value.replace("{service}", unit)
@@ -63,6 +73,9 @@ def build_command(spec: BuildSpec, *, buildx: bool) -> Command:
     argv += ["--network", "none", "--platform", spec.platform, "--build-arg", f"BASE_IMAGE={spec.base_image}"]
     if spec.no_cache:
         argv.append("--no-cache")
+    created = dict(spec.labels).get(CREATED, "")
+    if buildx and created:  # BuildKit 0.11+ stamps the image config and history with it: same inputs, one digest
+        argv += ["--build-arg", f"SOURCE_DATE_EPOCH={epoch_of(created)}"]
     for key, value in spec.labels:
         argv += ["--label", f"{key}={value}"]
     for tag in spec.tags:

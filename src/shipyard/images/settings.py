@@ -34,7 +34,7 @@ class ImageSettings:
         # An absent [tool.shipyard.image] table is {}: fill in the documented defaults.
         image = {key: spec.default for key, spec in IMAGE_FIELDS.items()} | project.settings["image"]
         return cls(
-            base_image=image["base-image"],
+            base_image=unit.settings.get("base-image") or image["base-image"],
             platform=image["platform"],
             python=unit.settings["python"],
             dockerfile=unit.settings["dockerfile"],
@@ -74,7 +74,8 @@ def image_fingerprint(project: Project, unit: Unit, files: Mapping[str, str] | N
         sources = context_files(project, unit, files)
         narrowed = _narrowed(unit, OWN_DOCKERFILE_UNIT_KEYS)
         return fingerprint(project, narrowed, files=files, extra=extra, task="image", sources=sources)
-    return fingerprint(project, _narrowed(unit, IMAGE_UNIT_KEYS), files=files, extra=extra, task="image")
+    chosen = ("dependencies",) if unit.settings.get("dependencies") else ()  # the source the pins come from, when set
+    return fingerprint(project, _narrowed(unit, (*IMAGE_UNIT_KEYS, *chosen)), files=files, extra=extra, task="image")
 
 
 def image_settings(project: Project, unit: Unit) -> dict[str, Any]:

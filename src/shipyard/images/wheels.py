@@ -113,9 +113,14 @@ def _pin_for(lock: Path, number: int, line: str, markers: Mapping[str, str]) -> 
     return str(req) + options
 
 
-def download_command(requirements: Path, dest: Path, *, python: ImagePython, platform: str) -> Command:
-    """``pip download`` of every pin in ``requirements`` as binary wheels for the image's interpreter."""
+def download_command(
+    requirements: Path, dest: Path, *, python: ImagePython, platform: str, require_hashes: bool = False
+) -> Command:
+    """``pip download`` of every pin in ``requirements`` as binary wheels for the image's interpreter;
+    with ``require_hashes`` (a lock that hashes its pins) every wheel must match its ``--hash``."""
     argv = [sys.executable, "-m", "pip", "download", "--only-binary=:all:"]
+    if require_hashes:
+        argv.append("--require-hashes")
     for tag in platform_tags(platform):
         argv += ["--platform", tag]
     argv += ["--python-version", python.full_version, "--implementation", python.implementation]
@@ -141,15 +146,32 @@ def cached_deps(lock: Path, cache: Path, *, python: ImagePython, platform: str, 
     try:
         pins = tmp / "requirements.image.txt"
         pins.write_text(requirements, encoding="utf-8")
-        done = run(download_command(pins, tmp, python=python, platform=platform), stream=stream)
+        hashed = has_hashes(requirements)
+        cmd = download_command(pins, tmp, python=python, platform=platform, require_hashes=hashed)
+        done = run(cmd, stream=stream)
         if not done.ok:
-            raise StepFailed("downloading the pinned wheels failed", done.output)
+            raise StepFailed(_download_failure(lock, done.output), done.output)
         pins.unlink()
         (tmp / _COMPLETE).write_text(lock.name + "\n", encoding="utf-8")
         _publish(tmp, entry)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return entry
+
+
+def has_hashes(requirements: str) -> bool:
+    """Whether every pin of a requirements text carries a ``--hash`` (pip's hash-checking mode)."""
+    pins = [line for _, line in logical_lines(requirements) if not line.startswith("-")]
+    return bool(pins) and all("--hash=" in line for line in pins)
+
+
+def _download_failure(lock: Path, output: str) -> str:
+    if "DO NOT MATCH THE HASHES" in output:
+        return (
+            f"downloading the pinned wheels failed: a --hash in {lock.name} does not match the wheel the index "
+            "serves (a stale or edited lock); regenerate the lock with its hashes"
+        )
+    return "downloading the pinned wheels failed"
 
 
 def _publish(tmp: Path, entry: Path) -> None:

@@ -8,6 +8,11 @@ Precedence, lowest first::
 The process environment only contributes keys something else declares (a layer, even as a
 bare ``KEY`` line, or the unit's ``required-env``/``secret-env``): a laptop's or CI
 runner's whole environment never leaks into a service's settings.
+
+``test`` is the settings environment of ``invoke test`` (never a deploy environment): the
+unit's ``test-env`` table sits right above its ``env`` table, and ``.env.test`` files are
+the ``.env.<env>`` layers. Test-only layers hold throwaway credentials (the compose file's
+database password), so the git guard leaves them alone; their secrets are still secret.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ Value = str | Sensitive | SecretRef
 ENVIRON, OVERRIDE = "process environment", "--set"
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 OWN_PREFIX = "SHIPYARD_"  # shipyard's own knobs (SHIPYARD_DEBUG, SHIPYARD_WHEEL_CACHE, ...)
+TEST = "test"  # the settings environment of `invoke test` (environments.RESERVED keeps it free)
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ class Layer:
     source: str
     values: Mapping[str, str | None]
     path: str = ""
+    guarded: bool = True  # whether the git guard checks it (test-only layers: no)
 
 
 @dataclass
@@ -124,16 +131,30 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """The merged settings of ``unit`` in ``environment`` (unknown names get a did-you-mean)."""
-    env = project.environment(environment)
+    if environment != TEST:
+        project.environment(environment)
     if unit.is_lib:
         raise ShipyardError(f"{unit.name} is a lib: settings belong to services", hint="name a service")
-    stack = layers(project, environment, unit, overrides or {}, os.environ if environ is None else environ)
+    return _load(project, environment, unit, overrides or {}, environ)
+
+
+def load_test_settings(project: Project, unit: Unit, *, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings ``unit``'s tests get (a lib's too): the ``test`` environment's layers."""
+    return _load(project, TEST, unit, {}, environ)
+
+
+def _load(
+    project: Project, environment: str, unit: Unit, overrides: Mapping[str, str], environ: Mapping[str, str] | None
+) -> Settings:
+    env = {} if environment == TEST else project.environment(environment)
+    stack = layers(project, environment, unit, overrides, os.environ if environ is None else environ)
     merged = _merge(stack)
     own = own_keys(env, merged.raw)
     secret_keys = set(unit.settings["secret-env"]) | own
     refuse_tracked_secrets(project.root, _offenders(stack, secret_keys))
     items = tuple(_setting(k, merged, secret_keys) for k in sorted(merged.raw) if k not in own)
-    return Settings(unit.name, environment, items, tuple(unit.settings["required-env"]))
+    required = () if environment == TEST else tuple(unit.settings["required-env"])  # required to deploy
+    return Settings(unit.name, environment, items, required)
 
 
 def load_all(
@@ -145,7 +166,8 @@ def load_all(
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Settings]:
     """Settings of every service among ``units`` (libs are skipped)."""
-    project.environment(environment)
+    if environment != TEST:
+        project.environment(environment)
     return {
         u.name: load_settings(project, environment, u, overrides=overrides, environ=environ)
         for u in units
@@ -154,11 +176,14 @@ def load_all(
 
 
 def own_keys(environment: Mapping[str, object], keys: Iterable[str]) -> set[str]:
-    """The keys among ``keys`` that shipyard itself consumes: the one named by the environment's
-    ``slack-webhook`` and every ``SHIPYARD_*`` key. They are secret and never a service's settings
-    (a webhook in the root ``.env.<env>`` would otherwise reach every task definition)."""
-    webhook = str(environment.get("slack-webhook") or "")
-    return {k for k in keys if k == webhook or k.startswith(OWN_PREFIX)}
+    """The keys among ``keys`` that shipyard itself consumes: those named by the environment's
+    notifier keys (``slack-webhook``, ``webhook-url``) and every ``SHIPYARD_*`` key. They are secret
+    and never a service's settings (a webhook in the root ``.env.<env>`` would otherwise reach every
+    task definition)."""
+    from shipyard.deploy.notify import secret_keys
+
+    webhooks = secret_keys(environment)
+    return {k for k in keys if k in webhooks or k.startswith(OWN_PREFIX)}
 
 
 def check_required(
@@ -188,7 +213,13 @@ def layers(
     """The layers of ``unit`` in ``environment``, lowest precedence first."""
     files = [".env", f".env.{environment}", f"{unit.path}/.env", f"{unit.path}/.env.{environment}"]
     stack = [Layer(f"default ({unit.source})", unit.settings["env"], unit.source)]
-    stack += [Layer(rel, read_env_file(project.root / rel, rel), rel) for rel in files if _is_file(project.root, rel)]
+    if environment == TEST:
+        stack.append(Layer(f"test-env ({unit.source})", unit.settings["test-env"], unit.source, guarded=False))
+    stack += [
+        Layer(rel, read_env_file(project.root / rel, rel), rel, guarded=not rel.endswith(f".env.{TEST}"))
+        for rel in files
+        if _is_file(project.root, rel)
+    ]
     known = {k for layer in stack for k in layer.values}
     known |= set(unit.settings["required-env"]) | set(unit.settings["secret-env"])
     stack.append(Layer(ENVIRON, {k: environ[k] for k in sorted(known) if k in environ}))
@@ -233,7 +264,7 @@ def _offenders(stack: Sequence[Layer], secret_keys: set[str]) -> dict[str, list[
         for key, value in layer.values.items():
             if value and not is_reference(value) and _is_secret(key, value, secret_keys):
                 register_secret(value)  # shadowed values too: they must not surface either
-                if layer.path:
+                if layer.path and layer.guarded:
                     found.setdefault(layer.path, []).append(key)
     return found
 

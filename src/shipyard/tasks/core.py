@@ -1,4 +1,4 @@
-"""Tasks: services, lint, test, ci."""
+"""Tasks: services, lint, test, ci, scan."""
 
 from __future__ import annotations
 
@@ -141,5 +141,39 @@ def _push_env(push: bool, env: str) -> str:
     return env if push else ""
 
 
-TOP_LEVEL = [services, lint, test, ci]
-PER_SERVICE = [lint, test, ci]
+@task(
+    iterable=["service", "report"],
+    help={
+        **RUN_HELP,
+        "report": "write the results to FILE (.json, JUnit .xml, or SARIF .sarif); repeatable",
+        "env": "the environment whose scan-fail-on threshold applies (default: default-environment)",
+        "strict": "a scanner that cannot reach its service (pip-audit) fails instead of being skipped",
+    },
+)
+@guarded
+def scan(
+    c: Any,
+    service: list[str] | None = None,
+    env: str = "",
+    strict: bool = False,
+    since: str = "",
+    jobs: int = NONE,
+    keep_going: bool = True,
+    verbose: bool = False,
+    report: list[str] | None = None,
+    cache: bool = True,
+    replay: bool = False,
+) -> None:
+    """Security scans per unit: bandit, detect-secrets, hadolint, pip-audit; exit 1 on a finding at the threshold."""
+    from shipyard.ci import scan as run_scan
+    from shipyard.scan.run import threshold_of
+
+    proj = project()
+    threshold = threshold_of(proj, env or proj.settings["default-environment"])
+    options = run_options(jobs, keep_going, verbose, report, cache=cache, replay=replay)
+    units = selected(c, service, since=since)
+    exit_for(run_scan(proj, units, options, threshold=threshold, strict=strict, files=working_files()))
+
+
+TOP_LEVEL = [services, lint, test, ci, scan]
+PER_SERVICE = [lint, test, ci, scan]

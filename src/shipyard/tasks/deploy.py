@@ -19,6 +19,7 @@ DEPLOY_HELP = {
     "service": "service to deploy (repeatable); default: every service whose release changed",
     "plan": "print the plan (digests, task-definition diff, pending migrations) and stop",
     "yes": "confirm a deploy to a protected environment without asking (CI)",
+    "confirm": "the environment's name, typed (a workflow_dispatch input): confirms like --yes; any other text refuses",
     "lock-wait": "seconds to wait for another deploy's lock (default: fail at once)",
     "force": "deploy without passing CI (require-ci) or a release promote-from never verified; recorded",
     "verbose": "stream build output",
@@ -28,6 +29,18 @@ DEPLOY_HELP = {
 
 def _env(env: str) -> str:
     return env or project().settings["default-environment"]
+
+
+def _confirmed(env: str, yes: bool, typed: str) -> bool:
+    """``--yes``, or ``--confirm`` with the environment's name typed exactly; a mismatch refuses."""
+    if not typed.strip():  # nothing typed: as if --confirm were not given
+        return yes
+    if typed.strip() != env:
+        raise ShipyardError(
+            f"the typed confirmation {typed.strip()!r} is not the environment's name {env!r}: nothing was changed",
+            hint=f"type {env} exactly to confirm",
+        )
+    return True
 
 
 def _names(c: Any, service: list[str] | None, since: str = "") -> tuple[str, ...]:
@@ -64,6 +77,7 @@ def deploy(
     force: bool = False,
     verbose: bool = False,
     since: str = "",
+    confirm: str = "",
 ) -> None:
     """Plan, lock, migrate, roll out, verify, record.
 
@@ -75,8 +89,9 @@ def deploy(
     names = _affected_names(c, service, since, "deploy")
     if names is None:
         return
-    options = DeployOptions(names, plan, yes, float(lock_wait), force, verbose)
-    exit_for(run_deploy(project(), _env(env), options))
+    name = _env(env)
+    options = DeployOptions(names, plan, _confirmed(name, yes, confirm), float(lock_wait), force, verbose)
+    exit_for(run_deploy(project(), name, options))
 
 
 @task(
@@ -86,6 +101,7 @@ def deploy(
         "service": "service (repeatable); default: all with migrations",
         "check": "only list pending revisions; exits 3 when any are pending, 0 when up to date",
         "yes": "confirm migrations in a protected environment without asking (CI)",
+        "confirm": DEPLOY_HELP["confirm"],
         "lock-wait": DEPLOY_HELP["lock-wait"],
         "since": DEPLOY_HELP["since"],
     },
@@ -99,6 +115,7 @@ def migrate(
     yes: bool = False,
     lock_wait: int = NONE,
     since: str = "",
+    confirm: str = "",
 ) -> None:
     """alembic upgrade head, recorded in the ledger (--check: list pending revisions, exit 3 if any).
 
@@ -113,7 +130,9 @@ def migrate(
     names = _affected_names(c, service, since, "migrate")
     if names is None:
         return
-    statuses = run_migrations(project(), _env(env), names, check_only=check, yes=yes, lock_wait=float(lock_wait))
+    name = _env(env)
+    yes = _confirmed(name, yes, confirm)
+    statuses = run_migrations(project(), name, names, check_only=check, yes=yes, lock_wait=float(lock_wait))
     if check and any(s.pending for s in statuses.values()):
         raise Exit(code=PENDING_EXIT)
 
@@ -125,12 +144,19 @@ def migrate(
         "service": "the service to roll back",
         "to": "release number to go back to (default: the newest successful release older than the running one)",
         "yes": DEPLOY_HELP["yes"],
+        "confirm": DEPLOY_HELP["confirm"],
         "lock-wait": DEPLOY_HELP["lock-wait"],
     },
 )
 @guarded
 def rollback(
-    c: Any, env: str = "", service: list[str] | None = None, to: int = NONE, yes: bool = False, lock_wait: int = NONE
+    c: Any,
+    env: str = "",
+    service: list[str] | None = None,
+    to: int = NONE,
+    yes: bool = False,
+    lock_wait: int = NONE,
+    confirm: str = "",
 ) -> None:
     """Put a service back on its previous (or a named) release."""
     from shipyard.deploy.commands import rollback as run_rollback
@@ -138,7 +164,8 @@ def rollback(
     names = _names(c, service)
     if len(names) != 1:
         raise ShipyardError("rollback acts on one service", hint="name it: invoke rollback --env ENV -s SERVICE")
-    run_rollback(project(), _env(env), names[0], to=to, yes=yes, lock_wait=float(lock_wait))
+    name = _env(env)
+    run_rollback(project(), name, names[0], to=to, yes=_confirmed(name, yes, confirm), lock_wait=float(lock_wait))
 
 
 @task(help={"env": ENV_HELP, "json": "print JSON instead of a table"})

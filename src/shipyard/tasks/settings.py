@@ -31,9 +31,9 @@ def config(
     check: bool = False,
     set_: list[str] | None = None,
 ) -> None:
-    """Show the merged settings, secrets redacted, each with where it came from."""
+    """Show the environment's keys and the merged settings, secrets redacted, each with where it came from."""
     from shipyard.settings import check_required, load_all, parse_overrides
-    from shipyard.settings.show import to_json, to_table
+    from shipyard.settings.show import environment_keys, extends, to_json, to_table
 
     proj = project()
     name = env or proj.settings["default-environment"]
@@ -44,7 +44,8 @@ def config(
         print(f"ok: every required setting is set for {', '.join(loaded) or 'no services'} in {name!r}")
         return
     loaded = load_all(proj, name, units, overrides=overrides)
-    print(to_json(name, loaded) if json_ else to_table(name, loaded))
+    keys, parents = environment_keys(proj, name), extends(proj, name)
+    print(to_json(name, loaded, keys, parents) if json_ else to_table(name, loaded, keys, parents))
 
 
 def services(units: Sequence[Unit], *, explicit: bool) -> list[Unit]:

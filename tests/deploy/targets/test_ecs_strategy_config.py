@@ -150,8 +150,8 @@ def test_environments_on_other_targets_ignore_the_keys(tmp_path: Path) -> None:
     root = repo_with(tmp_path, "", 'port = 8000\nstrategy = "blue-green"')
     with pytest.raises(ConfigError):  # production is on ECS: the unit's blue-green needs its load balancer
         load_project(root)
-    text = (root / "pyproject.toml").read_text().replace('targets = { service = "ecs" }', "")
-    (root / "pyproject.toml").write_text(text)
+    text = (root / "pyproject.toml").read_text().replace('targets = { service = "ecs" }\ncluster = "prod"\n', "")
+    (root / "pyproject.toml").write_text(text)  # an ECS key in a local environment would be an error of its own
     assert load_project(root).units["a"].settings["strategy"] == "blue-green"
 
 
@@ -295,3 +295,40 @@ def test_a_cluster_template_with_an_unknown_placeholder_is_a_config_error(tmp_pa
         "(KeyError: 'environment')"
     )
     assert info.value.hint == "the template may use {env}"
+
+
+HOOK_ARN = "arn:aws:lambda:us-east-1:123456789012:function:smoke"
+HOOK_ROLE = "arn:aws:iam::123456789012:role/ecs-hooks"
+
+
+def hooks_repo(tmp_path: Path, hook: str) -> Path:
+    return repo_with(
+        tmp_path,
+        f'[tool.shipyard.environments.production.services.a]\nstrategy = "blue-green"\nbake-time = 5\n{LB}'
+        f"[tool.shipyard.environments.production.services.a.lifecycle-hooks.smoke]\n{hook}",
+    )
+
+
+def test_lifecycle_hooks_are_read_and_checked_when_the_project_loads(tmp_path: Path) -> None:
+    good = f'function = "{HOOK_ARN}"\nrole = "{HOOK_ROLE}"\nstages = ["POST_TEST_TRAFFIC_SHIFT"]\n'
+    (hook,) = strategy(hooks_repo(tmp_path / "good", good)).lifecycle_hooks
+    assert hook.ecs() == {
+        "hookTargetArn": HOOK_ARN,
+        "roleArn": HOOK_ROLE,
+        "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+    }
+    with pytest.raises(ConfigError) as info:  # a stage ECS does not have: did you mean
+        load_project(hooks_repo(tmp_path / "typo", good.replace("POST_TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFIC_SHIFT")))
+    assert "lifecycle-hooks.smoke.stages: expected one of" in info.value.message
+    assert "did you mean 'POST_TEST_TRAFFIC_SHIFT'" in info.value.message
+    with pytest.raises(ConfigError) as info:  # no role: ECS could not invoke it
+        strategy(hooks_repo(tmp_path / "norole", f'function = "{HOOK_ARN}"\nstages = ["POST_SCALE_UP"]\n'))
+    assert info.value.message.endswith("lifecycle-hooks.smoke.role: missing (the role ECS invokes it with)")
+
+
+def test_lifecycle_hooks_need_a_native_strategy(tmp_path: Path) -> None:
+    hook = f'function = "{HOOK_ARN}"\nrole = "{HOOK_ROLE}"\nstages = ["POST_SCALE_UP"]\n'
+    root = repo_with(tmp_path, f"[tool.shipyard.environments.production.services.a.lifecycle-hooks.smoke]\n{hook}")
+    with pytest.raises(ConfigError) as info:
+        strategy(root)
+    assert "lifecycle-hooks: does nothing with strategy 'rolling'" in info.value.message

@@ -1,53 +1,51 @@
-"""Deploy targets, by name. A target is a module; adding one is one line in TARGETS.
+"""Deploy targets, by name: the target registry. A target is a module; adding one is one line.
 
-Entries are ``"module:factory"`` strings imported on first use, so listing tasks never
-imports boto3 or docker. A factory takes a TargetContext and returns a Target.
+Each line names the target, its factory as ``"module:factory"`` (imported on first use, so
+listing tasks never imports boto3 or docker), its own environment keys and its capabilities.
+Generic code asks for a capability (``TARGETS.can(name, RUN_ONCE)``), never for a name.
+A factory takes a TargetContext and returns a Target (deploy/target.py: the protocol, and
+``Targets``, which makes each environment's targets). This module imports no target: the
+configuration is validated against the registry without loading docker or boto3 helpers.
 """
 
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING
 
-from shipyard.config import DEFAULT_TARGETS
-from shipyard.deploy.target import Target, TargetContext, TargetFactory
-from shipyard.errors import ShipyardError, unknown_name
-from shipyard.project import Unit
+from shipyard.config import ECS_FIELDS, STATIC_FIELDS
+from shipyard.registry import Plugin, Registry
 
-TARGETS: dict[str, str] = {
-    "ecs": "shipyard.deploy.targets.ecs:EcsTarget",
-    "local": "shipyard.deploy.targets.local:LocalTarget",
-    "static": "shipyard.deploy.targets.static:StaticTarget",
+if TYPE_CHECKING:
+    from shipyard.deploy.target import TargetFactory
+
+NEEDS_AWS = "needs-aws"
+RUN_ONCE = "run-once"
+RESOLVES_SECRETS = "resolves-secrets"
+
+CAPABILITIES = {
+    NEEDS_AWS: "acting on it means AWS calls (the account is checked first; a state-bucket is required)",
+    RUN_ONCE: 'runs a one-off task of a release (migrate-via = "ecs" runs the migrations in one)',
+    RESOLVES_SECRETS: "resolves ssm:/secretsmanager: references itself (shipyard never reads the values)",
 }
 
-
-def target_name(ctx: TargetContext, unit: Unit) -> str:
-    """The target of ``unit``'s kind in the environment (as `invoke services` shows it)."""
-    if unit.is_lib:
-        raise ShipyardError(f"{unit.name} is a lib: libs are not deployed", hint="name a service")
-    return str(ctx.environment.get("targets", {}).get(unit.kind, DEFAULT_TARGETS[unit.kind]))
-
-
-def factory(name: str) -> TargetFactory:
-    """The factory registered under ``name``."""
-    if name not in TARGETS:
-        raise unknown_name("deploy target", name, TARGETS)
-    module_name, _, attr = TARGETS[name].partition(":")
-    found: TargetFactory = getattr(importlib.import_module(module_name), attr)
-    return found
-
-
-class Targets:
-    """The targets of one environment, made once each."""
-
-    def __init__(self, ctx: TargetContext) -> None:
-        self.ctx = ctx
-        self._made: dict[str, Target] = {}
-
-    def for_unit(self, unit: Unit) -> Target:
-        name = target_name(self.ctx, unit)
-        if name not in self._made:
-            self._made[name] = factory(name)(self.ctx)
-        return self._made[name]
-
-    def names(self, units: list[Unit]) -> set[str]:
-        return {target_name(self.ctx, u) for u in units}
+TARGETS: Registry[TargetFactory] = Registry(
+    "deploy target",
+    (
+        Plugin(
+            "ecs",
+            "shipyard.deploy.targets.ecs:EcsTarget",
+            ECS_FIELDS,
+            frozenset({NEEDS_AWS, RUN_ONCE, RESOLVES_SECRETS}),
+            "an ECS service per unit, rolled out by ECS",
+        ),
+        Plugin("local", "shipyard.deploy.targets.local:LocalTarget", doc="containers on this Docker engine"),
+        Plugin(
+            "static",
+            "shipyard.deploy.targets.static:StaticTarget",
+            STATIC_FIELDS,
+            frozenset({NEEDS_AWS, RESOLVES_SECRETS}),
+            "a static site in S3 behind CloudFront",
+        ),
+    ),
+    CAPABILITIES,
+)

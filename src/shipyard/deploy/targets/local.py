@@ -43,6 +43,7 @@ from shipyard.project import Unit
 from shipyard.secrets import REDACTED, Sensitive, redact
 
 if TYPE_CHECKING:
+    from shipyard.deploy.targets.runtime_config import RuntimeFile
     from shipyard.settings import Settings
 
 KEEP_STOPPED = 3  # stopped containers kept per service, for rollbacks
@@ -74,6 +75,7 @@ class Plan:
     host_ports: tuple[int, ...]  # loopback ports of the host the container needs
     site: tuple[str, str] = ("", "")  # static: (built folder, release folder it is copied to)
     site_files: tuple[str, ...] = ()  # static: the published files
+    site_config: RuntimeFile | None = None  # static: the environment's runtime config, written beside them
 
 
 class LocalTarget:
@@ -153,7 +155,7 @@ class LocalTarget:
     def plan(self, unit: Unit, release: Release, settings: Settings | None, *, gateway: str) -> Plan:
         """The container that would make ``release`` live (``gateway``: the network's, "" to only compare)."""
         if unit.kind == "static":
-            return self._static_plan(unit, release)
+            return self._static_plan(unit, release, settings)
         env, host_ports = self._values(unit, settings)
         command = tuple(unit.settings["command"])
         ident = _digest(release.artifact, *(f"{k}={_reveal(v)}" for k, v in env), *command)
@@ -171,12 +173,17 @@ class LocalTarget:
         port, public = self.ports(unit)
         return Plan(unit.name, spec, env, port, public, self._health_path(unit), host_ports)
 
-    def _static_plan(self, unit: Unit, release: Release) -> Plan:
-        from shipyard.deploy.targets.site import build_site
+    def _static_plan(self, unit: Unit, release: Release, settings: Settings | None) -> Plan:
+        from shipyard.deploy.targets.runtime_config import revision
+        from shipyard.deploy.targets.site import build_site, site_config
+        from shipyard.images.static import build_env
 
-        site = build_site(self.project, unit, release.fingerprint)
-        ident = _digest(site.release_id, self.image)
-        folder = self.state / "sites" / unit.name / site.release_id
+        config = site_config(self.project, self.env, unit, settings)  # refuses a secret before the build
+        values = build_env(self.project, self.env, unit, settings)
+        site = build_site(self.project, unit, release.fingerprint, values)
+        # the config is part of what runs (a container and a folder of its own), not of the release
+        ident = _digest(site.release_id, self.image, *((config.digest,) if config else ()))
+        folder = self.state / "sites" / unit.name / revision(site.release_id, config.digest if config else "")
         spec = dk.ContainerSpec(
             name=dk.container_name(self.env, unit.name, ident),
             image=self.image,
@@ -188,7 +195,7 @@ class LocalTarget:
         )
         port, public = self.ports(unit)
         files = tuple(f.path for f in site.files)
-        return Plan(unit.name, spec, (), port, public, "/", (), (str(site.root), str(folder)), files)
+        return Plan(unit.name, spec, (), port, public, "/", (), (str(site.root), str(folder)), files, config)
 
     def _labels(self, unit: Unit, release: Release, ident: str, artifact: str) -> tuple[tuple[str, str], ...]:
         return (
@@ -268,7 +275,7 @@ class LocalTarget:
 
         built, folder = plan.site
         if built and not Path(folder).is_dir():
-            _copy_site(Path(built), Path(folder), plan.site_files)
+            _copy_site(Path(built), Path(folder), plan.site_files, plan.site_config)
         progress(f"create {plan.spec.name} ({plan.spec.image})")
         env_file = Path(plan.spec.env_file) if plan.spec.env_file else None
         if env_file:
@@ -434,11 +441,14 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _copy_site(built: Path, folder: Path, files: tuple[str, ...]) -> None:
-    """The release's own copy of the site, so a rollback serves exactly what it served."""
+def _copy_site(built: Path, folder: Path, files: tuple[str, ...], config: RuntimeFile | None = None) -> None:
+    """The release's own copy of the site (with its runtime config), so a rollback serves exactly what it served."""
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     for rel in files:
         (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built / rel, tmp / rel)
+    if config is not None:
+        (tmp / config.path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / config.path).write_bytes(config.body)
     os.replace(tmp, folder)

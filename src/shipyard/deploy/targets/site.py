@@ -11,13 +11,18 @@ import fnmatch
 import hashlib
 import mimetypes
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from shipyard.deploy.target import DeployFailed
+from shipyard.deploy.targets.runtime_config import RuntimeFile, declared, excludes, runtime_config
 from shipyard.fingerprint import Fingerprint
 from shipyard.project import Project, Unit
+
+if TYPE_CHECKING:
+    from shipyard.settings import Settings
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
@@ -117,18 +122,30 @@ def scan(root: Path, exclude: Sequence[str] = ()) -> Site:
     return Site(root, tuple(files))
 
 
-def build_site(project: Project, unit: Unit, fingerprint: str = "") -> Site:
+def build_site(project: Project, unit: Unit, fingerprint: str = "", values: Mapping[str, str] | None = None) -> Site:
     """Build the site with the unit's build command (skipped when ``invoke build`` already
-    built this fingerprint) and scan its output directory."""
-    from shipyard.images.static import build_static, static_build
+    built this fingerprint with these ``build-env`` values) and scan its output directory."""
+    from shipyard.images.static import build_digest, build_static, static_build
     from shipyard.images.wheels import StepFailed
 
-    plan = static_build(project, unit)
+    plan = static_build(project, unit, values)
     if not fingerprint:
         plan.stamp.unlink(missing_ok=True)  # nothing to compare with: always build
     try:
-        build_static(plan, Fingerprint(unit.name, fingerprint, ()))
+        build_static(plan, Fingerprint(unit.name, build_digest(fingerprint, values or {}), ()))
     except StepFailed as exc:
         tail = "\n".join(exc.output.strip().splitlines()[-5:])
         raise DeployFailed(f"{unit.name}: {exc}: {tail}") from None
-    return scan(plan.output, unit.settings["publish-exclude"])
+    return scan(plan.output, excludes(unit))
+
+
+def site_config(project: Project, env: str, unit: Unit, settings: Settings | None) -> RuntimeFile | None:
+    """The unit's runtime config in ``env`` (see runtime_config.py); its settings are loaded when
+    the caller has none (a target called directly, not through a deploy)."""
+    if not declared(unit):
+        return None
+    if settings is None:
+        from shipyard.settings import load_settings
+
+        settings = load_settings(project, env, unit)
+    return runtime_config(env, unit, settings)

@@ -4,7 +4,8 @@ Bucket layout (``static-bucket`` of the environment), per service:
 
     <service>/releases/<release>/<path>   the files of one release (release = content hash)
     <service>/manifests/<release>.json    path -> sha256, size, content type, cache control
-    <service>/current.json                the pointer: which release is live
+    <service>/current.json                the pointer: which release is live (and its runtime config)
+    <service>/configs/<hash>              each runtime config deployed (runtime_config.py)
 
 A release is named by its content (the hash of its published files, see site.py), and
 that name is the release's artifact: the same files are the same release, whatever the
@@ -20,7 +21,9 @@ that the live release already has are copied inside S3, the rest uploaded (or co
 the other bucket); keys already in the release's prefix are left alone, so no object is
 ever copied onto itself (the plan, as values: static_plan.py). The changed and removed
 paths are then invalidated, and the deploy waits for the invalidation (with the deploy
-timeout).
+timeout). A unit's ``runtime-config`` is not part of the release: it is written into the
+release's prefix at each deploy (before the switch), its hash makes the revision
+``<release>+<hash>``, and only its path is invalidated when only it changed.
 """
 
 from __future__ import annotations
@@ -33,12 +36,14 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.aws import aws_errors, env_client
 from shipyard.deploy.target import Change, DeployFailed, Progress, Release, Running, TargetContext
-from shipyard.deploy.targets.site import build_site, scan
+from shipyard.deploy.targets.runtime_config import RuntimeFile, excludes, revision, split
+from shipyard.deploy.targets.site import NO_CACHE, build_site, scan, site_config
 from shipyard.deploy.targets.static_plan import (
     RELEASE_ID,
     Copy,
     Files,
     SitePlan,
+    config_key,
     manifest_key,
     plan_release,
     plan_switch,
@@ -110,15 +115,36 @@ class StaticTarget:
         return manifest
 
     def _live(self, service: str) -> dict[str, Any] | None:
+        """The live release's manifest, with the hash of the runtime config it runs with."""
         pointer = self._read_json(pointer_key(service))
-        return self._manifest(service, pointer["release"]) if pointer else None
+        if not pointer:
+            return None
+        return {**self._manifest(service, pointer["release"]), "config": pointer.get("config", "")}
+
+    def _config(self, service: str, digest: str) -> RuntimeFile | None:
+        """A runtime config deployed before (a rollback's), from the bucket's configs/."""
+        from botocore.exceptions import ClientError
+
+        if not digest:
+            return None
+        key = config_key(service, digest)
+        try:
+            obj = self._s3().get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            gone = f"the runtime config {digest} of {service} is gone from s3://{self.bucket}/{key}"
+            raise DeployFailed(gone) from exc
+        path = obj.get("Metadata", {}).get("path", "")
+        return RuntimeFile(path, obj["Body"].read(), obj.get("ContentType", "application/json"), digest)
 
     # -- where a release's files are --------------------------------------------------------
     def files(self, unit: Unit, release: Release) -> Files:
         """The files of ``release``. A release named by content (its artifact) is looked up, never
         rebuilt; one without a name (a direct call, not through a plan) is built and named here."""
         if not RELEASE_ID.fullmatch(release.artifact):
-            return Files.built(build_site(self.project, unit, release.fingerprint))
+            from shipyard.images.static import build_env
+
+            values = build_env(self.project, self.env, unit)
+            return Files.built(build_site(self.project, unit, release.fingerprint, values))
         found = self._in_bucket(unit, release.artifact) or self._in_build(unit, release.artifact)
         found = found or self._in_source(unit, release.artifact)
         if found is None:
@@ -148,7 +174,7 @@ class StaticTarget:
         if not output.is_dir():
             return None
         try:
-            site = scan(output, unit.settings["publish-exclude"])
+            site = scan(output, excludes(unit))
         except DeployFailed:
             return None  # empty
         return Files.built(site) if site.release_id == release else None
@@ -168,7 +194,7 @@ class StaticTarget:
             return None
         return Running(
             unit.name,
-            pointer["release"],
+            revision(pointer["release"], pointer.get("config", "")),
             pointer["release"],  # the artifact of a site is its content: the release
             pointer.get("fingerprint", ""),
             {
@@ -179,29 +205,40 @@ class StaticTarget:
         )
 
     def diff(self, unit: Unit, release: Release, settings: Settings) -> list[Change]:
+        config = site_config(self.project, self.env, unit, settings)  # refuses a secret before anything
         files = self.files(unit, release)
         live = self._live(unit.name)
+        same_config = (live or {}).get("config", "") == (config.digest if config else "")
         if live is not None and live["release"] == files.release:
-            return []  # the same content is the same release, whatever the fingerprint
-        plan = self._plan(unit, files, release, live)
-        return [
+            if same_config:
+                return []  # the same content is the same release, whatever the fingerprint
+            return [Change("runtime config", live["config"] or "(none)", _digest(config))]
+        plan = self._plan(unit, files, release, live, config)
+        changes = [
             Change("release", plan.previous or "(none)", plan.release),
             Change("files", "", f"{len(plan.uploads)} to upload, {len(plan.copies)} to copy in S3"),
             Change("invalidate", "", " ".join(plan.invalidate) or "(nothing)"),
         ]
+        if config is not None and not same_config:
+            changes.append(Change("runtime config", (live or {}).get("config") or "(none)", config.digest))
+        return changes
 
     def deploy(self, unit: Unit, release: Release, settings: Settings, progress: Progress) -> Running:
+        config = site_config(self.project, self.env, unit, settings)
         files = self.files(unit, release)
         progress(f"release {files.release}: {len(files.files)} files, from {files.origin()}")
-        return self.execute(self._plan(unit, files, release, self._live(unit.name)), progress)
+        return self.execute(self._plan(unit, files, release, self._live(unit.name), config), progress)
 
-    def _plan(self, unit: Unit, files: Files, release: Release, live: Mapping[str, Any] | None) -> SitePlan:
+    def _plan(
+        self, unit: Unit, files: Files, release: Release, live: Mapping[str, Any] | None, config: RuntimeFile | None
+    ) -> SitePlan:
         existing = self._keys(release_prefix(unit.name, files.release))
-        return plan_release(self.bucket, unit.name, files, release, live, existing)
+        return plan_release(self.bucket, unit.name, files, release, live, existing, config)
 
     def rollback(self, unit: Unit, previous: Running, progress: Progress) -> Running:
-        target = self._manifest(unit.name, previous.revision)
-        plan = plan_switch(self.bucket, unit.name, target, self._live(unit.name))
+        release, digest = split(previous.revision)
+        target = self._manifest(unit.name, release)
+        plan = plan_switch(self.bucket, unit.name, target, self._live(unit.name), self._config(unit.name, digest))
         return self.execute(plan, progress)
 
     def undo_first_deploy(self, unit: Unit, progress: Progress) -> None:
@@ -234,9 +271,10 @@ class StaticTarget:
             "invalidated": list(plan.invalidate),
             "invalidation": invalidation,
             "gitSha": pointer["git_sha"],
+            **({"config": plan.config.digest} if plan.config else {}),
             **self._where(plan.service),
         }
-        return Running(plan.service, plan.release, pointer["artifact"], pointer["fingerprint"], details)
+        return Running(plan.service, plan.revision, pointer["artifact"], pointer["fingerprint"], details)
 
     def _transfer(self, plan: SitePlan, progress: Progress) -> None:
         s3 = self._s3()
@@ -269,6 +307,27 @@ class StaticTarget:
                 Body=plan.manifest,
                 ContentType="application/json",
             )
+        if plan.config:
+            self._write_config(plan.service, plan.release, plan.config, progress)
+
+    def _write_config(self, service: str, release: str, config: RuntimeFile, progress: Progress) -> None:
+        """Keep the config (for rollbacks), then write it into the release prefix, before the switch."""
+        s3 = self._s3()
+        progress(f"runtime config {config.path} ({config.digest}) for {self.env}")
+        s3.put_object(
+            Bucket=self.bucket,
+            Key=config_key(service, config.digest),
+            Body=config.body,
+            ContentType=config.content_type,
+            Metadata={"path": config.path},
+        )
+        s3.put_object(
+            Bucket=self.bucket,
+            Key=f"{release_prefix(service, release)}/{config.path}",
+            Body=config.body,
+            ContentType=config.content_type,
+            CacheControl=NO_CACHE,
+        )
 
     def _foreign(self, bucket: str) -> bool:
         """The promote-from bucket under other credentials (another account): no server-side copy."""
@@ -348,3 +407,7 @@ class StaticTarget:
     def _where(self, service: str) -> dict[str, str]:
         url = self.environment.get("urls", {}).get(service, "")
         return {"bucket": self.bucket, "distribution": self.distribution(service), **({"url": url} if url else {})}
+
+
+def _digest(config: RuntimeFile | None) -> str:
+    return config.digest if config else "(none)"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.deploy.target import DeployFailed, Release
+from shipyard.deploy.targets.runtime_config import RuntimeFile, revision
 from shipyard.deploy.targets.site import Site, SiteFile
 
 RELEASE_ID = re.compile(r"[0-9a-f]{12}")  # site.release_id: a content hash
@@ -76,6 +77,12 @@ class SitePlan:
     manifest: bytes  # written to manifests/<release>.json; b"" when it exists
     pointer: bytes  # written to current.json
     invalidate: tuple[str, ...]
+    config: RuntimeFile | None = None  # the environment's runtime config, written into the release prefix
+
+    @property
+    def revision(self) -> str:
+        """What goes live: the release, plus its runtime config's hash."""
+        return revision(self.release, self.config.digest if self.config else "")
 
     def summary(self) -> str:
         return (
@@ -94,6 +101,21 @@ def manifest_key(service: str, release: str) -> str:
 
 def pointer_key(service: str) -> str:
     return f"{service}/current.json"
+
+
+def config_key(service: str, digest: str) -> str:
+    """Where each runtime config ever deployed is kept (content-addressed, its path in the
+    object's metadata), so a rollback puts back the config its release ran with."""
+    return f"{service}/configs/{digest}"
+
+
+def _with_config(
+    invalidate: tuple[str, ...], config: RuntimeFile | None, live: Mapping[str, Any] | None
+) -> tuple[str, ...]:
+    """The config's path too, when its content changes (a fresh distribution: "/*" has it)."""
+    if config is None or invalidate == ("/*",) or (live or {}).get("config", "") == config.digest:
+        return invalidate
+    return tuple(sorted({*invalidate, "/" + config.path}))
 
 
 def manifest_of(files: Files, release: Release) -> dict[str, Any]:
@@ -129,8 +151,10 @@ def plan_release(
     release: Release,
     live: Mapping[str, Any] | None,
     existing: frozenset[str] = frozenset(),
+    config: RuntimeFile | None = None,
 ) -> SitePlan:
-    """Fill the release's prefix (``existing``: keys already there), write its manifest, then switch."""
+    """Fill the release's prefix (``existing``: keys already there), write its manifest and the
+    environment's runtime ``config``, then switch."""
     prefix = release_prefix(service, files.release)
     old_files: Mapping[str, Any] = live["files"] if live else {}
     old_prefix = release_prefix(service, live["release"]) if live else prefix
@@ -156,13 +180,20 @@ def plan_release(
         tuple(uploads),
         tuple(copies),
         b"" if files.bucket == bucket else json.dumps(manifest, indent=1, sort_keys=True).encode(),
-        _pointer(manifest),
-        invalidation_paths(old_files if live else None, manifest["files"]),
+        _pointer(manifest, config),
+        _with_config(invalidation_paths(old_files if live else None, manifest["files"]), config, live),
+        config,
     )
 
 
-def plan_switch(bucket: str, service: str, target: Mapping[str, Any], live: Mapping[str, Any] | None) -> SitePlan:
-    """Point back at an existing release (rollback): no uploads, no copies."""
+def plan_switch(
+    bucket: str,
+    service: str,
+    target: Mapping[str, Any],
+    live: Mapping[str, Any] | None,
+    config: RuntimeFile | None = None,
+) -> SitePlan:
+    """Point back at an existing release and the runtime ``config`` it ran with (rollback)."""
     return SitePlan(
         service,
         bucket,
@@ -171,11 +202,15 @@ def plan_switch(bucket: str, service: str, target: Mapping[str, Any], live: Mapp
         (),
         (),
         b"",
-        _pointer(target),
-        invalidation_paths(live["files"] if live else None, target["files"]),
+        _pointer(target, config),
+        _with_config(invalidation_paths(live["files"] if live else None, target["files"]), config, live),
+        config,
     )
 
 
-def _pointer(manifest: Mapping[str, Any]) -> bytes:
+def _pointer(manifest: Mapping[str, Any], config: RuntimeFile | None = None) -> bytes:
     keys = ("release", "fingerprint", "git_sha", "artifact")
-    return json.dumps({k: manifest.get(k, "") for k in keys}, sort_keys=True).encode()
+    pointer = {k: manifest.get(k, "") for k in keys}
+    if config is not None:
+        pointer |= {"config": config.digest, "config_path": config.path}
+    return json.dumps(pointer, sort_keys=True).encode()

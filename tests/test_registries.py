@@ -1,0 +1,156 @@
+"""Every registry is real: its plugins' keys are in the generated configuration reference, and
+validation refuses a key of a plugin the environment does not use, naming the plugin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipyard.checks import CHECKS
+from shipyard.configdoc import reference
+from shipyard.deploy.notify import NOTIFIERS
+from shipyard.deploy.targets import TARGETS
+from shipyard.errors import ConfigError
+from shipyard.project import load_project
+from shipyard.registry import Plugin, Registry
+from shipyard.schema import Field
+from tests.helpers import ROOT_PYPROJECT, make_monorepo, write
+
+REGISTRIES: tuple[Registry[Any], ...] = (TARGETS, NOTIFIERS)  # with checks.CHECKS below
+
+
+def plugin_keys() -> list[tuple[str, str, str]]:
+    """(registry kind, plugin, key) for every key a plugin declares."""
+    return [(r.kind, p.name, key) for r in REGISTRIES for p in r for key in p.fields]
+
+
+# -- the shape ----------------------------------------------------------------------------------------
+
+
+def test_an_unknown_name_is_a_config_error_with_a_did_you_mean() -> None:
+    with pytest.raises(ConfigError) as info:
+        NOTIFIERS.get("webhok", "pyproject.toml: tool.shipyard.environments.staging.notify")
+    assert info.value.message == (
+        "pyproject.toml: tool.shipyard.environments.staging.notify: unknown notifier 'webhok' (did you mean 'webhook'?)"
+    )
+    assert info.value.hint == "notifiers: slack, webhook"
+
+
+def test_capabilities_are_a_declared_vocabulary() -> None:
+    registry: Registry[str] = Registry("thing", [Plugin("a", "x", capabilities=frozenset({"fly"}))], {"swim": "..."})
+    with pytest.raises(ValueError, match="undeclared capabilities"):
+        registry.names()
+    assert TARGETS.having("run-once") == ("ecs",)
+    assert set(TARGETS.having("needs-aws")) == {"ecs", "static"}
+    with pytest.raises(ValueError, match="no capability"):
+        TARGETS.can("ecs", "run_once")  # a typo in generic code fails loudly, never quietly False
+
+
+def test_a_registry_line_naming_a_module_is_imported_on_first_use_only(tmp_path: Path) -> None:
+    registry: Registry[str] = Registry("thing", ["tests.no_such_module"])
+    with pytest.raises(ModuleNotFoundError):  # at first use, not when the registry was made
+        registry.get("x")
+
+
+def test_target_implementations_load_and_name_themselves() -> None:
+    for plugin in TARGETS:
+        assert isinstance(plugin.implementation, str)  # lazily: listing tasks never imports them
+        assert plugin.load().name == plugin.name  # type: ignore[attr-defined]
+
+
+# -- the reference and validation derived from the registries ------------------------------------------
+
+
+def test_every_plugin_key_is_in_the_configuration_reference() -> None:
+    full = reference()
+    start = full.index("### `[tool.shipyard.environments.<name>]`")
+    text = full[start : full.index("\n### ", start + 1)]  # an environment's table
+    missing = [f"{kind} {name}: {key}" for kind, name, key in plugin_keys() if f"| `{key}` |" not in text]
+    assert not missing
+    for registry in REGISTRIES:
+        for plugin in registry:
+            for key in plugin.fields:
+                assert f"[{plugin.name} {registry.kind}]" in _row(text, key), (plugin.name, key)
+    checks_row = _row(full, "checks")
+    assert all(name in checks_row for name in CHECKS)  # the check registry gives `checks` its choices
+    notify_row = _row(text, "notify")
+    assert all(name in notify_row for name in NOTIFIERS.names())
+
+
+def _row(text: str, key: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(f"| `{key}` |"))
+
+
+def _example(spec: Field) -> str:
+    if spec.choices:
+        return f'"{spec.choices[-1]}"'
+    return {"str": '"x"', "int": "1", "bool": "true", "str-list": '["x"]', "str-table": "{}", "table": "{}"}[spec.type]
+
+
+def _repo(tmp_path: Path, environment: str) -> Path:
+    root = make_monorepo(tmp_path / "repo", commit=False)
+    write(root / "pyproject.toml", ROOT_PYPROJECT + "\n[tool.shipyard.environments.staging]\n" + environment)
+    return root
+
+
+def _other(registry: Registry[Any], name: str) -> str:
+    """What an environment selects to use another plugin of ``registry`` than ``name``."""
+    if registry is TARGETS:
+        assert not TARGETS.get("local").fields  # the local target has no keys of its own
+        return 'targets = { service = "local", static = "local" }\n'
+    other = next(p.name for p in NOTIFIERS if p.name != name)
+    return f'notify = ["{other}"]\n'
+
+
+@pytest.mark.parametrize(("kind", "name", "key"), plugin_keys())
+def test_a_key_of_another_plugin_is_refused_naming_it(tmp_path: Path, kind: str, name: str, key: str) -> None:
+    registry = next(r for r in REGISTRIES if r.kind == kind)
+    spec = registry.get(name).fields[key]
+    root = _repo(tmp_path, _other(registry, name) + f"{key} = {_example(spec)}\n")
+    with pytest.raises(ConfigError) as info:
+        load_project(root)
+    assert info.value.message.startswith(
+        f"pyproject.toml: tool.shipyard.environments.staging.{key}: a key of the {name} {kind},"
+    ), info.value.message
+
+
+def test_an_ecs_key_in_a_local_environment_is_refused(tmp_path: Path) -> None:
+    root = _repo(tmp_path, 'targets = { service = "local", static = "local" }\ncluster = "prod"\n')
+    with pytest.raises(ConfigError) as info:
+        load_project(root)
+    assert info.value.message == (
+        "pyproject.toml: tool.shipyard.environments.staging.cluster: a key of the ecs deploy target, "
+        "which this environment does not use"
+    )
+    assert info.value.hint == "deploy targets here: local; remove the key or select ecs"
+
+
+def test_a_key_of_another_plugin_gets_a_did_you_mean(tmp_path: Path) -> None:
+    """static-bucket belongs to the static target; here static units run locally: state-bucket was meant."""
+    root = _repo(tmp_path, 'targets = { service = "local", static = "local" }\nstatic-bucket = "state"\n')
+    with pytest.raises(ConfigError) as info:
+        load_project(root)
+    assert info.value.message == (
+        "pyproject.toml: tool.shipyard.environments.staging.static-bucket: a key of the static deploy target, "
+        "which this environment does not use (did you mean 'state-bucket'?)"
+    )
+
+
+def test_a_notifier_key_needs_its_notifier_selected(tmp_path: Path) -> None:
+    root = _repo(tmp_path, 'notify = ["slack"]\nwebhook-url = "HOOK"\n')
+    with pytest.raises(ConfigError) as info:
+        load_project(root)
+    assert "webhook-url: a key of the webhook notifier" in info.value.message
+    assert info.value.hint == "notifiers here: slack; remove the key or select webhook"
+
+
+def test_keys_of_the_plugins_in_use_are_accepted(tmp_path: Path) -> None:
+    """slack-webhook alone still turns Slack on (as before notifiers were a registry)."""
+    root = _repo(tmp_path, 'targets = { service = "ecs" }\ncluster = "prod"\nslack-webhook = "HOOK"\n')
+    staging = load_project(root).environment("staging")
+    assert (staging["cluster"], staging["slack-webhook"], staging["notify"]) == ("prod", "HOOK", [])
+    from shipyard.deploy.notify import selected
+
+    assert selected(staging) == ["slack"]
