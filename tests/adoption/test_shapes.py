@@ -67,7 +67,7 @@ def test_a_uv_workspace_with_a_fastapi_backend_on_postgres_and_a_static_frontend
 ) -> None:
     repo = shapes.uv_workspace(tmp_path / "repo")
     out, lines = shapes.init(repo)
-    assert "backend: Python; checks: ruff; tests: pytest" in out
+    assert "backend: Python; checks: ruff; tests: pytest; dependencies: uv.lock (workspace) via uv export" in out
     assert "image: Dockerfile, built as docker build" in out  # its COPY app/ is its own package
     assert "frontend: static site: shipyard.toml written; build: npm run build -> dist/; tests: npm test" in out
     assert lines == {"pyproject.toml": 3, "frontend/shipyard.toml": 3, ".gitignore": 2}
@@ -88,12 +88,12 @@ def test_a_uv_workspace_with_a_fastapi_backend_on_postgres_and_a_static_frontend
         ("frontend", "build"): "passed",
     }
     assert "2 passed" in results[("backend", "test-3.11")]["output"]  # against the migrated database
+    assert shapes.venv_version(repo, "backend", "3.11", "idna") == shapes.locked_version(repo / "uv.lock", "idna")
     assert (repo / "frontend" / "dist" / "index.html").is_file()
     image = results[("backend", "build")]["details"]["tags"][0]
     assert shapes.run_image(image) == "backend ready\n"  # FastAPI, SQLAlchemy, alembic from the context's wheels
 
 
-@pytest.mark.xfail(strict=True, reason="needs deps: requirements.txt-only script services as Python units")
 def test_script_services_with_requirements_txt_and_their_own_dockerfiles(
     tmp_path: Path, docker_engine: None, built_tags: list[str]
 ) -> None:
