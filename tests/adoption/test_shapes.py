@@ -145,3 +145,20 @@ def test_a_poetry_service_linted_with_flake8_black_isort_and_mypy(tmp_path: Path
     done, results = shapes.ci(repo, "-s", "orders")
     assert done.returncode == 1
     assert "Function is missing a type annotation" in results[("orders", "lint")]["output"]
+
+
+def test_the_uv_workspaces_migrations_as_a_test_setup_command(
+    tmp_path: Path, fresh_database: str, docker_engine: None
+) -> None:
+    """The same backend without a migrating conftest.py: `alembic upgrade head` runs before its
+    tests as a test-setup command, two lines written by hand."""
+    repo = shapes.uv_workspace(tmp_path / "repo", migrate_in_conftest=False)
+    _, lines = shapes.init(repo)
+    hand = shapes.hand_written(
+        repo, "backend/pyproject.toml", '\n[tool.shipyard]\ntest-setup = ["alembic upgrade head"]\n'
+    )
+    assert hand == 2 and sum(lines.values()) + hand < MAX_CONFIG_LINES
+    done, results = shapes.ci(repo, "--python", "3.11", "--no-images", env={"DATABASE_URL": fresh_database})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert results[("backend", "test-3.11")]["status"] == "passed"
+    assert "2 passed" in results[("backend", "test-3.11")]["output"]
