@@ -15,16 +15,6 @@ DEFAULT_TARGETS = {"service": "local", "static": "static"}  # a deployed kind's 
 # How ECS rolls a service out, and its name there. None: not set here (a service's [environments.<env>.services.<name>]
 # table wins over the unit's keys, which win over the environment's); the effective values
 # and their checks are in deploy/targets/ecs_strategy.py.
-# ECS's DeploymentLifecycleHookStage enum (botocore's ECS model)
-LIFECYCLE_STAGES = (
-    "RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
-    "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
-)  # fmt: skip
-HOOK_FIELDS: dict[str, Field] = {
-    "function": Field("str", "", doc="ARN of the Lambda function ECS invokes at each stage (hookTargetArn)"),
-    "role": Field("str", "", doc="ARN of the IAM role ECS assumes to invoke it (roleArn)"),
-    "stages": Field("str-list", [], choices=LIFECYCLE_STAGES, doc="the deployment stages it runs at"),
-}
 STRATEGY_FIELDS: dict[str, Field] = {
     "strategy": Field(
         "str",
@@ -46,13 +36,6 @@ STRATEGY_FIELDS: dict[str, Field] = {
     "test-listener-rule": Field("str", None, doc="blue-green/canary/linear: test listener rule ARN (optional)"),
     "load-balancer-role": Field("str", None, doc="blue-green/canary/linear: role ECS uses to shift traffic"),
     "service-name": Field("str", None, doc='ECS service name, a template of {service} and {env}; unset: "{service}"'),
-    "lifecycle-hooks": Field(
-        "table",
-        None,
-        each=HOOK_FIELDS,
-        doc="blue-green/canary/linear: Lambda hooks by name, each {function, role, stages}; a hook that fails"
-        " rolls the deployment back",
-    ),
 }
 
 # The keys of every environment; its targets' and notifiers' own keys come from their registries

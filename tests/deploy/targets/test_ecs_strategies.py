@@ -313,7 +313,7 @@ TASKDEF = {
 }
 
 
-def target(client: Any, strategy: str, **service_keys: Any) -> EcsTarget:
+def target(client: Any, strategy: str) -> EcsTarget:
     env = {
         "cluster": CLUSTER,
         "region": "us-east-1",
@@ -326,7 +326,6 @@ def target(client: Any, strategy: str, **service_keys: Any) -> EcsTarget:
                 "alternate-target-group": TG2,
                 "production-listener-rule": RULE,
                 "load-balancer-role": ROLE,
-                **service_keys,
             }
         },
     }
@@ -351,14 +350,9 @@ def current_service(taskdef: str, strategy: str = "ROLLING") -> dict[str, Any]:
     }
 
 
-HOOK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ecs-hooks"
-HOOKS = {"smoke": {"function": HOOK, "role": HOOK_ROLE, "stages": ["POST_TEST_TRAFFIC_SHIFT", "POST_SCALE_UP"]}}
-
-
-@pytest.mark.parametrize("hooks", [False, True], ids=["", "with-lifecycle-hooks"])
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_deploy_passes_the_strategy_and_waits_on_the_listed_service_deployment(
-    ecs: tuple[Any, Stubber], strategy: str, hooks: bool
+    ecs: tuple[Any, Stubber], strategy: str
 ) -> None:
     client, stub = ecs
     stub.add_response("describe_services", {"services": [current_service(OLD)]})
@@ -370,9 +364,6 @@ def test_deploy_passes_the_strategy_and_waits_on_the_listed_service_deployment(
         **EXPECTED_CONFIG[strategy],
         "alarms": {"alarmNames": ["api-5xx"], "enable": True, "rollback": True},
     }
-    if hooks:  # the Stubber checks the request against botocore's model: the hook's real shape
-        stages = ["POST_TEST_TRAFFIC_SHIFT", "POST_SCALE_UP"]
-        config["lifecycleHooks"] = [{"hookTargetArn": HOOK, "roleArn": HOOK_ROLE, "lifecycleStages": stages}]
     balancers = [
         {
             "targetGroupArn": TG,
@@ -403,7 +394,7 @@ def test_deploy_passes_the_strategy_and_waits_on_the_listed_service_deployment(
     image = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/api@sha256:" + "a" * 64
     unit = Unit("api", "service", "services/api", "services/api/pyproject.toml", UNIT_SETTINGS, ">=3.10", True)
     lines: list[str] = []
-    running = target(client, strategy, **({"lifecycle-hooks": HOOKS} if hooks else {})).deploy(
+    running = target(client, strategy).deploy(
         unit, Release("api", "f" * 64, image), Settings("api", "production", ()), Progress(SERVICE, lines.append)
     )
     assert running.revision == ARN

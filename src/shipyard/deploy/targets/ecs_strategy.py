@@ -45,25 +45,10 @@ ONLY = {
     "production-listener-rule": ("blue-green", "canary", "linear"),
     "test-listener-rule": ("blue-green", "canary", "linear"),
     "load-balancer-role": ("blue-green", "canary", "linear"),
-    "lifecycle-hooks": ("blue-green", "canary", "linear"),
 }
 PERCENT_RANGE = {"canary-percent": (1, 100), "linear-percent": (3, 100)}  # ECS's own limits
 MAX_MINUTES = 1440  # ECS: bake times up to a day
 _ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")  # ECS's rule for service and cluster names
-
-
-@dataclass(frozen=True)
-class Hook:
-    """One lifecycle hook: a Lambda ECS invokes at the named stages of a deployment."""
-
-    name: str
-    function: str
-    role: str
-    stages: tuple[str, ...]
-
-    def ecs(self) -> dict[str, Any]:
-        """The DeploymentLifecycleHook of the ECS API."""
-        return {"hookTargetArn": self.function, "roleArn": self.role, "lifecycleStages": list(self.stages)}
 
 
 @dataclass(frozen=True)
@@ -83,7 +68,6 @@ class Strategy:
     test_listener_rule: str = ""
     load_balancer_role: str = ""
     service_name: str = ""  # the template, as set; ``ecs_service`` renders it
-    lifecycle_hooks: tuple[Hook, ...] = ()
 
     @property
     def configured(self) -> bool:
@@ -124,11 +108,6 @@ def strategy_for(env_name: str, env: Mapping[str, Any], unit: Unit) -> Strategy:
     value = {k.replace("-", "_"): v for k, (v, _) in keys.items()}
     if "alarms" in value:
         value["alarms"] = tuple(value["alarms"])
-    if "lifecycle_hooks" in value:
-        hooks = value["lifecycle_hooks"].items()
-        value["lifecycle_hooks"] = tuple(
-            Hook(n, h["function"], h["role"], tuple(h["stages"])) for n, h in sorted(hooks)
-        )
     return Strategy(**value)
 
 
@@ -163,24 +142,6 @@ def check(env_name: str, unit: Unit, keys: Mapping[str, tuple[Any, str]]) -> Non
         render(keys["service-name"][0], f"{keys['service-name'][1]}.service-name", service=unit.name, env=env_name)
     if any(not a.strip() for a in keys.get("alarms", ([], ""))[0]):
         raise ConfigError(f"{keys['alarms'][1]}.alarms: an alarm name is empty")
-    if "lifecycle-hooks" in keys:
-        _check_hooks(*keys["lifecycle-hooks"])
-
-
-def _check_hooks(hooks: Mapping[str, Mapping[str, Any]], where: str) -> None:
-    """Each hook names its Lambda, the role ECS invokes it with, and at least one stage."""
-    for name, hook in hooks.items():
-        for key, what in (("function", "the Lambda function's ARN"), ("role", "the role ECS invokes it with")):
-            if not hook.get(key):
-                raise ConfigError(
-                    f"{where}.lifecycle-hooks.{name}.{key}: missing ({what})",
-                    hint=f'set {key} = "arn:aws:..." in the hook\'s table',
-                )
-        if not hook.get("stages"):
-            raise ConfigError(
-                f"{where}.lifecycle-hooks.{name}.stages: no stage, so ECS would never run it",
-                hint='e.g. stages = ["POST_TEST_TRAFFIC_SHIFT"]',
-            )
 
 
 def _check_native(env_name: str, unit: Unit, name: str, source: str, keys: Mapping[str, tuple[Any, str]]) -> None:
@@ -270,8 +231,6 @@ def deployment_configuration(strategy: Strategy, current: str = "") -> dict[str,
     linear = _steps("stepPercent", strategy.linear_percent, "stepBakeTimeInMinutes", strategy.linear_interval)
     if linear:
         config["linearConfiguration"] = linear
-    if strategy.lifecycle_hooks:
-        config["lifecycleHooks"] = [hook.ecs() for hook in strategy.lifecycle_hooks]
     return config
 
 
