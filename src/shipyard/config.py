@@ -36,6 +36,12 @@ STRATEGY_FIELDS: dict[str, Field] = {
     "test-listener-rule": Field("str", None, doc="blue-green/canary/linear: test listener rule ARN (optional)"),
     "load-balancer-role": Field("str", None, doc="blue-green/canary/linear: role ECS uses to shift traffic"),
     "service-name": Field("str", None, doc='ECS service name, a template of {service} and {env}; unset: "{service}"'),
+    "task-definition": Field(
+        "str",
+        None,
+        doc="task-definition JSON, from the repository root ({service}, {env} filled in), the base of every revision;"
+        " unset: <unit>/.aws/task-definition.json or .aws/task-definition.json when present",
+    ),
 }
 
 ENVIRONMENT_FIELDS: dict[str, Field] = {

@@ -24,6 +24,7 @@ from shipyard.config import STRATEGY_FIELDS
 from shipyard.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
+    from shipyard.deploy.targets.ecs_taskdef_file import TaskDefinitionFile
     from shipyard.project import Project, Unit
 
 ECS_NAMES = {"rolling": "ROLLING", "blue-green": "BLUE_GREEN", "canary": "CANARY", "linear": "LINEAR"}
@@ -68,11 +69,12 @@ class Strategy:
     test_listener_rule: str = ""
     load_balancer_role: str = ""
     service_name: str = ""  # the template, as set; ``ecs_service`` renders it
+    task_definition: str = ""  # the file's path template, as set (ecs_taskdef_file.py)
 
     @property
     def configured(self) -> bool:
-        """Whether any key of the deployment itself is set (the service's name is not one)."""
-        return dataclasses.replace(self, service_name="") != Strategy()
+        """Whether any key of the deployment itself is set (the service's name and task definition are not)."""
+        return dataclasses.replace(self, service_name="", task_definition="") != Strategy()
 
     @property
     def ecs_name(self) -> str:
@@ -183,7 +185,17 @@ def check_project(project: Project) -> None:
         if env.get("cluster"):
             ecs_cluster(env["cluster"], env_name)
         for unit in services:
-            strategy_for(env_name, env, unit)
+            task_definition_file(project, env_name, unit, strategy_for(env_name, env, unit))
+
+
+def task_definition_file(project: Project, env_name: str, unit: Unit, strategy: Strategy) -> TaskDefinitionFile | None:
+    """The unit's task-definition file in the environment, read and checked; None without one."""
+    from shipyard.deploy.targets.ecs_taskdef_file import for_unit
+
+    services = sum(1 for u in project.units.values() if u.kind == "service")
+    return for_unit(
+        project.root, unit.path, strategy.task_definition, service=unit.name, env=env_name, services=services
+    )
 
 
 def render(template: str, where: str, **names: str) -> str:
