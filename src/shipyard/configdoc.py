@@ -9,7 +9,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from shipyard.config import CACHE_FIELDS, ENVIRONMENT_FIELDS, IMAGE_FIELDS, ROOT_FIELDS, STRATEGY_FIELDS, UNIT_FIELDS
+from shipyard.config import (
+    CACHE_FIELDS,
+    ENVIRONMENT_FIELDS,
+    HOOK_FIELDS,
+    IMAGE_FIELDS,
+    ROOT_FIELDS,
+    STRATEGY_FIELDS,
+    UNIT_FIELDS,
+)
 from shipyard.schema import Field
 
 BEGIN, END = "<!-- reference:begin -->", "<!-- reference:end -->"
@@ -20,6 +28,7 @@ SECTIONS = (
     ("`[tool.shipyard.image]`", IMAGE_FIELDS),
     ("`[tool.shipyard.environments.<name>]`", ENVIRONMENT_FIELDS),
     ("`[tool.shipyard.environments.<name>.services.<service>]`", STRATEGY_FIELDS),
+    ("`lifecycle-hooks.<hook>`, wherever the strategy keys are set", HOOK_FIELDS),
     ("Units: `[tool.shipyard]` in a unit's pyproject.toml, or its shipyard.toml", UNIT_FIELDS),
 )
 
