@@ -202,3 +202,16 @@ def test_the_roots_conventional_file_serves_the_service_it_names(tmp_path: Path)
     (tmp_path / "services/worker/.aws/task-definition.json").write_text('{"containerDefinitions": [{"name": "w"}]}')
     own = for_unit(tmp_path, "services/worker", "", service="worker", env="staging", services=2)
     assert own is not None and (own.path, own.container) == ("services/worker/.aws/task-definition.json", "w")
+
+
+def test_sizes_in_a_file_may_be_written_as_ecs_accepts_them() -> None:
+    from shipyard.deploy.targets.ecs_taskdef import units
+
+    assert [units(v) for v in ("0.25 vCPU", "1 vcpu", "2 GB", "0.5GB", "512", 256)] == [
+        "256",
+        "1024",
+        "2048",
+        "512",
+        "512",
+        "256",
+    ]

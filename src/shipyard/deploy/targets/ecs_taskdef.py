@@ -9,6 +9,7 @@ references only) and cpu/memory.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -96,7 +97,7 @@ def next_revision(
     new["environment"], new["secrets"] = _joined(old if file else {}, environment, secrets)
     td["containerDefinitions"] = [new if c.get("name") == name else c for c in td["containerDefinitions"]]
     keep = file.content if file else {}
-    td["cpu"], td["memory"] = (str(keep.get(k) or unit.settings[k]) for k in ("cpu", "memory"))
+    td["cpu"], td["memory"] = (units(keep.get(k) or unit.settings[k]) for k in ("cpu", "memory"))
     for key, arn in (("executionRoleArn", "execution-role-arn"), ("taskRoleArn", "task-role-arn")):
         if env_config.get(arn) and not keep.get(key):
             td[key] = env_config[arn]
@@ -109,6 +110,13 @@ def next_revision(
         [{"key": GIT_SHA_TAG, "value": release.git_sha}] if release.git_sha else []
     )
     return td
+
+
+def units(value: object) -> str:
+    """cpu/memory as ECS returns them: "1 vCPU" is "1024", "2 GB" is "2048" (a file may say either)."""
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(vcpu|gb)", text, flags=re.IGNORECASE)
+    return str(int(float(match.group(1)) * 1024)) if match else text
 
 
 def _joined(container: Mapping[str, Any], environment: Entries, secrets: Entries) -> tuple[list[Any], list[Any]]:
