@@ -1,8 +1,9 @@
 """The ECS (Fargate) target: task-definition revisions by digest, service updates, waits.
 
 One ECS service per shipyard service, named like it, in the environment's ``cluster``.
-A deploy registers the next task-definition revision (image by digest, settings as
-``environment``, secrets as ``valueFrom`` references), points the service at it and
+A deploy registers the next task-definition revision (from the repository's task-definition
+file, or the running revision; image by digest, settings as ``environment``, secrets as
+``valueFrom`` references), points the service at it and
 waits for the roll-out (ecs_wait.py). A rollback points the service back at the
 previous revision and waits again. A service that does not exist yet is created
 (awsvpc with the environment's subnets and security groups, circuit breaker on).

@@ -1,9 +1,11 @@
 """ECS task definitions as values: the next revision of a service's, and the diff to it.
 
 Pure functions on dicts shaped like the ECS API. The next revision starts from the
-running one (keeping what shipyard does not manage: ports, logging, health checks,
-volumes) and replaces the image (by digest), the environment, the secrets (``valueFrom``
-references only) and cpu/memory.
+repository's task-definition file when the service has one (ecs_taskdef_file.py), else
+from the running one (keeping what shipyard does not manage: ports, logging, health
+checks, volumes), and replaces the image (by digest), the environment, the secrets
+(``valueFrom`` references only) and cpu/memory. The diff compares every field, less what
+ECS fills in on its own, and never shows a setting's or secret's value.
 """
 
 from __future__ import annotations
