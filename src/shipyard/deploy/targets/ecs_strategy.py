@@ -24,6 +24,7 @@ from shipyard.config import STRATEGY_FIELDS
 from shipyard.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
+    from shipyard.deploy.targets.ecs_taskdef_file import TaskDefinitionFile
     from shipyard.project import Project, Unit
 
 ECS_NAMES = {"rolling": "ROLLING", "blue-green": "BLUE_GREEN", "canary": "CANARY", "linear": "LINEAR"}
@@ -45,10 +46,25 @@ ONLY = {
     "production-listener-rule": ("blue-green", "canary", "linear"),
     "test-listener-rule": ("blue-green", "canary", "linear"),
     "load-balancer-role": ("blue-green", "canary", "linear"),
+    "lifecycle-hooks": ("blue-green", "canary", "linear"),
 }
 PERCENT_RANGE = {"canary-percent": (1, 100), "linear-percent": (3, 100)}  # ECS's own limits
 MAX_MINUTES = 1440  # ECS: bake times up to a day
 _ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")  # ECS's rule for service and cluster names
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One lifecycle hook: a Lambda function ECS invokes at ``stages``; a failure rolls back."""
+
+    name: str
+    lambda_arn: str
+    role_arn: str
+    stages: tuple[str, ...]
+
+    def ecs(self) -> dict[str, Any]:
+        """The DeploymentLifecycleHook of deploymentConfiguration.lifecycleHooks."""
+        return {"hookTargetArn": self.lambda_arn, "roleArn": self.role_arn, "lifecycleStages": list(self.stages)}
 
 
 @dataclass(frozen=True)
@@ -67,12 +83,14 @@ class Strategy:
     production_listener_rule: str = ""
     test_listener_rule: str = ""
     load_balancer_role: str = ""
+    lifecycle_hooks: tuple[Hook, ...] = ()
     service_name: str = ""  # the template, as set; ``ecs_service`` renders it
+    task_definition: str = ""  # the file's path template, as set (ecs_taskdef_file.py)
 
     @property
     def configured(self) -> bool:
-        """Whether any key of the deployment itself is set (the service's name is not one)."""
-        return dataclasses.replace(self, service_name="") != Strategy()
+        """Whether any key of the deployment itself is set (the service's name and task definition are not)."""
+        return dataclasses.replace(self, service_name="", task_definition="") != Strategy()
 
     @property
     def ecs_name(self) -> str:
@@ -108,6 +126,11 @@ def strategy_for(env_name: str, env: Mapping[str, Any], unit: Unit) -> Strategy:
     value = {k.replace("-", "_"): v for k, (v, _) in keys.items()}
     if "alarms" in value:
         value["alarms"] = tuple(value["alarms"])
+    if "lifecycle_hooks" in value:
+        value["lifecycle_hooks"] = tuple(
+            Hook(name, h["lambda-arn"], h["role-arn"], tuple(h["stages"]))
+            for name, h in sorted(value["lifecycle_hooks"].items())
+        )
     return Strategy(**value)
 
 
@@ -142,6 +165,23 @@ def check(env_name: str, unit: Unit, keys: Mapping[str, tuple[Any, str]]) -> Non
         render(keys["service-name"][0], f"{keys['service-name'][1]}.service-name", service=unit.name, env=env_name)
     if any(not a.strip() for a in keys.get("alarms", ([], ""))[0]):
         raise ConfigError(f"{keys['alarms'][1]}.alarms: an alarm name is empty")
+    if "lifecycle-hooks" in keys:
+        _check_hooks(*keys["lifecycle-hooks"])
+
+
+def _check_hooks(hooks: Mapping[str, Mapping[str, Any]], where: str) -> None:
+    """Every hook names its Lambda function, its role and at least one stage."""
+    for name, hook in hooks.items():
+        for key, what in (("lambda-arn", "the Lambda function's ARN"), ("role-arn", "the role ECS invokes it with")):
+            if not hook.get(key):
+                raise ConfigError(
+                    f"{where}.lifecycle-hooks.{name}: {key} is missing", hint=f'set {key} = "arn:..." ({what})'
+                )
+        if not hook.get("stages"):
+            raise ConfigError(
+                f"{where}.lifecycle-hooks.{name}: stages is missing",
+                hint='set stages = ["POST_TEST_TRAFFIC_SHIFT", ...] (the lifecycle stages the hook runs at)',
+            )
 
 
 def _check_native(env_name: str, unit: Unit, name: str, source: str, keys: Mapping[str, tuple[Any, str]]) -> None:
@@ -183,7 +223,17 @@ def check_project(project: Project) -> None:
         if env.get("cluster"):
             ecs_cluster(env["cluster"], env_name)
         for unit in services:
-            strategy_for(env_name, env, unit)
+            task_definition_file(project, env_name, unit, strategy_for(env_name, env, unit))
+
+
+def task_definition_file(project: Project, env_name: str, unit: Unit, strategy: Strategy) -> TaskDefinitionFile | None:
+    """The unit's task-definition file in the environment, read and checked; None without one."""
+    from shipyard.deploy.targets.ecs_taskdef_file import for_unit
+
+    services = sum(1 for u in project.units.values() if u.kind == "service")
+    return for_unit(
+        project.root, unit.path, strategy.task_definition, service=unit.name, env=env_name, services=services
+    )
 
 
 def render(template: str, where: str, **names: str) -> str:
@@ -225,6 +275,8 @@ def deployment_configuration(strategy: Strategy, current: str = "") -> dict[str,
         config["bakeTimeInMinutes"] = strategy.bake_time
     if strategy.alarms:
         config["alarms"] = {"alarmNames": list(strategy.alarms), "enable": True, "rollback": True}
+    if strategy.lifecycle_hooks:
+        config["lifecycleHooks"] = [hook.ecs() for hook in strategy.lifecycle_hooks]
     canary = _steps("canaryPercent", strategy.canary_percent, "canaryBakeTimeInMinutes", strategy.canary_interval)
     if canary:
         config["canaryConfiguration"] = canary
