@@ -274,3 +274,39 @@ def test_every_aws_call_in_the_source_is_in_the_table() -> None:
     unlisted = [m for m in sorted(called & set(by_method)) if not by_method[m] & listed]
     assert unlisted == [], "add a row to src/shipyard/iam/table.py for each"
     assert {"create_service", "tag_resource", "update_distribution", "get_parameters"} <= called & set(by_method)
+
+
+def test_policy_passes_the_roles_of_task_definition_files_and_of_blue_green(tmp_path: Path) -> None:
+    from shipyard.iam.policy import policy
+    from shipyard.project import load_project
+
+    arn = f"arn:aws:iam::{ACCOUNT}:role"
+    listener = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener-rule/app/prod/0123/4567/89ab"
+    group = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/api"
+    blue_green = f"""
+[tool.shipyard.environments.staging.services.api]
+strategy = "blue-green"
+bake-time = 5
+target-group = "{group}-blue/01"
+alternate-target-group = "{group}-green/02"
+production-listener-rule = "{listener}"
+load-balancer-role = "{arn}/ecs-listeners"
+[tool.shipyard.environments.staging.services.api.lifecycle-hooks.smoke]
+lambda-arn = "arn:aws:lambda:{REGION}:{ACCOUNT}:function:api-smoke"
+role-arn = "{arn}/ecs-hooks"
+stages = ["POST_TEST_TRAFFIC_SHIFT"]
+"""
+    root = copy_example(
+        tmp_path / "repo", prefix="iam", registry="127.0.0.1:5000", environments=ENVIRONMENTS + blue_green
+    )
+    taskdef = {"executionRoleArn": EXEC_ROLE, "taskRoleArn": f"{arn}/worker", "containerDefinitions": [{"name": "w"}]}
+    write(root / "services/worker/.aws/task-definition.json", json.dumps(taskdef))
+    statements = {s["Sid"]: s for s in policy(load_project(root), "staging")["Statement"]}
+    assert statements["PassRole"]["Resource"] == [EXEC_ROLE, TASK_ROLE, f"{arn}/worker"]
+    assert statements["PassRoleEcs"] == {
+        "Sid": "PassRoleEcs",
+        "Effect": "Allow",
+        "Action": ["iam:PassRole"],
+        "Resource": [f"{arn}/ecs-listeners", f"{arn}/ecs-hooks"],
+        "Condition": {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}},
+    }

@@ -15,16 +15,23 @@ DEFAULT_TARGETS = {"service": "local", "static": "static"}  # a deployed kind's 
 # How ECS rolls a service out, and its name there. None: not set here (a service's [environments.<env>.services.<name>]
 # table wins over the unit's keys, which win over the environment's); the effective values
 # and their checks are in deploy/targets/ecs_strategy.py.
-# ECS's DeploymentLifecycleHookStage enum (botocore's ECS model)
-LIFECYCLE_STAGES = (
-    "RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
-    "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
-)  # fmt: skip
+# ECS's DeploymentLifecycleHook lifecycleStages (botocore's model; tests/deploy/targets/test_ecs_hooks.py compares)
+HOOK_STAGES = (
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+)
 HOOK_FIELDS: dict[str, Field] = {
-    "function": Field("str", "", doc="ARN of the Lambda function ECS invokes at each stage (hookTargetArn)"),
-    "role": Field("str", "", doc="ARN of the IAM role ECS assumes to invoke it (roleArn)"),
-    "stages": Field("str-list", [], choices=LIFECYCLE_STAGES, doc="the deployment stages it runs at"),
+    "lambda-arn": Field("str", "", doc="ARN of the Lambda function ECS invokes at each stage (required)"),
+    "role-arn": Field("str", "", doc="IAM role ECS assumes to invoke it (required)"),
+    "stages": Field("str-list", [], choices=HOOK_STAGES, doc="the stages it runs at (required)"),
 }
+
 STRATEGY_FIELDS: dict[str, Field] = {
     "strategy": Field(
         "str",
@@ -45,13 +52,18 @@ STRATEGY_FIELDS: dict[str, Field] = {
     "production-listener-rule": Field("str", None, doc="blue-green/canary/linear: production listener rule ARN"),
     "test-listener-rule": Field("str", None, doc="blue-green/canary/linear: test listener rule ARN (optional)"),
     "load-balancer-role": Field("str", None, doc="blue-green/canary/linear: role ECS uses to shift traffic"),
-    "service-name": Field("str", None, doc='ECS service name, a template of {service} and {env}; unset: "{service}"'),
     "lifecycle-hooks": Field(
         "table",
         None,
         each=HOOK_FIELDS,
-        doc="blue-green/canary/linear: Lambda hooks by name, each {function, role, stages}; a hook that fails"
-        " rolls the deployment back",
+        doc="blue-green/canary/linear: named Lambda hooks ECS runs at lifecycle stages; a failing one rolls back",
+    ),
+    "service-name": Field("str", None, doc='ECS service name, a template of {service} and {env}; unset: "{service}"'),
+    "task-definition": Field(
+        "str",
+        None,
+        doc="task-definition JSON, from the repository root ({service}, {env} filled in), the base of every revision;"
+        " unset: <unit>/.aws/task-definition.json or .aws/task-definition.json when present",
     ),
 }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from shipyard.config import CACHE_FIELDS, IMAGE_FIELDS, ROOT_FIELDS, STRATEGY_FIELDS, UNIT_FIELDS
+from shipyard.config import CACHE_FIELDS, HOOK_FIELDS, IMAGE_FIELDS, ROOT_FIELDS, STRATEGY_FIELDS, UNIT_FIELDS
 from shipyard.environments import environment_fields
 from shipyard.schema import Field
 
@@ -25,6 +25,7 @@ def sections() -> tuple[tuple[str, Mapping[str, Field]], ...]:
         ("`[tool.shipyard.image]`", IMAGE_FIELDS),
         ("`[tool.shipyard.environments.<name>]`", environment_fields()),
         ("`[tool.shipyard.environments.<name>.services.<service>]`", STRATEGY_FIELDS),
+        ("`lifecycle-hooks.<hook>`, wherever the strategy keys are set", HOOK_FIELDS),
         ("Units: `[tool.shipyard]` in a unit's pyproject.toml, or its shipyard.toml", UNIT_FIELDS),
     )
 

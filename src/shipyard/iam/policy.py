@@ -127,7 +127,9 @@ def _docker_migrations(ctx: Context) -> bool:
 
 
 def _strategies(ctx: Context) -> bool:
-    chosen = [ctx.environment.get("strategy", ""), *(u.settings.get("strategy", "") for u in ctx.units("ecs"))]
+    from shipyard.deploy.targets.ecs_strategy import strategy_for
+
+    chosen = [strategy_for(ctx.env, ctx.environment, u).strategy for u in ctx.units("ecs")]
     return any(s not in ROLLING for s in chosen)
 
 
@@ -241,9 +243,29 @@ def _cluster_scoped(ctx: Context) -> Scope | None:
 
 
 def _roles(ctx: Context) -> Scope | None:
+    """The task roles: the environment's, and those of the units' task-definition files."""
+    from shipyard.deploy.targets.ecs_strategy import strategy_for, task_definition_file
+
     roles = [ctx.environment.get(k, "") for k in ("execution-role-arn", "task-role-arn")]
+    for unit in ctx.units("ecs"):
+        file = task_definition_file(ctx.project, ctx.env, unit, strategy_for(ctx.env, ctx.environment, unit))
+        roles += [str(file.content.get(k) or "") for k in ("executionRoleArn", "taskRoleArn")] if file else []
     condition = {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
-    return Scope(tuple(r for r in roles if r), condition) if any(roles) else None
+    found = tuple(dict.fromkeys(r for r in roles if r))
+    return Scope(found, condition) if found else None
+
+
+def _service_roles(ctx: Context) -> Scope | None:
+    """The roles ECS itself assumes in a blue/green, canary or linear deployment (listener rules, hooks)."""
+    from shipyard.deploy.targets.ecs_strategy import strategy_for
+
+    roles: list[str] = []
+    for unit in ctx.units("ecs"):
+        strategy = strategy_for(ctx.env, ctx.environment, unit)
+        roles += [strategy.load_balancer_role, *(h.role_arn for h in strategy.lifecycle_hooks)]
+    condition = {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}
+    found = tuple(dict.fromkeys(r for r in roles if r))
+    return Scope(found, condition) if found else None
 
 
 def _distributions(ctx: Context) -> Scope | None:
@@ -294,6 +316,7 @@ SCOPES: dict[str, Callable[[Context], Scope | None]] = {
     "ecs-task": lambda ctx: _ecs(ctx, lambda cluster, u: f"task/{cluster}/*"),
     "ecs-cluster-scoped": _cluster_scoped,
     "pass-role": _roles,
+    "pass-role-ecs": _service_roles,
     "log-group": lambda ctx: Scope((ctx.arn("logs", "log-group:*"),)),
     "parameters": _parameters,
     "secrets": _secrets,

@@ -64,7 +64,9 @@ RESOURCES: dict[str, str] = {
     "ecs-taskdef": "`arn:aws:ecs:<region>:<account>:task-definition/<service>-<env>:*`",
     "ecs-task": "`arn:aws:ecs:<region>:<account>:task/<cluster>/*`",
     "ecs-cluster-scoped": "`*`, with the condition `ecs:cluster` = the cluster's ARN",
-    "pass-role": "`execution-role-arn` and `task-role-arn`, passed to `ecs-tasks.amazonaws.com` only",
+    "pass-role": "`execution-role-arn` and `task-role-arn` (and a task-definition file's roles), passed to "
+    "`ecs-tasks.amazonaws.com` only",
+    "pass-role-ecs": "`load-balancer-role` and the `lifecycle-hooks` roles, passed to `ecs.amazonaws.com` only",
     "log-group": "`arn:aws:logs:<region>:<account>:log-group:*` (the task definition's awslogs group)",
     "parameters": "`arn:aws:ssm:<region>:<account>:parameter/<name>`, each `ssm:` reference read on the runner",
     "secrets": "`arn:aws:secretsmanager:<region>:<account>:secret:<name>-??????`, each reference read on the runner",
@@ -134,6 +136,7 @@ TABLE: tuple[Operation, ...] = (
     Operation("ecs", "ListTasks", ("ecs:ListTasks",), "ecs", "ecs-cluster-scoped", "deploy/targets/ecs_wait.py"),
     Operation("ecs", "DescribeTasks", ("ecs:DescribeTasks",), "ecs", "ecs-task", "deploy/targets/ecs_wait.py"),
     Operation("iam", "PassRole", ("iam:PassRole",), "ecs", "pass-role", "register/create/update with the roles"),
+    Operation("iam", "PassRole", ("iam:PassRole",), "ecs-strategy", "pass-role-ecs", _ECS + " _create/_update"),
     Operation(
         "ecs",
         "DescribeServiceDeployments",

@@ -17,7 +17,7 @@ ENV_HELP = "environment (default: default-environment, usually `local`)"
 DEPLOY_HELP = {
     "env": ENV_HELP,
     "service": "service to deploy (repeatable); default: every service whose release changed",
-    "plan": "print the plan (digests, task-definition diff, pending migrations) and stop",
+    "plan": "print the plan (digests, task-definition diff and drift, pending migrations) and stop",
     "yes": "confirm a deploy to a protected environment without asking (CI)",
     "confirm": "the environment's name, typed (a workflow_dispatch input): confirms like --yes; any other text refuses",
     "lock-wait": "seconds to wait for another deploy's lock (default: fail at once)",

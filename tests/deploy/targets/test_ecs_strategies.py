@@ -313,7 +313,17 @@ TASKDEF = {
 }
 
 
-def target(client: Any, strategy: str, **service_keys: Any) -> EcsTarget:
+HOOKS = {  # as the schema leaves them: a table of named hooks
+    "smoke": {"lambda-arn": HOOK, "role-arn": ROLE, "stages": ["POST_TEST_TRAFFIC_SHIFT"]},
+    "approve": {"lambda-arn": HOOK + "-approve", "role-arn": ROLE, "stages": ["PRE_SCALE_UP", "POST_SCALE_UP"]},
+}
+SENT_HOOKS = [  # sorted by name
+    {"hookTargetArn": HOOK + "-approve", "roleArn": ROLE, "lifecycleStages": ["PRE_SCALE_UP", "POST_SCALE_UP"]},
+    {"hookTargetArn": HOOK, "roleArn": ROLE, "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]},
+]
+
+
+def target(client: Any, strategy: str, hooks: dict[str, Any] | None = None) -> EcsTarget:
     env = {
         "cluster": CLUSTER,
         "region": "us-east-1",
@@ -326,7 +336,7 @@ def target(client: Any, strategy: str, **service_keys: Any) -> EcsTarget:
                 "alternate-target-group": TG2,
                 "production-listener-rule": RULE,
                 "load-balancer-role": ROLE,
-                **service_keys,
+                **({"lifecycle-hooks": hooks} if hooks else {}),
             }
         },
     }
@@ -351,15 +361,12 @@ def current_service(taskdef: str, strategy: str = "ROLLING") -> dict[str, Any]:
     }
 
 
-HOOK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ecs-hooks"
-HOOKS = {"smoke": {"function": HOOK, "role": HOOK_ROLE, "stages": ["POST_TEST_TRAFFIC_SHIFT", "POST_SCALE_UP"]}}
-
-
-@pytest.mark.parametrize("hooks", [False, True], ids=["", "with-lifecycle-hooks"])
+@pytest.mark.parametrize("hooks", [False, True], ids=["", "lifecycle-hooks"])
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_deploy_passes_the_strategy_and_waits_on_the_listed_service_deployment(
     ecs: tuple[Any, Stubber], strategy: str, hooks: bool
 ) -> None:
+    """The request is checked against botocore's model (DeploymentLifecycleHook's shape) and compared exactly."""
     client, stub = ecs
     stub.add_response("describe_services", {"services": [current_service(OLD)]})
     stub.add_response("describe_task_definition", {"taskDefinition": TASKDEF, "tags": []})
@@ -369,10 +376,8 @@ def test_deploy_passes_the_strategy_and_waits_on_the_listed_service_deployment(
     config = {
         **EXPECTED_CONFIG[strategy],
         "alarms": {"alarmNames": ["api-5xx"], "enable": True, "rollback": True},
+        **({"lifecycleHooks": SENT_HOOKS} if hooks else {}),
     }
-    if hooks:  # the Stubber checks the request against botocore's model: the hook's real shape
-        stages = ["POST_TEST_TRAFFIC_SHIFT", "POST_SCALE_UP"]
-        config["lifecycleHooks"] = [{"hookTargetArn": HOOK, "roleArn": HOOK_ROLE, "lifecycleStages": stages}]
     balancers = [
         {
             "targetGroupArn": TG,
@@ -403,7 +408,7 @@ def test_deploy_passes_the_strategy_and_waits_on_the_listed_service_deployment(
     image = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/api@sha256:" + "a" * 64
     unit = Unit("api", "service", "services/api", "services/api/pyproject.toml", UNIT_SETTINGS, ">=3.10", True)
     lines: list[str] = []
-    running = target(client, strategy, **({"lifecycle-hooks": HOOKS} if hooks else {})).deploy(
+    running = target(client, strategy, HOOKS if hooks else None).deploy(
         unit, Release("api", "f" * 64, image), Settings("api", "production", ()), Progress(SERVICE, lines.append)
     )
     assert running.revision == ARN

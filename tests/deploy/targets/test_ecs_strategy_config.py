@@ -297,38 +297,65 @@ def test_a_cluster_template_with_an_unknown_placeholder_is_a_config_error(tmp_pa
     assert info.value.hint == "the template may use {env}"
 
 
-HOOK_ARN = "arn:aws:lambda:us-east-1:123456789012:function:smoke"
-HOOK_ROLE = "arn:aws:iam::123456789012:role/ecs-hooks"
+LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:a-smoke"
+BLUE_GREEN_A = f'[tool.shipyard.environments.production.services.a]\nstrategy = "blue-green"\nbake-time = 5\n{LB}'
 
 
-def hooks_repo(tmp_path: Path, hook: str) -> Path:
-    return repo_with(
-        tmp_path,
-        f'[tool.shipyard.environments.production.services.a]\nstrategy = "blue-green"\nbake-time = 5\n{LB}'
-        f"[tool.shipyard.environments.production.services.a.lifecycle-hooks.smoke]\n{hook}",
-    )
+def hook(body: str) -> str:
+    return f"{BLUE_GREEN_A}[tool.shipyard.environments.production.services.a.lifecycle-hooks.smoke]\n{body}\n"
 
 
-def test_lifecycle_hooks_are_read_and_checked_when_the_project_loads(tmp_path: Path) -> None:
-    good = f'function = "{HOOK_ARN}"\nrole = "{HOOK_ROLE}"\nstages = ["POST_TEST_TRAFFIC_SHIFT"]\n'
-    (hook,) = strategy(hooks_repo(tmp_path / "good", good)).lifecycle_hooks
-    assert hook.ecs() == {
-        "hookTargetArn": HOOK_ARN,
-        "roleArn": HOOK_ROLE,
-        "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
-    }
-    with pytest.raises(ConfigError) as info:  # a stage ECS does not have: did you mean
-        load_project(hooks_repo(tmp_path / "typo", good.replace("POST_TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFIC_SHIFT")))
-    assert "lifecycle-hooks.smoke.stages: expected one of" in info.value.message
-    assert "did you mean 'POST_TEST_TRAFFIC_SHIFT'" in info.value.message
-    with pytest.raises(ConfigError) as info:  # no role: ECS could not invoke it
-        strategy(hooks_repo(tmp_path / "norole", f'function = "{HOOK_ARN}"\nstages = ["POST_SCALE_UP"]\n'))
-    assert info.value.message.endswith("lifecycle-hooks.smoke.role: missing (the role ECS invokes it with)")
+def test_lifecycle_hooks_are_read_by_name() -> None:
+    import botocore.session
+
+    from shipyard.config import HOOK_STAGES
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    stages = model.shape_for("DeploymentLifecycleHook").members["lifecycleStages"].member.enum
+    assert tuple(stages) == HOOK_STAGES  # the schema's choices are ECS's own
 
 
-def test_lifecycle_hooks_need_a_native_strategy(tmp_path: Path) -> None:
-    hook = f'function = "{HOOK_ARN}"\nrole = "{HOOK_ROLE}"\nstages = ["POST_SCALE_UP"]\n'
-    root = repo_with(tmp_path, f"[tool.shipyard.environments.production.services.a.lifecycle-hooks.smoke]\n{hook}")
+def test_lifecycle_hooks_reach_the_strategy(tmp_path: Path) -> None:
+    from shipyard.deploy.targets.ecs_strategy import Hook, deployment_configuration
+
+    body = f'lambda-arn = "{LAMBDA}"\nrole-arn = "{ROLE}"\nstages = ["POST_TEST_TRAFFIC_SHIFT"]'
+    found = strategy(repo_with(tmp_path, hook(body)))
+    assert found.lifecycle_hooks == (Hook("smoke", LAMBDA, ROLE, ("POST_TEST_TRAFFIC_SHIFT",)),)
+    assert deployment_configuration(found)["lifecycleHooks"] == [
+        {"hookTargetArn": LAMBDA, "roleArn": ROLE, "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}
+    ]
+
+
+WHERE = "pyproject.toml: tool.shipyard.environments.production.services.a"
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        (
+            hook(f'lambda-arn = "{LAMBDA}"\nrole-arn = "{ROLE}"\nstages = ["POST_TEST_TRAFIC_SHIFT"]'),
+            f"{WHERE}.lifecycle-hooks.smoke.stages: expected one of "
+            "RECONCILE_SERVICE, PRE_SCALE_UP, POST_SCALE_UP, TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, "
+            "PRE_PRODUCTION_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT, "
+            "got \"POST_TEST_TRAFIC_SHIFT\" (did you mean 'POST_TEST_TRAFFIC_SHIFT'?)",
+        ),
+        (
+            hook(f'lambda-arn = "{LAMBDA}"\nstages = ["PRE_SCALE_UP"]'),
+            f"{WHERE}.lifecycle-hooks.smoke: role-arn is missing",
+        ),
+        (hook(f'lambda-arn = "{LAMBDA}"\nrole-arn = "{ROLE}"'), f"{WHERE}.lifecycle-hooks.smoke: stages is missing"),
+        (
+            hook(f'lambda = "{LAMBDA}"'),
+            f"{WHERE}.lifecycle-hooks.smoke.lambda: unknown key (did you mean 'lambda-arn'?)",
+        ),
+        (
+            "[tool.shipyard.environments.production.services.a.lifecycle-hooks.smoke]\n"
+            f'lambda-arn = "{LAMBDA}"\nrole-arn = "{ROLE}"\nstages = ["PRE_SCALE_UP"]\n',
+            f"{WHERE}.lifecycle-hooks: does nothing with strategy 'rolling' (a in production)",
+        ),
+    ],
+)
+def test_bad_lifecycle_hooks_are_refused_when_the_project_loads(tmp_path: Path, environment: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
-        strategy(root)
-    assert "lifecycle-hooks: does nothing with strategy 'rolling'" in info.value.message
+        load_project(repo_with(tmp_path, environment))
+    assert info.value.message == message

@@ -1,8 +1,9 @@
 """The ECS (Fargate) target: task-definition revisions by digest, service updates, waits.
 
 One ECS service per shipyard service, named like it, in the environment's ``cluster``.
-A deploy registers the next task-definition revision (image by digest, settings as
-``environment``, secrets as ``valueFrom`` references), points the service at it and
+A deploy registers the next task-definition revision (from the repository's task-definition
+file, or the running revision; image by digest, settings as ``environment``, secrets as
+``valueFrom`` references), points the service at it and
 waits for the roll-out (ecs_wait.py). A rollback points the service back at the
 previous revision and waits again. A service that does not exist yet is created
 (awsvpc with the environment's subnets and security groups, circuit breaker on).
@@ -145,7 +146,11 @@ class EcsTarget:
 
         environment, secrets = ecs_secrets(settings, self.env.get("region", "") or self._region(), self.ctx.account)
         base = running.details.get("taskDefinition") if running else None
-        return taskdefs.next_revision(base, unit, release, environment, secrets, env=self.ctx.env, env_config=self.env)
+        project = self.ctx.project  # None in tests that make a target without a project
+        file = strategies.task_definition_file(project, self.ctx.env, unit, self.strategy(unit)) if project else None
+        return taskdefs.next_revision(
+            base, unit, release, environment, secrets, env=self.ctx.env, env_config=self.env, file=file
+        )
 
     def _region(self) -> str:
         return str(self.client.meta.region_name or "")
@@ -153,7 +158,12 @@ class EcsTarget:
     def diff(self, unit: Unit, release: Release, settings: Settings) -> list[Change]:
         running = self.current(unit)
         base = running.details.get("taskDefinition") if running else None
-        return taskdefs.diff(base, self.proposed(unit, release, settings, running), unit)
+        changes = taskdefs.diff(base, self.proposed(unit, release, settings, running), unit)
+        if running is None or running.fingerprint:
+            return changes
+        # shipyard tags what it registers: this revision was made elsewhere (a console edit, Terraform)
+        drift = f"{short(running.revision)} was not registered by shipyard; the lines below replace what it changed"
+        return [Change("drift", "", drift), *changes]
 
     # -- acting --------------------------------------------------------------------------
 

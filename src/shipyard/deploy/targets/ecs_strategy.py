@@ -24,6 +24,7 @@ from shipyard.config import STRATEGY_FIELDS
 from shipyard.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
+    from shipyard.deploy.targets.ecs_taskdef_file import TaskDefinitionFile
     from shipyard.project import Project, Unit
 
 ECS_NAMES = {"rolling": "ROLLING", "blue-green": "BLUE_GREEN", "canary": "CANARY", "linear": "LINEAR"}
@@ -54,16 +55,16 @@ _ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")  # ECS's rule for service and 
 
 @dataclass(frozen=True)
 class Hook:
-    """One lifecycle hook: a Lambda ECS invokes at the named stages of a deployment."""
+    """One lifecycle hook: a Lambda function ECS invokes at ``stages``; a failure rolls back."""
 
     name: str
-    function: str
-    role: str
+    lambda_arn: str
+    role_arn: str
     stages: tuple[str, ...]
 
     def ecs(self) -> dict[str, Any]:
-        """The DeploymentLifecycleHook of the ECS API."""
-        return {"hookTargetArn": self.function, "roleArn": self.role, "lifecycleStages": list(self.stages)}
+        """The DeploymentLifecycleHook of deploymentConfiguration.lifecycleHooks."""
+        return {"hookTargetArn": self.lambda_arn, "roleArn": self.role_arn, "lifecycleStages": list(self.stages)}
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,14 @@ class Strategy:
     production_listener_rule: str = ""
     test_listener_rule: str = ""
     load_balancer_role: str = ""
-    service_name: str = ""  # the template, as set; ``ecs_service`` renders it
     lifecycle_hooks: tuple[Hook, ...] = ()
+    service_name: str = ""  # the template, as set; ``ecs_service`` renders it
+    task_definition: str = ""  # the file's path template, as set (ecs_taskdef_file.py)
 
     @property
     def configured(self) -> bool:
-        """Whether any key of the deployment itself is set (the service's name is not one)."""
-        return dataclasses.replace(self, service_name="") != Strategy()
+        """Whether any key of the deployment itself is set (the service's name and task definition are not)."""
+        return dataclasses.replace(self, service_name="", task_definition="") != Strategy()
 
     @property
     def ecs_name(self) -> str:
@@ -125,9 +127,9 @@ def strategy_for(env_name: str, env: Mapping[str, Any], unit: Unit) -> Strategy:
     if "alarms" in value:
         value["alarms"] = tuple(value["alarms"])
     if "lifecycle_hooks" in value:
-        hooks = value["lifecycle_hooks"].items()
         value["lifecycle_hooks"] = tuple(
-            Hook(n, h["function"], h["role"], tuple(h["stages"])) for n, h in sorted(hooks)
+            Hook(name, h["lambda-arn"], h["role-arn"], tuple(h["stages"]))
+            for name, h in sorted(value["lifecycle_hooks"].items())
         )
     return Strategy(**value)
 
@@ -168,18 +170,17 @@ def check(env_name: str, unit: Unit, keys: Mapping[str, tuple[Any, str]]) -> Non
 
 
 def _check_hooks(hooks: Mapping[str, Mapping[str, Any]], where: str) -> None:
-    """Each hook names its Lambda, the role ECS invokes it with, and at least one stage."""
+    """Every hook names its Lambda function, its role and at least one stage."""
     for name, hook in hooks.items():
-        for key, what in (("function", "the Lambda function's ARN"), ("role", "the role ECS invokes it with")):
+        for key, what in (("lambda-arn", "the Lambda function's ARN"), ("role-arn", "the role ECS invokes it with")):
             if not hook.get(key):
                 raise ConfigError(
-                    f"{where}.lifecycle-hooks.{name}.{key}: missing ({what})",
-                    hint=f'set {key} = "arn:aws:..." in the hook\'s table',
+                    f"{where}.lifecycle-hooks.{name}: {key} is missing", hint=f'set {key} = "arn:..." ({what})'
                 )
         if not hook.get("stages"):
             raise ConfigError(
-                f"{where}.lifecycle-hooks.{name}.stages: no stage, so ECS would never run it",
-                hint='e.g. stages = ["POST_TEST_TRAFFIC_SHIFT"]',
+                f"{where}.lifecycle-hooks.{name}: stages is missing",
+                hint='set stages = ["POST_TEST_TRAFFIC_SHIFT", ...] (the lifecycle stages the hook runs at)',
             )
 
 
@@ -222,7 +223,17 @@ def check_project(project: Project) -> None:
         if env.get("cluster"):
             ecs_cluster(env["cluster"], env_name)
         for unit in services:
-            strategy_for(env_name, env, unit)
+            task_definition_file(project, env_name, unit, strategy_for(env_name, env, unit))
+
+
+def task_definition_file(project: Project, env_name: str, unit: Unit, strategy: Strategy) -> TaskDefinitionFile | None:
+    """The unit's task-definition file in the environment, read and checked; None without one."""
+    from shipyard.deploy.targets.ecs_taskdef_file import for_unit
+
+    services = sum(1 for u in project.units.values() if u.kind == "service")
+    return for_unit(
+        project.root, unit.path, strategy.task_definition, service=unit.name, env=env_name, services=services
+    )
 
 
 def render(template: str, where: str, **names: str) -> str:
@@ -264,14 +275,14 @@ def deployment_configuration(strategy: Strategy, current: str = "") -> dict[str,
         config["bakeTimeInMinutes"] = strategy.bake_time
     if strategy.alarms:
         config["alarms"] = {"alarmNames": list(strategy.alarms), "enable": True, "rollback": True}
+    if strategy.lifecycle_hooks:
+        config["lifecycleHooks"] = [hook.ecs() for hook in strategy.lifecycle_hooks]
     canary = _steps("canaryPercent", strategy.canary_percent, "canaryBakeTimeInMinutes", strategy.canary_interval)
     if canary:
         config["canaryConfiguration"] = canary
     linear = _steps("stepPercent", strategy.linear_percent, "stepBakeTimeInMinutes", strategy.linear_interval)
     if linear:
         config["linearConfiguration"] = linear
-    if strategy.lifecycle_hooks:
-        config["lifecycleHooks"] = [hook.ecs() for hook in strategy.lifecycle_hooks]
     return config
 
 
