@@ -451,12 +451,15 @@ test("the page loads the app", () => {
 """
 
 
+ROOT_UV_WORKSPACE = '[tool.uv.workspace]\nmembers = ["backend"]\n'
+
+
 def uv_workspace(root: Path, *, migrate_in_conftest: bool = True) -> Path:
     """A virtual uv workspace root with member ``backend`` and its ``uv.lock``; ``frontend/``
     a static site. ``migrate_in_conftest``: the backend's tests run ``alembic upgrade head``
     themselves; without it the migrations are left to a setup command."""
     root.mkdir(parents=True, exist_ok=True)
-    write(root / "pyproject.toml", '[tool.uv.workspace]\nmembers = ["backend"]\n')
+    write(root / "pyproject.toml", ROOT_UV_WORKSPACE)
     write(root / ".gitignore", "__pycache__/\n.venv/\nnode_modules/\nfrontend/dist/\n")
     backend = root / "backend"
     write(backend / "pyproject.toml", BACKEND_PYPROJECT)

@@ -166,3 +166,19 @@ def test_the_uv_workspaces_migrations_as_a_test_setup_command(
     assert done.returncode == 0, done.stdout + done.stderr
     assert results[("backend", "test-3.11")]["status"] == "passed"
     assert "2 passed" in results[("backend", "test-3.11")]["output"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="uv pip install --require-hashes (the hashed pins from uv.lock) also reads the workspace's "
+    "[tool.uv] constraint-dependencies and refuses them as unpinned",
+)
+def test_a_uv_workspace_with_constraint_dependencies(tmp_path: Path, fresh_database: str) -> None:
+    repo = shapes.uv_workspace(tmp_path / "repo")
+    write(repo / "pyproject.toml", shapes.ROOT_UV_WORKSPACE + '\n[tool.uv]\nconstraint-dependencies = ["idna<3.10"]\n')
+    shapes.uv_lock(repo)
+    shapes.commit(repo, "constrain idna")
+    shapes.init(repo)
+    done, results = shapes.ci(repo, "--python", "3.11", "--no-images", env={"DATABASE_URL": fresh_database})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert results[("backend", "test-3.11")]["status"] == "passed"
