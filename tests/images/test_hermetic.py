@@ -111,6 +111,15 @@ def test_a_units_own_base_image_is_used_and_checked_against_its_python(hermetic_
     assert done.returncode == 1
     assert "app: base image python:3.11-slim has Python 3.11" in out and "the unit's python is 3.12" in out
     assert "Traceback" not in out
+    # the image's Python must also be one the unit's requires-python admits
+    table.write_text(
+        table.read_text()
+        .replace('python = "3.12"\n', "")
+        .replace('version = "0.1.0"', 'version = "0.1.0"\nrequires-python = ">=3.12"')
+    )
+    done = shipyard(hermetic_repo, "build", "-s", "app")
+    assert done.returncode == 1
+    assert "which the unit's requires-python '>=3.12' excludes" in done.stdout + done.stderr
 
 
 def test_a_from_image_that_is_not_here_is_named_before_building(hermetic_repo: Path) -> None:

@@ -161,7 +161,7 @@ def create_context(
     shutil.copyfile(lock, ctx / "deps" / LOCK)
     stage(project.root, files, unit.path, ctx / "unit")
     python = image_python(settings.base_image, settings.platform, python_cache)
-    check_python(unit.name, settings.python, settings.base_image, python)
+    check_python(unit.name, settings.python, settings.base_image, python, unit.requires_python)
     cache = cached_deps(lock, wheel_cache, python=python, platform=settings.platform, stream=stream)
     deps = link_wheels(cache, ctx / "deps")
     sources = []

@@ -120,10 +120,26 @@ def _store(entry: Path, markers: Mapping[str, str]) -> None:
     os.replace(tmp, entry)
 
 
-def check_python(unit: str, python: str, base_image: str, found: ImagePython) -> None:
-    """The unit's ``python`` setting must be the base image's: its wheels are for that ABI."""
+def check_python(unit: str, python: str, base_image: str, found: ImagePython, requires_python: str = "") -> None:
+    """The unit's ``python`` setting must be the base image's (its wheels are for that ABI), and
+    the image's interpreter must satisfy the unit's requires-python."""
     if found.version != python:
         raise ShipyardError(
             f"{unit}: base image {base_image} has Python {found.full_version}, but the unit's python is {python}",
             hint=f'set python = "{found.version}" for {unit}, or a base-image with Python {python}',
         )
+    if requires_python and not _admits(requires_python, found.full_version):
+        raise ShipyardError(
+            f"{unit}: base image {base_image} has Python {found.full_version},"
+            f" which the unit's requires-python {requires_python!r} excludes",
+            hint=f"set base-image for {unit} to an image whose Python satisfies {requires_python!r}",
+        )
+
+
+def _admits(requires_python: str, version: str) -> bool:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return SpecifierSet(requires_python).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        return True  # reported where the unit's Python versions are chosen (pythons.py)
