@@ -227,7 +227,14 @@ def test_the_pins_come_from_groups_extras_poetry_and_dev_requirement_files(tmp_p
         """,
     )
     write(unit / "requirements-dev.txt", "# tools\n-r requirements.txt\nruff==0.6.9  # pinned\n")
-    assert tools._pins(unit, tmp_path) == {"flake8": "7.0.0", "black": "24.4.2", "mypy": "1.10.0", "ruff": "0.6.9"}
+    write(unit / "requirements/lint.txt", "isort==5.13.2 \\\n    --hash=sha256:0123\n    # via -r lint.in\n")
+    assert tools._pins(unit, tmp_path) == {
+        "flake8": "7.0.0",
+        "black": "24.4.2",
+        "mypy": "1.10.0",
+        "ruff": "0.6.9",
+        "isort": "5.13.2",
+    }
 
 
 def test_a_tools_version_is_asked_once_per_executable_not_per_unit(

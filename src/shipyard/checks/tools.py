@@ -170,7 +170,9 @@ def _file_requirements(folder: Path) -> Iterator[str]:
             text = (folder / name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        yield from (line.split(" #", 1)[0] for line in text.splitlines() if not line.lstrip().startswith(("#", "-")))
+        for line in text.splitlines():
+            if not line.lstrip().startswith(("#", "-")):  # comments, -r/-c/-e, --hash continuations
+                yield line.split(" #", 1)[0].rstrip().removesuffix("\\")  # pip-compile's `name==1.0 \` lines
 
 
 def install(venv: ToolVenv) -> tuple[str, str] | None:
