@@ -8,9 +8,10 @@ import pytest
 
 from shipyard.checks import CHECKS
 from shipyard.checks.base import Check
+from shipyard.checks.tools import find_executable
 from shipyard.errors import ShipyardError
 from shipyard.keys import Inputs
-from shipyard.lint import lint_key, tool_bin
+from shipyard.lint import lint_key, unit_tools
 from shipyard.project import load_project
 from tests.helpers import git, make_monorepo, python_unit, run_invoke, write
 
@@ -69,7 +70,8 @@ def test_a_checks_root_config_is_in_its_units_key_and_not_in_a_ruff_units(team_r
     def keys() -> tuple[str, str]:
         project = load_project(team_repo)
         inputs = Inputs.read(project)
-        return lint_key(project.unit("b"), inputs), lint_key(project.unit("a"), inputs)
+        b, a = project.unit("b"), project.unit("a")
+        return lint_key(b, inputs, unit_tools(project, b)), lint_key(a, inputs, unit_tools(project, a))
 
     b_before, a_before = keys()
     write(team_repo / ".flake8", "[flake8]\nextend-ignore = E203\n")
@@ -83,7 +85,8 @@ def test_an_unknown_check_is_a_config_error_with_a_did_you_mean(tmp_path: Path) 
     python_unit(repo, "services/b", "b", extra_table='checks = ["flake9"]')
     result = run_invoke(repo, "lint")
     assert result.returncode == 1
-    assert 'tool.shipyard.checks: expected one of ruff, flake8, black, isort, got "flake9"' in result.stderr
+    choices = "ruff, flake8, black, isort, mypy, pylint, command:..."
+    assert f'tool.shipyard.checks: expected one of {choices}, got "flake9"' in result.stderr
     assert "did you mean 'flake8'" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -92,7 +95,7 @@ def test_a_check_whose_tool_is_not_installed_is_one_clear_error(tmp_path: Path) 
     project = load_project(make_monorepo(tmp_path / "repo"))
     missing = Check(name="nosuch", dist="nosuch-lint", executable="shipyard-test-no-such-tool", check=(("{paths}",),))
     with pytest.raises(ShipyardError) as caught:
-        tool_bin(missing, project.unit("b"))
+        find_executable(project, project.unit("b"), missing)
     assert "services/b: check 'nosuch' needs shipyard-test-no-such-tool, which is not installed" in str(caught.value)
     assert "pip install nosuch-lint" in (caught.value.hint or "")
 

@@ -19,6 +19,7 @@ from shipyard.ci import RunOptions
 from shipyard.fingerprint import blob_hash, file_hash, fingerprint, working_tree
 from shipyard.images.settings import image_fingerprint, static_fingerprint
 from shipyard.keys import Inputs
+from shipyard.lint import lint_key, unit_tools
 from shipyard.project import Project, load_project
 from shipyard.results import FAILED, PASSED
 from shipyard.sessions import install_digest
@@ -36,7 +37,7 @@ def keys(project: Project) -> dict[str, str]:
     inputs = Inputs.read(project)
     found = {}
     for unit in project.units.values():
-        found[f"{unit.name}:lint"] = inputs.key(unit, "lint", {}, include_libs=False)
+        found[f"{unit.name}:lint"] = lint_key(unit, inputs, unit_tools(project, unit))
         found[f"{unit.name}:test"] = inputs.key(unit, "test", {})
         if unit.has_image:
             found[f"{unit.name}:image"] = image_fingerprint(project, unit).digest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from shipyard.checks import CHECKS
+from shipyard.checks import CHECKS, PREFIX
 from shipyard.dependencies import READERS
 from shipyard.schema import Field
 
@@ -276,7 +276,9 @@ UNIT_FIELDS: dict[str, Field] = {
         "str-list",
         ["ruff"],
         choices=tuple(CHECKS),
-        doc="the lint/format tools a Python unit is checked with, run by `invoke lint`",
+        prefixes=(PREFIX,),
+        doc="the lint/format/type-check tools a Python unit is checked with, run by `invoke lint`, in order;"
+        ' `command:<argv>` runs a command of its own from the unit\'s directory, e.g. "command:make lint"',
         python=True,
     ),
     "lint": Field("str-list", [], doc="lint command (Python units use `checks`)", python=False),

@@ -41,7 +41,8 @@ def _default(spec: Field) -> str:
 def _table(fields: Mapping[str, Field]) -> list[str]:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for key, spec in fields.items():
-        kind = spec.type + (f" ({' / '.join(c for c in spec.choices if c)})" if spec.choices else "")
+        shown = [*(c for c in spec.choices if c), *(f"{p}…" for p in spec.prefixes)]
+        kind = spec.type + (f" ({' / '.join(shown)})" if shown else "")
         scope = spec.scope()
         doc = f"{spec.doc} ({scope} only)" if scope and spec.doc else spec.doc or (f"{scope} only" if scope else "")
         rows.append(f"| `{key}` | {kind} | {_default(spec)} | {doc} |")

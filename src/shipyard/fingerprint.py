@@ -3,10 +3,11 @@
 Inputs: the files of the unit and of every lib it uses as the tools see them -- tracked
 files with their working-tree content, and untracked files that git does not ignore
 (ruff and pytest read them too); a symlink counts by the content it points to -- plus
-the root files and root ``pyproject.toml`` sections the task reads (``[tool.ruff]`` for
-lint, the noxfile and ``[tool.pytest]`` for tests; never the root ``[tool.shipyard]``
-table as text), files a unit names in its settings (a Dockerfile, a lock) whatever git
-thinks of them, and the task's own settings (build settings, tool versions, Python).
+the root files and root ``pyproject.toml`` sections the task reads (the configuration of
+a unit's own checks for lint, such as ``[tool.ruff]``; the noxfile and ``[tool.pytest]``
+for tests; never the root ``[tool.shipyard]`` table as text), files a unit names in its
+settings (a Dockerfile, a lock) whatever git thinks of them, and the task's own settings
+(build settings, tool versions, Python).
 No mtimes, no absolute paths: the same content gives the same fingerprint anywhere.
 """
 
@@ -23,14 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shipyard.checks import ROOT_FILES as CHECK_ROOT_FILES
 from shipyard.errors import ShipyardError
 from shipyard.graph import lib_closure
 from shipyard.project import Project, Unit, read_toml
 
 # Root files each task reads, besides the root pyproject's sections below. `affected`
-# (--since) treats all of them as root inputs that select every unit.
+# (--since) treats all of them, and every check's (checks.ROOT_FILES), as root inputs that
+# select every unit. Lint has none of its own: a lint key adds the root files and sections
+# of the unit's own checks (lint.lint_key), so a root .flake8 is not a ruff unit's input.
 ROOT_FILES: dict[str, tuple[str, ...]] = {
-    "lint": ("ruff.toml", ".ruff.toml"),
+    "lint": (),
     "test": ("noxfile.py", "*.lock", "conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", ".coveragerc"),
     "static": ("*.lock", "package.json", "package-lock.json", "pnpm-lock.yaml", "pnpm-workspace.yaml"),
     "image": (),
@@ -39,7 +43,7 @@ ROOT_FILES: dict[str, tuple[str, ...]] = {
 # The root pyproject.toml sections each task reads (its [tool.shipyard] settings enter a key
 # only as the parsed values the task uses, passed in as ``extra``).
 ROOT_SECTIONS: dict[str, tuple[str, ...]] = {
-    "lint": ("tool.ruff",),
+    "lint": (),
     "test": ("tool.pytest", "tool.coverage", "tool.uv", "project", "build-system", "dependency-groups"),
     "static": (),
     "image": (),
@@ -168,7 +172,10 @@ def _is_root_file(path: str, patterns: Iterable[str]) -> bool:
 
 def root_inputs(files: Mapping[str, str], task: str | None = None) -> list[tuple[str, str]]:
     """Root files that ``task`` reads (every task's, with no task): they affect every unit."""
-    patterns = ROOT_FILES[task] if task else {p for names in ROOT_FILES.values() for p in names} | {"pyproject.toml"}
+    if task:
+        patterns: Iterable[str] = ROOT_FILES[task]
+    else:
+        patterns = {p for names in ROOT_FILES.values() for p in names} | {*CHECK_ROOT_FILES, "pyproject.toml"}
     return [(p, h) for p, h in files.items() if _is_root_file(p, patterns)]
 
 

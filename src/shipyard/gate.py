@@ -98,7 +98,7 @@ def record(cache: ResultCache, inputs: Inputs, jobs: Sequence[Job], results: Seq
 
 def requirements(project: Project, units: Iterable[Unit]) -> list[Requirement]:
     """What deploying ``units`` needs: lint and tests of each and of every lib it uses, as ci runs them."""
-    from shipyard.lint import lint_commands
+    from shipyard.lint import unit_checks
 
     wanted: dict[str, Unit] = {}
     for unit in units:
@@ -106,7 +106,7 @@ def requirements(project: Project, units: Iterable[Unit]) -> list[Requirement]:
             wanted.setdefault(dep.name, dep)
     needed = []
     for unit in wanted.values():
-        if list(lint_commands(project, unit, fix=False)):
+        if unit_checks(unit) or (not unit.is_python and unit.settings["lint"]):
             needed.append(Requirement(unit.name, "lint"))
         if unit.is_python:
             found = pythons.versions(unit, project.settings["python"], strict=False)

@@ -21,8 +21,9 @@ from shipyard.secrets import redact
 
 __all__ = ["active", "mask"]  # re-exported: part of this module's interface
 
-# Failure lines: ruff (concise) "path:line:col: CODE message"; pytest "path.py:12: AssertionError".
-_RUFF = re.compile(r"^(?P<file>[^\s:]+\.pyi?):(?P<line>\d+):(?P<col>\d+): (?P<msg>[A-Z]+\d+ .*)$")
+# Failure lines: ruff (concise), flake8, pylint "path:line:col: CODE message", mypy
+# "path:line:col: error: message  [code]"; pytest "path.py:12: AssertionError".
+_RUFF = re.compile(r"^(?P<file>[^\s:]+\.pyi?):(?P<line>\d+):(?P<col>\d+): (?P<msg>([A-Z]+\d+|error:) .*)$")
 _PYTEST = re.compile(r"^(?P<file>[^\s:]+\.py):(?P<line>\d+): (?P<msg>\w*(Error|Exception|Failed)\b.*)$")
 _FORMAT = re.compile(r"^Would reformat: (?P<file>\S+)$")
 # a scan finding (shipyard.scan.run): "path:line: [scanner rule severity] message"
@@ -40,7 +41,7 @@ def annotations_for(result: Result, unit_path: str) -> list[str]:
     found: list[str] = []
     for line in result.output.splitlines():
         line = line.strip()
-        if m := _RUFF.match(line):  # ruff from the root, or flake8 from the unit's directory
+        if m := _RUFF.match(line):  # ruff from the root, or a check from the unit's directory
             found.append(_error(_in_repo(m["file"], unit_path), m["line"], f"{result.unit} lint: {m['msg']}", m["col"]))
         elif m := _FORMAT.match(line):
             found.append(_error(m["file"], "1", f"{result.unit} lint: file is not formatted (invoke lint --fix)"))

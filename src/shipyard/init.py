@@ -15,6 +15,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard.checks import CHECKS
 from shipyard.dependencies import describe
 from shipyard.errors import ShipyardError
 from shipyard.images.dockerfile import written_for_hermetic
@@ -41,12 +42,6 @@ STATIC_TOML = (
 # what a build script writes, by the tool it runs (anything else: dist/, Vite's and most bundlers')
 STATIC_OUTPUTS = {"react-scripts": "build", "next": "out", "eleventy": "_site", "hugo": "public"}
 NPM_NO_TEST = "no test specified"  # the placeholder test script `npm init` writes
-CHECK_CONFIG = {
-    "black": ("[tool.black]",),
-    "isort": ("[tool.isort]", "[isort]", "[settings]"),
-    "flake8": ("[flake8]",),
-    "ruff": ("[tool.ruff", "[lint]"),
-}
 
 
 @dataclass
@@ -202,15 +197,13 @@ def _npm_scripts(path: Path) -> dict[str, str]:
 
 
 def _checks_found(unit: Path) -> list[str]:
-    """The lint tools the unit's own config files set up (ruff, shipyard's default, when none)."""
+    """The checks the unit's own config files set up, found by each registered check's
+    ``detect`` (ruff, shipyard's default, when none)."""
+    names = dict.fromkeys(["pyproject.toml", *(f for c in CHECKS.values() for f in (*c.root_files, *c.detect_files))])
     text = "".join(
-        (unit / name).read_text(encoding="utf-8", errors="replace")
-        for name in ("pyproject.toml", "setup.cfg", "tox.ini", ".flake8", ".isort.cfg", "ruff.toml")
-        if (unit / name).is_file()
+        (unit / name).read_text(encoding="utf-8", errors="replace") for name in names if (unit / name).is_file()
     )
-    found = [tool for tool, heads in CHECK_CONFIG.items() if any(head in text for head in heads)]
-    if (unit / ".flake8").is_file() and "flake8" not in found:
-        found.append("flake8")
+    found = [check.name for check in CHECKS.values() if check.detected(unit, text)]
     if found and found != ["ruff"]:
         return [*found, f"(set checks = {_toml_list(found)} to run them; ruff runs by default)"]
     return ["ruff"]

@@ -2,142 +2,127 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard.checks import CHECKS, Check
-from shipyard.errors import ShipyardError
-from shipyard.fingerprint import root_sections
+from shipyard.checks import Check, check_named
+from shipyard.checks.ruff import ruff_overrides
+from shipyard.checks.tools import Tool, ToolVenv, install, resolve
+from shipyard.fingerprint import root_sections, tracked_files
 from shipyard.proc import Command, command
 from shipyard.project import Project, Unit
-from shipyard.ruff_batch import ruff_bin, run_batch
+from shipyard.results import ERROR, Result
+from shipyard.ruff_batch import run_batch
 from shipyard.versions import dist_version
-from shipyard.workflow import Batch, Job
+from shipyard.workflow import Batch, Job, run_job
 
 if TYPE_CHECKING:
     from shipyard.keys import Inputs
 
 
-def ruff_version() -> str:
-    return dist_version("ruff")
-
-
-def ruff_args(paths: Sequence[str], *, fix: bool, overrides: Sequence[str] = ()) -> list[tuple[str, ...]]:
-    """The ruff invocations (without the executable) that lint ``paths``; ``overrides`` (see
-    :func:`ruff_overrides`) go after each subcommand."""
-    return [(argv[0], *overrides, *argv[1:]) for argv in CHECKS["ruff"].invocations(list(paths), fix=fix)]
-
-
-RUFF_CONFIGS = ("ruff.toml", ".ruff.toml")
-
-
-def ruff_overrides(project: Project) -> tuple[str, ...]:
-    """``--config src = [...]`` naming every Python unit (and its src/), when the repository
-    has no ruff configuration at all.
-
-    ruff runs from the repository root, so with no configuration its first-party packages are
-    those at the root: a unit's own ``app`` package would sort as third-party, unlike ``ruff
-    check`` run in the unit (what a team with no ruff config did by hand). A team that
-    configures ruff anywhere keeps its own ``src`` (an override would beat every config file).
-    """
-    folders = [project.root, *(project.root / u.path for u in project.units.values())]
-    if any(_has_ruff_config(folder) for folder in folders):
-        return ()
-    roots = [".", "src", *(p for u in project.units.values() if u.is_python for p in (u.path, f"{u.path}/src"))]
-    return ("--config", "src = [" + ", ".join(f'"{r}"' for r in dict.fromkeys(roots)) + "]")
-
-
-def _has_ruff_config(folder: Path) -> bool:
-    if any((folder / name).is_file() for name in RUFF_CONFIGS):
-        return True
-    pyproject = folder / "pyproject.toml"
-    return pyproject.is_file() and "[tool.ruff" in pyproject.read_text(encoding="utf-8", errors="replace")
-
-
 def unit_checks(unit: Unit) -> list[Check]:
-    return [CHECKS[name] for name in unit.settings["checks"]] if unit.is_python else []
+    """The checks a Python unit names, in order (none for a non-Python unit)."""
+    return [check_named(name, unit.source) for name in unit.settings["checks"]] if unit.is_python else []
 
 
-def only_ruff(unit: Unit) -> bool:
-    return unit.is_python and unit.settings["checks"] == ["ruff"]
+def unit_tools(project: Project, unit: Unit, *, fix: bool = False) -> list[Tool]:
+    """Each check as it runs for ``unit`` (a tool found nowhere is an error); with ``fix`` the
+    tools that fix first, so that the others check the fixed files."""
+    tools = [resolve(project, unit, check) for check in unit_checks(unit)]
+    return sorted(tools, key=lambda tool: not tool.check.can_fix) if fix else tools
 
 
-def lint_commands(project: Project, unit: Unit, *, fix: bool) -> list[Command]:
-    """The commands that lint one unit; empty when it has nothing to lint."""
-    if unit.is_python:
-        commands = []
-        checks = unit_checks(unit)
-        if fix:  # the tools that fix first, so that the others check the fixed files
-            checks.sort(key=lambda check: not check.can_fix)
-        for check in checks:
-            exe = tool_bin(check, unit)
-            cwd, paths = (project.root / unit.path, ["."]) if check.in_unit else (project.root, [unit.path])
-            invocations = ruff_args(paths, fix=fix, overrides=ruff_overrides(project)) if check.name == "ruff" else None
-            commands += [command(exe, *argv, cwd=cwd) for argv in invocations or check.invocations(paths, fix=fix)]
-        return commands
-    if unit.settings["lint"]:
-        return [command(*unit.settings["lint"], cwd=project.root / unit.path)]
-    return []
+def batchable(tools: Sequence[Tool]) -> bool:
+    """Only shipyard's own ruff: such units share one ruff run (a pinned ruff is the unit's)."""
+    return [t.check.name for t in tools] == ["ruff"] and not tools[0].pinned
 
 
-def tool_bin(check: Check, unit: Unit) -> str:
-    """The check's executable: beside this interpreter, else on PATH; missing is a clear error."""
-    if check.name == "ruff":
-        return ruff_bin()  # shipyard's own dependency: its wheel knows where its binary is
-    beside = Path(sys.executable).parent / check.executable
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which(check.executable)
-    if found is None:
-        raise ShipyardError(
-            f"{unit.path}: check {check.name!r} needs {check.executable}, which is not installed",
-            hint=f"pip install {check.dist} where shipyard runs ({sys.prefix}), or remove it from `checks`",
-        )
-    return found
+def lint_commands(
+    project: Project, unit: Unit, tools: Sequence[Tool], *, fix: bool, venv: Path | None
+) -> list[Command]:
+    """The commands that lint one unit (``venv``: its ready test venv, for checks that follow
+    imports); empty when it has nothing to lint."""
+    if not unit.is_python:
+        return [command(*unit.settings["lint"], cwd=project.root / unit.path)] if unit.settings["lint"] else []
+    commands = []
+    for tool in tools:
+        check = tool.check
+        cwd, paths = (project.root / unit.path, ["."]) if check.in_unit else (project.root, [unit.path])
+        if check.own_paths is not None and check.own_paths(project.root / unit.path):
+            paths = []  # the unit's config names them
+        imports = check.imports(venv) if check.imports is not None else ()
+        argvs = check.invocations(paths, fix=fix, imports=imports)
+        if check.name == "ruff":  # see checks.ruff.ruff_overrides: after each subcommand
+            overrides = ruff_overrides(project)
+            argvs = [(argv[0], *overrides, *argv[1:]) for argv in argvs]
+        commands += [command(tool.executable, *argv, cwd=cwd) for argv in argvs]
+    return commands
 
 
-def tool_version(check: Check, unit: Unit) -> str:
-    """The check's version for its cache key: its distribution's, else what the executable says."""
-    found = dist_version(check.dist)
-    if found:
-        return found
-    done = subprocess.run([tool_bin(check, unit), "--version"], capture_output=True, text=True, check=False)
-    return (done.stdout or done.stderr).strip() or "unknown"
+def imports_venv(project: Project, unit: Unit, files: Mapping[str, str]) -> tuple[Path | None, str]:
+    """The unit's ready test venv (installed from its current install inputs) and its identity
+    for the key, for checks that follow imports; (None, "none") when there is none yet."""
+    from shipyard.pythons import allowed
+    from shipyard.sessions import install_digest, ready_venv
+
+    for python in allowed(unit, project.settings["python"]):
+        venv = ready_venv(project, unit, python, files)
+        if venv is not None:
+            return venv, f"{python}:{install_digest(project, unit, python, files)}"
+    return None, "none"
 
 
 def lint_jobs(project: Project, units: Sequence[Unit], *, fix: bool = False, inputs: Inputs | None = None) -> list[Job]:
     """One lint job per unit; with ``inputs`` each carries its cache key (not with ``fix``)."""
-    jobs = []
-    for unit in units:
-        commands = tuple(lint_commands(project, unit, fix=fix))
-        key = lint_key(unit, inputs) if inputs is not None and commands and not fix else ""
-        batch = "ruff" if only_ruff(unit) and not fix else ""
-        skip = "" if commands else "nothing to lint"
-        jobs.append(Job(unit.name, "lint", "", commands, skip=skip, key=key, batch=batch, run_all=True))
-    return jobs
+    return [lint_job(project, unit, fix=fix, inputs=inputs) for unit in units]
 
 
-def lint_key(unit: Unit, inputs: Inputs) -> str:
-    """Lint reads only the unit's own files (not its libs), plus each check's version and the
-    root configuration it may read (ruff's is every lint key's: see fingerprint.ROOT_FILES)."""
-    checks = unit_checks(unit)
-    tools = {check.name: tool_version(check, unit) for check in checks}
-    tools["shipyard"] = dist_version("shipyard")
-    config = {
-        path: blob
-        for path, blob in inputs.files.items()
-        if "/" not in path and any(path in check.root_files for check in checks if check.name != "ruff")
+def lint_job(project: Project, unit: Unit, *, fix: bool, inputs: Inputs | None) -> Job:
+    tools = unit_tools(project, unit, fix=fix)
+    venv, venv_id = None, "none"
+    if any(tool.check.imports is not None for tool in tools):
+        files = inputs.files if inputs is not None else tracked_files(project.root)
+        venv, venv_id = imports_venv(project, unit, files)
+    commands = tuple(lint_commands(project, unit, tools, fix=fix, venv=venv))
+    key = lint_key(unit, inputs, tools, venv_id) if inputs is not None and commands and not fix else ""
+    batch = "ruff" if tools and batchable(tools) and not fix else ""
+    skip = "" if commands else "nothing to lint"
+    job = Job(unit.name, "lint", "", commands, skip=skip, key=key, batch=batch, run_all=True)
+    pending = [tool.venv for tool in tools if tool.venv is not None and not tool.venv.ready]
+    return dataclasses.replace(job, action=functools.partial(_install_then_run, job, pending)) if pending else job
+
+
+def _install_then_run(job: Job, venvs: Sequence[ToolVenv]) -> Result:
+    """The pinned tools' venvs first (a failed install is the job's error), then the checks."""
+    for venv in venvs:
+        failed = install(venv)
+        if failed is not None:
+            return Result(job.unit, job.task, ERROR, reason=failed[0], output=failed[1])
+    return run_job(job)
+
+
+def lint_key(unit: Unit, inputs: Inputs, tools: Sequence[Tool], venv: str = "none") -> str:
+    """Lint reads only the unit's own files (not its libs), plus each check's version, the
+    root configuration each of its checks may read, and the test venv that mypy/pylint
+    followed imports into."""
+    root_files = {name for tool in tools for name in tool.check.root_files}
+    versions = {tool.check.name: tool.version for tool in tools}
+    versions["shipyard"] = dist_version("shipyard")
+    config = {path: blob for path, blob in inputs.files.items() if "/" not in path and path in root_files}
+    sections = [s for tool in tools for s in tool.check.root_sections]
+    more: dict[str, object] = {
+        "check-config": config,
+        "check-sections": root_sections(inputs.project.root, "lint", sections),
     }
-    sections = [s for check in checks if check.name != "ruff" for s in check.root_sections]
-    more = {"check-config": config, "check-sections": root_sections(inputs.project.root, "lint", sections)}
-    if "ruff" in tools:  # the src override names every unit: a unit added or configured changes it
+    if venv != "none":
+        more["imports-venv"] = venv
+    if any(tool.check.name == "ruff" for tool in tools):  # the src override names every unit
         more["ruff-overrides"] = {"args": list(ruff_overrides(inputs.project))}
-    return inputs.key(unit, "lint", tools, include_libs=False, more=more)
+    return inputs.key(unit, "lint", versions, include_libs=False, more=more)
 
 
 def batched(project: Project, jobs: Sequence[Job]) -> list[Job | Batch]:

@@ -11,16 +11,14 @@ commands, so attribution stays exact.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from shipyard.checks.ruff import ruff_bin, ruff_overrides
 from shipyard.proc import Command, command
 from shipyard.project import Project
 from shipyard.results import FAILED, PASSED, Result
@@ -28,8 +26,6 @@ from shipyard.workflow import Job, run_job
 
 
 def batch_commands(project: Project, paths: Sequence[str]) -> list[Command]:
-    from shipyard.lint import ruff_overrides  # lint imports this module
-
     ruff, overrides = ruff_bin(), ruff_overrides(project)
     return [
         command(ruff, "check", *overrides, "--output-format=json", *paths, cwd=project.root),
@@ -100,15 +96,3 @@ def _result(job: Job, lines: list[str], elapsed: float, size: int) -> Result:
     parts += [f"{unformatted} file(s) not formatted"] if unformatted else []
     output = "\n".join(sorted(lines, key=lambda line: line.startswith("Would reformat: "))) + "\n"
     return Result(job.unit, job.task, FAILED, elapsed, ", ".join(parts), output, details=details)
-
-
-@functools.cache
-def ruff_bin() -> str:
-    """The ruff binary: next to this interpreter (the usual install), else ruff's own lookup
-    (which imports sysconfig and costs more than a cached run's whole decision)."""
-    beside = Path(sys.executable).parent / "ruff"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    from ruff.__main__ import find_ruff_bin
-
-    return str(find_ruff_bin())

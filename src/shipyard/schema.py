@@ -26,6 +26,7 @@ class Field:
     type: str
     default: Any = None
     choices: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()  # a value may also be one of these followed by anything (`command:...`)
     fields: Mapping[str, Field] | None = None
     each: Mapping[str, Field] | None = None  # a table of tables, each with these fields
     doc: str = ""
@@ -93,16 +94,20 @@ def _check(value: Any, spec: Field, source: str, where: str) -> Any:
     if not _type_ok(spec.type, value):
         raise ConfigError(f"{source}: {where}: expected {_EXPECTED[spec.type]}, got {_show(value)}")
     for item in value if spec.type == "str-list" else [value]:  # a list's choices are its items'
-        if spec.choices and item not in spec.choices:
+        if spec.choices and item not in spec.choices and not _prefixed(item, spec.prefixes):
+            allowed = ", ".join([*spec.choices, *(f"{p}..." for p in spec.prefixes)])
             raise ConfigError(
-                f"{source}: {where}: expected one of {', '.join(spec.choices)}, "
-                f"got {_show(item)}{did_you_mean(item, spec.choices)}"
+                f"{source}: {where}: expected one of {allowed}, got {_show(item)}{did_you_mean(item, spec.choices)}"
             )
     if spec.fields is not None:
         return validate(value, spec.fields, source, where)
     if spec.each is not None:
         return {k: validate(v, spec.each, source, f"{where}.{k}") for k, v in value.items()}
     return value
+
+
+def _prefixed(item: Any, prefixes: tuple[str, ...]) -> bool:
+    return isinstance(item, str) and any(item.startswith(p) and item != p for p in prefixes)
 
 
 def _copy_default(value: Any) -> Any:

@@ -15,14 +15,16 @@ from types import ModuleType
 from typing import Any
 
 from shipyard import pythons
+from shipyard.checks import CHECKS
+from shipyard.checks.ruff import ruff_overrides
 from shipyard.dependencies import READERS, dependency_source, requirements
 from shipyard.dependencies.base import TEST_GROUPS
 from shipyard.errors import ShipyardError
 from shipyard.graph import lib_closure
 from shipyard.leftovers import leaves_no_leftovers
-from shipyard.lint import ruff_args, ruff_overrides, ruff_version
 from shipyard.project import STATE_DIR, Project, Unit, find_root, load_project, shipyard_dir
 from shipyard.results import FAILED, SKIPPED
+from shipyard.versions import dist_version
 
 STRICT_ENV = "SHIPYARD_STRICT_PYTHON"
 STAMPS = "venvs"  # in .shipyard: <unit>-<python>.json, which venv a session installed, from which inputs
@@ -227,9 +229,11 @@ def _define_lint(nox: ModuleType, project: Project) -> None:
     @nox.session(tags=["lint"])  # type: ignore[untyped-decorator]  # nox is passed in as a module
     def lint(session: Any) -> None:
         """ruff check and ruff format --check over every Python unit."""
-        session.install(f"ruff=={ruff_version()}")
+        session.install(f"ruff=={dist_version('ruff')}")
         session.chdir(str(project.root))
-        for args in ruff_args(paths, fix=False, overrides=ruff_overrides(project)):
+        overrides = ruff_overrides(project)
+        for args in CHECKS["ruff"].invocations(paths, fix=False):
+            args = (args[0], *overrides, *args[1:])
             session.run("ruff", *args)
 
 

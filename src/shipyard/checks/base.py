@@ -1,13 +1,18 @@
-"""What a check is: a lint or format tool that a unit is checked with."""
+"""What a check is: a lint, format or type-check tool that a unit is checked with."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+LINT, FORMAT, TYPES = "lint", "format", "types"  # what a check looks at (its capability besides fixing)
 
 
 @dataclass(frozen=True)
 class Check:
-    """One tool. ``{paths}`` in an invocation stands for the paths it checks.
+    """One tool. ``{paths}`` in an invocation stands for the paths it checks, ``{imports}`` for
+    how it finds the unit's dependencies (see ``imports``).
 
     A check runs from the repository root over the unit's path (``in_unit=False``), or, as
     a team runs it by hand, from the unit's directory over ``.``, so that it finds the
@@ -15,19 +20,35 @@ class Check:
     """
 
     name: str
-    dist: str  # the distribution whose version enters the lint key
+    dist: str  # the distribution a unit pins (and whose version enters the lint key)
     executable: str
     check: tuple[tuple[str, ...], ...]
     fix: tuple[tuple[str, ...], ...] = ()  # empty: the tool cannot fix; `--fix` runs `check`
+    kind: str = LINT
     root_files: tuple[str, ...] = ()  # configuration files at the repository root it may read
     root_sections: tuple[str, ...] = ()  # root pyproject.toml sections it may read
+    # `shipyard init` finds the tool in a unit by these config headers (in the unit's
+    # pyproject.toml and root_files) or by one of these files being there
+    detect: tuple[str, ...] = ()
+    detect_files: tuple[str, ...] = ()
     in_unit: bool = True
+    # the ``{imports}`` arguments given the unit's ready test venv (None: there is none)
+    imports: Callable[[Path | None], tuple[str, ...]] | None = None
+    # True when the unit's own config names the files to check (then no ``{paths}`` are passed)
+    own_paths: Callable[[Path], bool] | None = None
+    # the tool's binary where its own wheel knows it is (ruff), tried before PATH
+    locate: Callable[[], str] | None = None
     doc: str = ""
 
     @property
     def can_fix(self) -> bool:
         return bool(self.fix)
 
-    def invocations(self, paths: list[str], *, fix: bool) -> list[tuple[str, ...]]:
+    def invocations(self, paths: list[str], *, fix: bool, imports: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
         chosen = self.fix if fix and self.fix else self.check
-        return [tuple(a for arg in argv for a in (paths if arg == "{paths}" else [arg])) for argv in chosen]
+        given = {"{paths}": paths, "{imports}": list(imports)}
+        return [tuple(a for arg in argv for a in given.get(arg, [arg])) for argv in chosen]
+
+    def detected(self, unit: Path, config_text: str) -> bool:
+        """Whether the unit's own files set this tool up (``config_text``: its config files' text)."""
+        return any(head in config_text for head in self.detect) or any((unit / f).is_file() for f in self.detect_files)

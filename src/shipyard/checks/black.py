@@ -1,6 +1,6 @@
 """black: --check, or formats under --fix; [tool.black] from the unit's pyproject.toml."""
 
-from shipyard.checks.base import Check
+from shipyard.checks.base import FORMAT, Check
 
 CHECK = Check(
     name="black",
@@ -8,6 +8,8 @@ CHECK = Check(
     executable="black",
     check=(("--check", "--diff", "--quiet", "{paths}"),),
     fix=(("--quiet", "{paths}"),),
+    kind=FORMAT,
     root_sections=("tool.black",),
+    detect=("[tool.black]",),
     doc="black --check",
 )

@@ -8,5 +8,7 @@ CHECK = Check(
     executable="flake8",
     check=(("{paths}",),),
     root_files=(".flake8", "setup.cfg", "tox.ini"),
+    detect=("[flake8]",),
+    detect_files=(".flake8",),
     doc="flake8 (cannot fix)",
 )
