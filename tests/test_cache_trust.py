@@ -155,7 +155,7 @@ def test_a_read_role_gets_403_for_a_missing_key_and_that_is_a_miss(
         "core": (True, "s3"),
     }
     assert results["b"].status == PASSED
-    assert s3.missing_as_403 == 1  # b's lookup was answered 403 ...
+    assert s3.missing_as_403 == 2  # b's lookups (its lint result, its gate record) were answered 403 ...
     assert "warning" not in capsys.readouterr().err  # ... and the cache was not disabled
     assert s3.seen["PutObject"] == writes  # off main: b's new result stayed local
     be(monkeypatch, iam_moto.admin)
@@ -169,13 +169,13 @@ def test_the_cache_is_read_only_by_default_off_the_main_branch(
     bucket = s3_repo(repo)
     lint(repo)
     writes = s3.seen["PutObject"]
-    assert writes == 3  # main writes by default
+    assert writes == 6  # main writes by default: 3 lint results and their 3 gate records
     feature = clone_on(repo, tmp_path / "feature", "feature")
     change(feature, "services/b/src/b/__init__.py")
     results = lint(feature)  # the admin could write: nothing asks it to
     assert {u: r.cached for u, r in results.items()} == {"a": True, "b": False, "core": True}
     assert s3.seen["PutObject"] == writes
-    assert len(bucket_keys(bucket)) == 3
+    assert len(bucket_keys(bucket, "lint/")) == 3
 
 
 @pytest.mark.integration
@@ -194,7 +194,7 @@ def test_a_push_to_main_in_actions_writes_a_pull_request_does_not(
     (detached / ".shipyard" / "cache").rename(tmp_path / "pr-cache")
     monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
     lint(detached)
-    assert s3.seen["PutObject"] == 3 and len(bucket_keys(bucket)) == 3
+    assert s3.seen["PutObject"] == 6 and len(bucket_keys(bucket, "lint/")) == 3  # and 3 gate records
 
 
 @pytest.mark.integration
