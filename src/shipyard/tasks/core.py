@@ -52,7 +52,7 @@ def lint(
     cache: bool = True,
     replay: bool = False,
 ) -> None:
-    """Lint: ruff check + ruff format --check per Python unit."""
+    """Lint: each Python unit's checks (ruff by default; flake8, black, isort, mypy, pylint, command:...)."""
     from shipyard.ci import lint as run_lint
 
     options = run_options(jobs, keep_going, verbose, report, cache=cache, replay=replay)
