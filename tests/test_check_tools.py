@@ -284,7 +284,8 @@ def test_init_finds_every_registered_check_a_units_config_sets_up(tmp_path: Path
         (sys.executable, "-m", "shipyard.cli", "init", "--dry-run"), cwd=repo, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert 'svc: Python; checks: flake8, mypy, pylint, (set checks = ["flake8", "mypy", "pylint"]' in done.stdout
+    assert "svc: Python; checks: flake8, mypy, pylint (the checks line written to its table)" in done.stdout
+    assert "would append to svc/pyproject.toml" in done.stdout
 
 
 def test_every_check_module_is_registered() -> None:

@@ -64,7 +64,7 @@ def test_init_sets_up_the_repository_and_ci_runs(team_repo: Path) -> None:
     result = shipyard(team_repo, "init")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert 'backend: Python; checks: black, (set checks = ["black"] to run them' in out
+    assert "backend: Python; checks: black (the checks line written to its table)" in out
     assert "image: Dockerfile, built as docker build" in out
     assert "services/gateway: non-Python service: shipyard.toml written" in out
     assert "frontend: skipped: a package.json only" in out
@@ -77,7 +77,9 @@ def test_init_sets_up_the_repository_and_ci_runs(team_repo: Path) -> None:
     assert (team_repo / ".gitignore").read_text() == "*.pyc\n.nox\n.shipyard/\n"  # `.nox` was there
     after = snapshot(team_repo)
     changed = {p for p in after if before.get(p) != after[p]}
-    assert changed == {"pyproject.toml", ".gitignore", "noxfile.py", "tasks.py", "services/gateway/shipyard.toml"}
+    written = {"pyproject.toml", ".gitignore", "noxfile.py", "tasks.py", "services/gateway/shipyard.toml"}
+    assert changed == {*written, "backend/pyproject.toml"}  # backend: the checks its config sets up
+    assert (team_repo / "backend" / "pyproject.toml").read_text().endswith('\n[tool.shipyard]\nchecks = ["black"]\n')
 
     listed = shipyard(team_repo, "services", "--json")
     assert listed.returncode == 0, listed.stderr

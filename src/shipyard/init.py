@@ -3,8 +3,9 @@
 It finds the units (directories with a pyproject.toml, a Dockerfile, requirements*.txt,
 package.json or shipyard.toml), writes the root `[tool.shipyard]` table with the globs
 that cover them, `noxfile.py`, `tasks.py`, a `shipyard.toml` for a service that has only a
-Dockerfile, and the `.gitignore` lines; then prints, per unit, what shipyard will do with
-it. It never overwrites or edits a line of a file that exists (the root pyproject.toml and
+Dockerfile (or a static site's package.json), the `checks` line of a unit whose own config
+sets up other tools than ruff, and the `.gitignore` lines; then prints, per unit, what
+shipyard will do with it. It never overwrites or edits a line of a file that exists (the root pyproject.toml and
 .gitignore are appended to), so a second run does nothing.
 """
 
@@ -149,7 +150,7 @@ def _describe(result: Plan, unit: Path) -> str:
     script = not has["pyproject.toml"] and script_requirements(unit) is not None
     if has["pyproject.toml"] or script:
         what = ["Python" + (" script service (tested from its directory)" if script else "")]
-        what += [f"checks: {', '.join(_checks_found(unit))}", f"tests: {_tests(unit)}"]
+        what += [f"checks: {_checks_line(result, unit, rel, script)}", f"tests: {_tests(unit)}"]
         what.append(f"dependencies: {describe(result.root, unit)}")
     elif has["shipyard.toml"]:
         what = ["shipyard.toml (its own commands)"]
@@ -204,9 +205,45 @@ def _checks_found(unit: Path) -> list[str]:
         (unit / name).read_text(encoding="utf-8", errors="replace") for name in names if (unit / name).is_file()
     )
     found = [check.name for check in CHECKS.values() if check.detected(unit, text)]
-    if found and found != ["ruff"]:
-        return [*found, f"(set checks = {_toml_list(found)} to run them; ruff runs by default)"]
-    return ["ruff"]
+    return found or ["ruff"]
+
+
+def _checks_line(result: Plan, unit: Path, rel: str, script: bool) -> str:
+    """The checks the unit's config sets up; when they are not shipyard's default (ruff), the
+    ``checks`` line that runs them is appended to the unit's table file (a new
+    ``[tool.shipyard]`` table in its pyproject.toml, or its shipyard.toml). A unit that has
+    a ``[tool.shipyard]`` table already is left as it is, and the line to add is printed."""
+    found = _checks_found(unit)
+    if found == ["ruff"]:
+        return "ruff"
+    line = f"checks = {_toml_list(found)}\n"
+    pyproject, own = unit / "pyproject.toml", unit / "shipyard.toml"
+    table = _unit_table(pyproject, own)
+    if table is not None:
+        checks = table.get("checks")
+        if isinstance(checks, list):
+            return f"{', '.join(str(c) for c in checks)} (its table's checks)"
+        return f"{', '.join(found)} (add `{line.strip()}` to its table to run them; ruff runs until then)"
+    if script:
+        result.writes[f"{rel}/shipyard.toml"] = line
+    else:
+        existing = pyproject.read_text(encoding="utf-8")
+        result.appends[f"{rel}/pyproject.toml"] = (
+            ("\n" if not existing.endswith("\n\n") else "") + "[tool.shipyard]\n" + line
+        )
+    return f"{', '.join(found)} (the checks line written to its table)"
+
+
+def _unit_table(pyproject: Path, own: Path) -> dict[str, object] | None:
+    """The unit's shipyard table as written (its shipyard.toml, or [tool.shipyard] of its
+    pyproject.toml); None when it has none."""
+    from shipyard.workdir import read_toml
+
+    if own.is_file():
+        return dict(read_toml(own, own.parent))
+    if pyproject.is_file() and "[tool.shipyard]" in pyproject.read_text(encoding="utf-8"):
+        return dict(read_toml(pyproject, pyproject.parent).get("tool", {}).get("shipyard", {}))
+    return None
 
 
 def _tests(unit: Path) -> str:
