@@ -6,9 +6,11 @@ PyPI into the unit's tool venv) in throwaway git repositories.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from shipyard.checks.base import Check
 from shipyard.ci import RunOptions
 from shipyard.errors import ShipyardError
 from shipyard.keys import Inputs
-from shipyard.lint import lint_job, lint_key, unit_tools
+from shipyard.lint import lint_job, lint_key, settle, unit_tools
 from shipyard.project import load_project
 from tests.helpers import git, make_monorepo, python_unit, run_invoke, write
 
@@ -61,6 +63,34 @@ def test_mypy_reports_a_type_error_as_an_annotation_passes_clean_code_and_caches
         "::error file=services/b/src/b/__init__.py,line=2,col=12::b lint: error: "
         'Incompatible return value type (got "int", expected "str")  [return-value]'
     ) in bad.stdout
+
+
+def test_mypy_sees_a_same_size_rewrite_in_the_second_its_cache_saw(tmp_path: Path) -> None:
+    """mypy's cache trusts a file whose size and whole-second mtime it recorded. The file is
+    stamped with a second F just ahead (as if written in the second lint starts), and
+    rewritten (same size, the wrong type) for real once F has come: mypy must not have
+    cached it in F, or it sees the rewrite as unchanged and says "Success"."""
+    repo = team_unit(tmp_path, '["mypy"]', "\n[tool.mypy]\nstrict = true\n")
+    source = repo / "services/b/src/b/__init__.py"
+    second = int(time.time()) + 2
+    os.utime(source, ns=(second * 10**9, second * 10**9))
+    ok = lint_b(repo)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert time.time() >= second + 1  # lint waited for F to pass before it ran mypy
+    if time.time() < second:
+        time.sleep(second - time.time())  # without the wait: rewrite within F
+    write(source, "def double(x: int) -> str:\n    return x * 2\n")
+    bad = lint_b(repo)
+    assert bad.returncode == 1, bad.stdout
+    assert 'Incompatible return value type (got "int", expected "str")' in bad.stdout
+
+
+def test_settle_waits_only_for_a_file_written_in_the_current_second(tmp_path: Path) -> None:
+    old, fresh = write(tmp_path / "old.py", "x = 1\n"), write(tmp_path / "fresh.py", "x = 1\n")
+    os.utime(old, (time.time() - 60, time.time() - 60))
+    assert settle([old, tmp_path / "deleted.py"]) == 0.0
+    settle([old, fresh])
+    assert time.time() >= int(fresh.stat().st_mtime) + 1
 
 
 def test_mypy_with_files_in_the_units_config_checks_only_those(tmp_path: Path) -> None:

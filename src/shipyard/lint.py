@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,8 +85,10 @@ def lint_jobs(project: Project, units: Sequence[Unit], *, fix: bool = False, inp
 def lint_job(project: Project, unit: Unit, *, fix: bool, inputs: Inputs | None) -> Job:
     tools = unit_tools(project, unit, fix=fix)
     venv, venv_id = None, "none"
-    if any(tool.check.imports is not None for tool in tools):
+    files: Mapping[str, str] = {}
+    if any(tool.check.imports is not None or tool.check.coarse_mtime_cache for tool in tools):
         files = inputs.files if inputs is not None else tracked_files(project.root)
+    if any(tool.check.imports is not None for tool in tools):
         venv, venv_id = imports_venv(project, unit, files)
     commands = tuple(lint_commands(project, unit, tools, fix=fix, venv=venv))
     key = lint_key(unit, inputs, tools, venv_id) if inputs is not None and commands and not fix else ""
@@ -93,16 +96,53 @@ def lint_job(project: Project, unit: Unit, *, fix: bool, inputs: Inputs | None) 
     skip = "" if commands else "nothing to lint"
     job = Job(unit.name, "lint", "", commands, skip=skip, key=key, batch=batch, run_all=True)
     pending = [tool.venv for tool in tools if tool.venv is not None and not tool.venv.ready]
-    return dataclasses.replace(job, action=functools.partial(_install_then_run, job, pending)) if pending else job
+    coarse = commands and any(tool.check.coarse_mtime_cache for tool in tools)
+    racy = [project.root / path for path in _read_by(project, unit, files)] if coarse else []
+    if not pending and not racy:
+        return job
+    return dataclasses.replace(job, action=functools.partial(_prepare_then_run, job, pending, racy))
 
 
-def _install_then_run(job: Job, venvs: Sequence[ToolVenv]) -> Result:
-    """The pinned tools' venvs first (a failed install is the job's error), then the checks."""
+def _read_by(project: Project, unit: Unit, files: Mapping[str, str]) -> list[str]:
+    """The tracked files a unit's checks may read: its own and its libs' (mypy follows imports)."""
+    from shipyard.graph import lib_closure
+
+    dirs = [unit.path, *(lib.path for lib in lib_closure(project, unit))]
+    return [path for path in files if any(path.startswith(f"{d}/") for d in dirs)]
+
+
+def _prepare_then_run(job: Job, venvs: Sequence[ToolVenv], racy: Sequence[Path]) -> Result:
+    """The pinned tools' venvs first (a failed install is the job's error), then the checks,
+    once no file they read was written in the current second (see ``settle``)."""
     for venv in venvs:
         failed = install(venv)
         if failed is not None:
             return Result(job.unit, job.task, ERROR, reason=failed[0], output=failed[1])
+    settle(racy)
     return run_job(job)
+
+
+def settle(paths: Sequence[Path], *, clock: Callable[[], float] = time.time) -> float:
+    """Wait, at most a second, until the second in which any of ``paths`` was last written has
+    passed; the time waited.
+
+    mypy's cache trusts a file whose size and whole-second mtime match what it recorded, and
+    hashes it only when the mtime differs. Were it to run in the second a file was written,
+    a same-size rewrite later in that second (``-> int`` to ``-> str``) would look
+    unchanged to it on the next run, and shipyard, whose key did see the change, would
+    report mypy's stale "Success". Once the second has passed, any later write has another
+    mtime (git's "racy clean" rule)."""
+    newest = 0
+    for path in paths:
+        try:
+            newest = max(newest, int(path.stat().st_mtime))
+        except OSError:
+            continue  # deleted since: the tool will not read it either
+    waited = 0.0
+    while (now := clock()) < newest + 1:
+        time.sleep(newest + 1 - now)
+        waited += newest + 1 - now
+    return waited
 
 
 def lint_key(unit: Unit, inputs: Inputs, tools: Sequence[Tool], venv: str = "none") -> str:

@@ -38,6 +38,9 @@ class Check:
     own_paths: Callable[[Path], bool] | None = None
     # the tool's binary where its own wheel knows it is (ruff), tried before PATH
     locate: Callable[[], str] | None = None
+    # True when the tool keeps a cache that trusts a file by its size and whole-second mtime
+    # (mypy): it is then not started in the second a file it reads was written (see lint.settle)
+    coarse_mtime_cache: bool = False
     doc: str = ""
 
     @property

@@ -61,5 +61,6 @@ CHECK = Check(
     detect_files=("mypy.ini", ".mypy.ini"),
     imports=imports,
     own_paths=names_files,
+    coarse_mtime_cache=True,
     doc="mypy (type checks; cannot fix)",
 )
