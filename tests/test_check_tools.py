@@ -133,8 +133,8 @@ def test_pylint_reports_a_finding_as_an_annotation_passes_clean_code_and_caches(
     write(repo / "services/b/src/b/__init__.py", "def double(x: int) -> int:\n    unused = 3\n    return x * 2\n")
     bad = lint_b(repo)
     assert bad.returncode == 1, bad.stdout
-    assert (
-        "::error file=services/b/src/b/__init__.py,line=2,col=4::b lint: W0612 Unused variable 'unused'" in bad.stdout
+    assert (  # pylint says column 4 (it counts from 0); GitHub's columns start at 1
+        "::error file=services/b/src/b/__init__.py,line=2,col=5::b lint: W0612 Unused variable 'unused'" in bad.stdout
     )
 
 

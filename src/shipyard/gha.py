@@ -39,10 +39,14 @@ def annotations_for(result: Result, unit_path: str) -> list[str]:
     if result.ok:
         return []
     found: list[str] = []
+    shift = 0  # added to the columns of the command whose output this is
     for line in result.output.splitlines():
+        if line.startswith("$ "):  # run_job's header of each command's output
+            shift = 1 - _column_base(line[2:])
         line = line.strip()
         if m := _RUFF.match(line):  # ruff from the root, or a check from the unit's directory
-            found.append(_error(_in_repo(m["file"], unit_path), m["line"], f"{result.unit} lint: {m['msg']}", m["col"]))
+            col = str(int(m["col"]) + shift)
+            found.append(_error(_in_repo(m["file"], unit_path), m["line"], f"{result.unit} lint: {m['msg']}", col))
         elif m := _FORMAT.match(line):
             found.append(_error(m["file"], "1", f"{result.unit} lint: file is not formatted (invoke lint --fix)"))
         elif result.task.startswith("scan-") and (m := _SCAN.match(line)):
@@ -52,6 +56,15 @@ def annotations_for(result: Result, unit_path: str) -> list[str]:
     if not found:
         found.append(f"::error title={_prop(f'{result.unit} {result.label}')}::{_data(result.reason or result.status)}")
     return list(dict.fromkeys(found))
+
+
+def _column_base(command_line: str) -> int:
+    """Where the columns of the check run by ``command_line`` start (GitHub's start at 1)."""
+    from shipyard.checks import CHECKS
+
+    words = command_line.split(maxsplit=1)
+    executable = PurePosixPath(words[0]).name if words else ""
+    return next((c.column_base for c in CHECKS.values() if c.executable == executable), 1)
 
 
 def _in_repo(file: str, unit_path: str) -> str:

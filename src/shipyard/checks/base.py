@@ -41,6 +41,7 @@ class Check:
     # True when the tool keeps a cache that trusts a file by its size and whole-second mtime
     # (mypy): it is then not started in the second a file it reads was written (see lint.settle)
     coarse_mtime_cache: bool = False
+    column_base: int = 1  # the first column in the tool's "file:line:col" (pylint counts from 0)
     doc: str = ""
 
     @property

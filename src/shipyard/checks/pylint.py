@@ -32,5 +32,6 @@ CHECK = Check(
     detect=("[tool.pylint", "[pylint"),
     detect_files=(".pylintrc", "pylintrc"),
     imports=imports,
+    column_base=0,
     doc="pylint (cannot fix)",
 )
