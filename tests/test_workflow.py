@@ -9,9 +9,11 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from shipyard import workflow
 from shipyard.proc import command
 from shipyard.progress import LiveDisplay, PlainDisplay, live_possible
 from shipyard.results import FAILED, PASSED, SKIPPED, Result
@@ -116,3 +118,32 @@ def test_an_interrupt_stops_the_children_of_worker_threads_and_runs_nothing_more
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)  # stopped and reaped before the interrupt went on
     assert not ran.exists()  # old: the worker slept on, then job b ran
+
+
+def test_an_interrupt_while_jobs_are_still_being_handed_out_stops_the_running_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C between two submits: the job already running is stopped, not waited for
+    (old: the executor's exit waited for it to finish on its own)."""
+    pid_file, finished = tmp_path / "child.pid", tmp_path / "finished"
+    sleeper = (
+        f"import os, pathlib, time; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); "
+        f"time.sleep(10); pathlib.Path({str(finished)!r}).write_text('done')"
+    )
+
+    class InterruptedPool(workflow.ThreadPoolExecutor):
+        def submit(self, *args: Any, **kwargs: Any) -> Any:
+            if pid_file.is_file() or getattr(self, "handed_out", False):
+                while not pid_file.read_text():
+                    time.sleep(0.05)
+                raise KeyboardInterrupt
+            self.handed_out = True
+            future = super().submit(*args, **kwargs)
+            while not (pid_file.is_file() and pid_file.read_text()):
+                time.sleep(0.05)
+            return future
+
+    monkeypatch.setattr(workflow, "ThreadPoolExecutor", InterruptedPool)
+    with pytest.raises(KeyboardInterrupt):
+        run_jobs([job("a", sleeper), job("b", "pass")], workers=2, report=quiet)
+    assert not finished.exists()

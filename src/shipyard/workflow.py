@@ -109,8 +109,8 @@ def run_jobs(
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(one, i, item) for i, item in enumerate(jobs)]
-            try:
+            try:  # the submits too: a Ctrl-C between two stops the jobs already running
+                futures = [pool.submit(one, i, item) for i, item in enumerate(jobs)]
                 for future in futures:
                     future.result()
             except BaseException:  # Ctrl-C or SIGTERM here: stop the workers' children, run nothing more
