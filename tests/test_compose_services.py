@@ -159,7 +159,10 @@ def test_external_services_are_not_started(repo: Path, project_name: str, monkey
     assert result.status == PASSED and _left(project_name) == []
 
 
-def test_ctrl_c_during_the_tests_removes_the_services(repo: Path, project_name: str) -> None:
+@pytest.mark.parametrize("group", [True, False], ids=["ctrl-c to the group", "sigterm to shipyard"])
+def test_ctrl_c_or_sigterm_during_the_tests_removes_the_services(repo: Path, project_name: str, group: bool) -> None:
+    """Ctrl-C reaches the whole process group; a cancelled CI job's SIGTERM may reach shipyard
+    alone, which then stops nox and pytest itself (old: SIGTERM killed it, services kept running)."""
     _repo(repo, port=free_port())
     marker = repo / "tests-started"
     waits = (
@@ -187,7 +190,10 @@ def test_ctrl_c_during_the_tests_removes_the_services(repo: Path, project_name: 
         if marker.exists() or proc.poll() is not None:
             break
         time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole group, nox and pytest too
+    if group:
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole group, nox and pytest too
+    else:
+        os.kill(proc.pid, signal.SIGTERM)
     rest = proc.communicate(timeout=180)[0]
     assert proc.returncode == 130, "".join(seen) + rest
     assert "removed test services: echo" in rest

@@ -18,6 +18,7 @@ from shipyard import gha
 from shipyard.errors import ShipyardError
 from shipyard.keys import Inputs
 from shipyard.lint import batched, lint_jobs, workflow_jobs
+from shipyard.proc import sigterm_as_interrupt
 from shipyard.progress import Display, LiveDisplay, PlainDisplay, indent, live_possible
 from shipyard.project import Project, Unit, shipyard_dir
 from shipyard.results import Result, summary_table, write_report
@@ -154,7 +155,8 @@ def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: 
     if inputs is not None:
         todo = direct(project, todo, inputs.files)
     _forget_junit(project, todo)
-    with services_for(project, todo):  # the compose services the tests to run need
+    # SIGTERM (a cancelled CI job) unwinds like Ctrl-C: the children stop, the services go
+    with sigterm_as_interrupt(), services_for(project, todo):  # the services the tests to run need
         ran = _run(project, todo, options, len(results))
     for position, job, result in zip(positions, todo, ran, strict=True):
         result = _with_junit(project, job, result)

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from shipyard.errors import ShipyardError
 
@@ -134,12 +137,53 @@ def stop(proc: subprocess.Popen[str], cmd: Command) -> None:
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
             subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=STOP_GRACE + 20)
     if proc.poll() is None:
+        below = descendants(proc.pid)
         proc.terminate()
         try:
             proc.wait(STOP_GRACE)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        _stop_orphans(below)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid``, found in Linux's /proc (elsewhere none are found)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])  # after "pid (comm) state"
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
+def _stop_orphans(pids: Sequence[int]) -> None:
+    """A child that died of SIGTERM without stopping its own children (nox leaves pytest
+    behind) would keep running, and keep our pipe open: they get SIGTERM, then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = [pid for pid in pids if _signal(pid, sig)]
+        deadline = time.monotonic() + STOP_GRACE
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+            alive = [pid for pid in alive if _signal(pid, 0)]
+        if not alive:
+            return
+
+
+def _signal(pid: int, sig: int) -> bool:
+    """Send ``sig`` (0: only look); whether the process is still there."""
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def _collect(proc: subprocess.Popen[str], stdin: str | None, stream: bool) -> str:
@@ -156,3 +200,25 @@ def _collect(proc: subprocess.Popen[str], stdin: str | None, stream: bool) -> st
         sys.stdout.flush()
         lines.append(line)
     return "".join(lines)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job) arrived: unwind like Ctrl-C, so that what is held (the deploy
+    lock, test services) is released."""
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises Terminated in the main thread (elsewhere: no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -515,7 +515,7 @@ def test_every_shipyard_client_uses_standard_retries(aws: str) -> None:
 _INTERRUPTED_RUN = """
 import sys
 from shipyard.deploy import migrate
-from shipyard.deploy.lock import sigterm_as_interrupt
+from shipyard.proc import sigterm_as_interrupt
 from shipyard.proc import command, run
 from shipyard.secrets import Sensitive
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from shipyard.deploy import migrate
 from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, MIGRATE, ROLLBACK, SUCCEEDED, Entry
-from shipyard.deploy.lock import LockInfo, sigterm_as_interrupt, whoami
+from shipyard.deploy.lock import LockInfo, whoami
 from shipyard.deploy.migrate import database_url
 from shipyard.deploy.migrate_command import run_migrations
 from shipyard.deploy.notify import base as events
@@ -20,6 +20,7 @@ from shipyard.deploy.session import Session
 from shipyard.deploy.target import DeployFailed, Progress, Running
 from shipyard.deploy.transaction import Transaction, confirm, now
 from shipyard.errors import ShipyardError
+from shipyard.proc import sigterm_as_interrupt
 from shipyard.project import Project, Unit
 from shipyard.results import Result, summary_table
 

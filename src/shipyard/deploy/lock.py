@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import threading
 import time
@@ -36,7 +35,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from types import FrameType
 
 from shipyard.aws import fenced
 from shipyard.deploy.store import Conflict, Contended, StateStore, Stored
@@ -359,24 +357,3 @@ def _token(data: bytes) -> str:
         return LockInfo.from_bytes(data).token
     except (ValueError, KeyError, TypeError):
         return ""  # not a lock object we can read: not ours
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a cancelled CI job) arrived: unwind like Ctrl-C so the lock is released."""
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """While the block runs, SIGTERM raises Terminated in the main thread (elsewhere: no-op)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

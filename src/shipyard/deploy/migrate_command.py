@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from shipyard.deploy.ledger import FAILED, INTERRUPTED, MIGRATE, SUCCEEDED, Entry
-from shipyard.deploy.lock import sigterm_as_interrupt, whoami
+from shipyard.deploy.lock import whoami
 from shipyard.deploy.migrate import MigrationFailed, MigrationStatus, migration_for
 from shipyard.deploy.migrate_run import MigrationRun, runner_for
 from shipyard.deploy.notify.base import MIGRATE_FAILED, MIGRATE_SUCCEEDED, Event
@@ -25,6 +25,7 @@ from shipyard.deploy.session import Session
 from shipyard.deploy.target import Progress, Release
 from shipyard.deploy.transaction import confirm_protected, now
 from shipyard.errors import ShipyardError
+from shipyard.proc import sigterm_as_interrupt
 from shipyard.project import Project, Unit
 from shipyard.secrets import redact
 

@@ -48,8 +48,8 @@ def build(
     """Build images (and static units' output); skip each one whose fingerprint is already built,
     unless --force."""
     from shipyard.ci import execute
-    from shipyard.deploy.lock import sigterm_as_interrupt
     from shipyard.images.jobs import build_jobs
+    from shipyard.proc import sigterm_as_interrupt
 
     proj = project()
     units = selected(c, service, libs=bool(service), since=since)
@@ -76,8 +76,8 @@ def push(
     """Push images to the environment's registry; build only what the registry lacks, and add this
     commit's git tag to an image the registry already has."""
     from shipyard.ci import execute
-    from shipyard.deploy.lock import sigterm_as_interrupt
     from shipyard.images.jobs import push_jobs
+    from shipyard.proc import sigterm_as_interrupt
 
     proj = project()
     env = env or proj.settings["default-environment"]
