@@ -310,3 +310,18 @@ stages = ["POST_TEST_TRAFFIC_SHIFT"]
         "Resource": [f"{arn}/ecs-listeners", f"{arn}/ecs-hooks"],
         "Condition": {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}},
     }
+
+
+def test_policy_names_the_cluster_and_services_as_their_templates_make_them(tmp_path: Path) -> None:
+    """`cluster = "{env}-main"` and `service-name = "{env}-{service}"`: the ECS resources are
+    the names deploys use (old: the raw templates, so every ECS call was denied)."""
+    from shipyard.iam.policy import policy
+    from shipyard.project import load_project
+
+    templates = 'cluster = "{env}-main"\nservice-name = "{env}-{service}"'
+    environments = ENVIRONMENTS.replace('cluster = "staging"', templates)
+    root = copy_example(tmp_path / "repo", prefix="iam", registry="127.0.0.1:5000", environments=environments)
+    resources = {r for s in policy(load_project(root), "staging")["Statement"] for r in s["Resource"]}
+    service = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/staging-main/staging-api"
+    assert {service, f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/staging-main/staging-api/*"} <= resources
+    assert not [r for r in resources if "{" in r]

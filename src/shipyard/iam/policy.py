@@ -231,13 +231,28 @@ def _repositories(ctx: Context) -> Scope | None:
 
 
 def _ecs(ctx: Context, rest: Callable[[str, Unit], str]) -> Scope | None:
-    cluster = ctx.environment.get("cluster", "")
+    cluster = _cluster(ctx)
     arns = [ctx.arn("ecs", rest(cluster, u)) for u in ctx.units("ecs")]
     return Scope(tuple(dict.fromkeys(arns))) if cluster and arns else None
 
 
+def _cluster(ctx: Context) -> str:
+    """The environment's cluster as deploys name it (``{env}`` filled in)."""
+    from shipyard.deploy.targets.ecs_strategy import ecs_cluster
+
+    template = ctx.environment.get("cluster", "")
+    return ecs_cluster(template, ctx.env) if template else ""
+
+
+def _service(ctx: Context, unit: Unit) -> str:
+    """The unit's ECS service name as deploys name it (its ``service-name`` template filled in)."""
+    from shipyard.deploy.targets.ecs_strategy import ecs_service, strategy_for
+
+    return ecs_service(strategy_for(ctx.env, ctx.environment, unit), unit, ctx.env)
+
+
 def _cluster_scoped(ctx: Context) -> Scope | None:
-    cluster = ctx.environment.get("cluster", "")
+    cluster = _cluster(ctx)
     condition = {"ArnEquals": {"ecs:cluster": ctx.arn("ecs", f"cluster/{cluster}")}}
     return Scope(("*",), condition) if cluster else None
 
@@ -310,8 +325,8 @@ SCOPES: dict[str, Callable[[Context], Scope | None]] = {
     "source-static-objects": lambda ctx: _source_static(ctx, True),
     "distribution": _distributions,
     "repository": _repositories,
-    "ecs-service": lambda ctx: _ecs(ctx, lambda cluster, u: f"service/{cluster}/{u.name}"),
-    "ecs-deployment": lambda ctx: _ecs(ctx, lambda cluster, u: f"service-deployment/{cluster}/{u.name}/*"),
+    "ecs-service": lambda ctx: _ecs(ctx, lambda cluster, u: f"service/{cluster}/{_service(ctx, u)}"),
+    "ecs-deployment": lambda ctx: _ecs(ctx, lambda cluster, u: f"service-deployment/{cluster}/{_service(ctx, u)}/*"),
     "ecs-taskdef": lambda ctx: _ecs(ctx, lambda cluster, u: f"task-definition/{u.name}-{ctx.env}:*"),
     "ecs-task": lambda ctx: _ecs(ctx, lambda cluster, u: f"task/{cluster}/*"),
     "ecs-cluster-scoped": _cluster_scoped,
