@@ -90,8 +90,29 @@ def install_steps(project: Project, unit: Unit) -> list[list[str]]:
         return [rest]
     pins = ["-r", str(source.install_file(dev=True))]
     if source.pins(dev=True).hashed:
-        return [["--require-hashes", *pins], rest]
+        return [["--require-hashes", *_uv_pins_only(project), *pins], rest]
     return [[*pins, *rest]]
+
+
+def _uv_pins_only(project: Project) -> list[str]:
+    """With uv, the hashed pins install without the repository's uv settings, which the lock
+    has already applied: uv would add the workspace's ``constraint-dependencies`` as
+    requirements, and hash-checking mode refuses those as unpinned. Its indexes stay."""
+    if venv_backend() != "uv":
+        return []
+    from shipyard.project import read_toml
+
+    uv = read_toml(project.root / "pyproject.toml", project.root).get("tool", {}).get("uv", {})
+    args = ["--no-config"]
+    if isinstance(uv.get("index-url"), str):
+        args += ["--default-index", uv["index-url"]]
+    extra = uv.get("extra-index-url", [])
+    for url in [extra] if isinstance(extra, str) else extra if isinstance(extra, list) else []:
+        args += ["--index", str(url)]
+    for index in uv.get("index", []) if isinstance(uv.get("index"), list) else []:
+        if isinstance(index, dict) and isinstance(index.get("url"), str):
+            args += ["--default-index" if index.get("default") else "--index", index["url"]]
+    return args
 
 
 def install_args(project: Project, unit: Unit) -> list[str]:

@@ -166,11 +166,6 @@ def test_the_uv_workspaces_migrations_as_a_test_setup_command(
     assert "2 passed" in results[("backend", "test-3.11")]["output"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="uv pip install --require-hashes (the hashed pins from uv.lock) also reads the workspace's "
-    "[tool.uv] constraint-dependencies and refuses them as unpinned",
-)
 def test_a_uv_workspace_with_constraint_dependencies(tmp_path: Path, fresh_database: str) -> None:
     repo = shapes.uv_workspace(tmp_path / "repo")
     write(repo / "pyproject.toml", shapes.ROOT_UV_WORKSPACE + '\n[tool.uv]\nconstraint-dependencies = ["idna<3.10"]\n')
@@ -180,3 +175,28 @@ def test_a_uv_workspace_with_constraint_dependencies(tmp_path: Path, fresh_datab
     done, results = shapes.ci(repo, "--python", "3.11", "--no-images", env={"DATABASE_URL": fresh_database})
     assert done.returncode == 0, done.stdout + done.stderr
     assert results[("backend", "test-3.11")]["status"] == "passed"
+
+
+def test_hashed_pins_install_without_the_uv_settings_but_from_their_indexes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from shipyard import sessions
+
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.uv]\nindex-url = "https://pypi.example/simple"\nextra-index-url = ["https://extra.example/simple"]\n'
+        'constraint-dependencies = ["idna<3.10"]\n'
+        '[[tool.uv.index]]\nname = "team"\nurl = "https://team.example/simple"\n',
+    )
+    monkeypatch.setattr(sessions, "venv_backend", lambda: "uv")
+    assert sessions._uv_pins_only(SimpleNamespace(root=tmp_path)) == [
+        "--no-config",
+        "--default-index",
+        "https://pypi.example/simple",
+        "--index",
+        "https://extra.example/simple",
+        "--index",
+        "https://team.example/simple",
+    ]
