@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from shipyard.errors import ShipyardError
     from shipyard.project import Unit
 
 TEST_GROUPS = ("test", "tests", "dev")  # the groups that hold a unit's test tools (PEP 735 or Poetry's)
@@ -101,6 +103,15 @@ def _exact_pin(spec: str) -> tuple[str, str]:
     if len(clauses) == 1 and clauses[0].operator in ("==", "==="):
         return req.name, clauses[0].version
     return req.name, ""
+
+
+def run_export(argv: list[str], folder: Path, root: Path, failed: Callable[[str], ShipyardError]) -> str:
+    """Run a lock tool's export in ``folder``: its requirement lines, without the directories
+    shipyard installs itself; a failure is ``failed(what the tool said)``, raised."""
+    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise failed((done.stderr + done.stdout).strip() or f"exit status {done.returncode}")
+    return "".join(f"{line}\n" for line in done.stdout.splitlines() if not local_path_line(line, root))
 
 
 def local_path_line(line: str, root: Path) -> bool:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.dependencies.base import TEST_GROUPS, Reader, local_path_line
+from shipyard.dependencies.base import TEST_GROUPS, Reader, run_export
 from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
@@ -53,20 +52,20 @@ def export(root: Path, unit: Unit, lock: Path, dev: bool) -> str:
     argv = [exe, "export", "--format", "requirements.txt", "--no-interaction", "--no-ansi"]
     chosen = groups(read_toml(folder / "pyproject.toml", root)) if dev and (folder / "pyproject.toml").is_file() else []
     argv += [f"--with={','.join(chosen)}"] if chosen else []
-    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
-    if done.returncode != 0:
-        said = (done.stderr + done.stdout).strip()
-        if "export does not exist" in said or 'command "export" does not exist' in said:  # Poetry 2 / 1.x
-            raise ShipyardError(
-                f"{unit.path}: {rel}: poetry has no export command (Poetry 2 moved it to a plugin)",
-                hint=f"pip install poetry-plugin-export where poetry runs ({Path(exe).parent.parent}), "
-                "or `poetry self add poetry-plugin-export`",
-            )
-        raise ShipyardError(
-            f"{unit.path}: poetry export from {rel} failed: {(said.splitlines() or ['?'])[-1]}",
-            hint=f"check the lock with `poetry check --lock` in {unit.path}",
+    return run_export(argv, folder, root, lambda said: _failed(unit, rel, exe, said))
+
+
+def _failed(unit: Unit, rel: str, exe: str, said: str) -> ShipyardError:
+    if "export does not exist" in said or 'command "export" does not exist' in said:  # Poetry 2 / 1.x
+        return ShipyardError(
+            f"{unit.path}: {rel}: poetry has no export command (Poetry 2 moved it to a plugin)",
+            hint=f"pip install poetry-plugin-export where poetry runs ({Path(exe).parent.parent}), "
+            "or `poetry self add poetry-plugin-export`",
         )
-    return "".join(f"{line}\n" for line in done.stdout.splitlines() if not local_path_line(line, root))
+    return ShipyardError(
+        f"{unit.path}: poetry export from {rel} failed: {said.splitlines()[-1]}",
+        hint=f"check the lock with `poetry check --lock` in {unit.path}",
+    )
 
 
 READER = Reader(

@@ -8,12 +8,11 @@ out of the pins: shipyard installs the unit and its libs itself, editable.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard.dependencies.base import TEST_GROUPS, Reader, local_path_line
+from shipyard.dependencies.base import TEST_GROUPS, Reader, run_export
 from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
@@ -68,14 +67,17 @@ def export(root: Path, unit: Unit, lock: Path, dev: bool) -> str:
     argv = [uv_bin(), "export", "--package", name, "--frozen", "--no-header", "--no-annotate", "--no-emit-workspace"]
     groups = [g for g in TEST_GROUPS if g in data.get("dependency-groups", {})]
     argv += [a for g in groups for a in ("--group", g)] if dev else ["--no-default-groups"]
-    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        raise ShipyardError(
-            f"{unit.path}: uv export from {lock.relative_to(root).as_posix()} failed: {last}",
-            hint=f"check the lock with `uv lock --check` in {lock.parent.relative_to(root).as_posix() or '.'}",
-        )
-    return "".join(f"{line}\n" for line in done.stdout.splitlines() if not local_path_line(line, root))
+    rel = lock.relative_to(root).as_posix()
+    where = lock.parent.relative_to(root).as_posix() or "."
+    return run_export(
+        argv,
+        folder,
+        root,
+        lambda said: ShipyardError(
+            f"{unit.path}: uv export from {rel} failed: {said.splitlines()[-1]}",
+            hint=f"check the lock with `uv lock --check` in {where}",
+        ),
+    )
 
 
 READER = Reader(
