@@ -23,6 +23,7 @@ WELL_KNOWN = (
     "aws-actions/configure-aws-credentials@",
     "actions/upload-artifact@",
     "actions/cache@",
+    "actions/cache/restore@",
 )
 
 

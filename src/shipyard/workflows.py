@@ -315,6 +315,15 @@ def _deploy_ci(spec: Spec) -> str:
     )
 
 
+GATE_RECORDS = (
+    "      # the ci job's cache holds its passing records (the CI gate, for require-ci)\n"
+    "      - uses: actions/cache/restore@v5\n"
+    "        with:\n"
+    "          path: .shipyard/cache\n"
+    "          key: shipyard-deploy-ci-${{ github.sha }}\n"
+)
+
+
 def _deploy_job(spec: Spec, env: str) -> str:
     pushes = [f"(github.event_name == 'push' && {t.condition()})" for t in spec.triggers if t.environment == env]
     when = " || ".join([*pushes, f"(github.event_name == 'workflow_dispatch' && inputs.environment == '{env}')"])
@@ -323,7 +332,7 @@ def _deploy_job(spec: Spec, env: str) -> str:
         f"  {_job_id(env)}:\n    needs: ci\n    if: {when}\n    runs-on: ubuntu-latest\n"
         f"    environment: {env}\n    concurrency:\n      group: deploy-{env}\n"
         "      cancel-in-progress: false  # never cancel a deploy in progress\n"
-        f"    steps:\n{_setup(spec)}{_aws() if env in spec.aws else ''}"
+        f"    steps:\n{_setup(spec)}{GATE_RECORDS}{_aws() if env in spec.aws else ''}"
         "      # a push confirms by itself; a dispatch passes what was typed, and nothing typed is refused\n"
         f"      - env:\n          CONFIRM: ${{{{ {confirm} }}}}\n"
         f'        run: invoke deploy --env {env} --confirm "$CONFIRM"\n'
