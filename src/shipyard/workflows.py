@@ -364,6 +364,22 @@ def migrate(spec: Spec) -> str:
     )
 
 
+INSTALL = """\
+      # split into pip's arguments, never globbed (`.[dev]` is not a pattern); used by its ref from
+      # shipyard's own repository (uses: <owner>/shipyard/...@v0.1.0), the action installs that source
+      run: |
+        set -f
+        source="$GITHUB_ACTION_PATH/../../.."
+        if [ -n "$SHIPYARD_INSTALL" ]; then
+          pip install $SHIPYARD_INSTALL
+        elif grep -qx 'name = "shipyard"' "$source/pyproject.toml" 2>/dev/null; then
+          pip install "$source"
+        else
+          pip install "shipyard==$SHIPYARD_VERSION"
+        fi
+"""
+
+
 def setup_action(spec: Spec) -> str:
     pythons = "".join(f"      {p}\n" for p in spec.pythons)
     return (
@@ -385,7 +401,5 @@ def setup_action(spec: Spec) -> str:
         "    - uses: actions/setup-node@v5\n      with:\n        node-version: 20\n"
         "    - name: Install shipyard\n      shell: bash\n      env:\n"
         "        SHIPYARD_INSTALL: ${{ inputs.install }}\n        SHIPYARD_VERSION: ${{ inputs.shipyard-version }}\n"
-        "      # split into pip's arguments, never globbed (`.[dev]` is not a pattern)\n"
-        "      run: |\n        set -f\n"
-        '        pip install ${SHIPYARD_INSTALL:-"shipyard==$SHIPYARD_VERSION"}\n'
+        f"{INSTALL}"
     )
