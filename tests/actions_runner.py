@@ -29,7 +29,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,11 +255,16 @@ def triggered(workflow: Mapping[str, Any], event: Event) -> bool:
     return patterns is not None and any(fnmatch.fnmatchcase(github["ref_name"], p) for p in patterns)
 
 
-def run_workflow(path: Path, event: Event, repo: Path, variables: Mapping[str, str]) -> dict[str, JobRun]:
-    """Every job of the workflow for this event, in order (the generator writes needs before use)."""
+def run_workflow(
+    path: Path, event: Event, repo: Path, variables: Mapping[str, str], only: Collection[str] = ()
+) -> dict[str, JobRun]:
+    """Every job of the workflow for this event (or the ``only`` ones), in order (the generator
+    writes a job before the jobs that need it)."""
     workflow = load(path)
     runs: dict[str, JobRun] = {}
     for job_id, job in workflow["jobs"].items():
+        if only and job_id not in only:
+            continue
         needs = job.get("needs", [])
         needs = [needs] if isinstance(needs, str) else needs
         context = _context(

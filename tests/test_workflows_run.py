@@ -204,3 +204,24 @@ def test_the_generated_workflows_run_for_pushes_tags_and_dispatches(team_repo: R
     assert results(broken) == {"ci": "failure", staging: "skipped", production: "skipped"}, logs(broken)
     assert "✗ web test failed" in broken["ci"].log()
     assert len(repo.history(repo.production)) == 1
+
+
+@pytest.mark.integration
+def test_since_is_right_on_a_new_branchs_first_push_and_after_a_force_push(team_repo: Repo) -> None:
+    """GitHub's `before` is all zeros on a branch's first push, and after a force-push a commit
+    the clone lacks: the matrix job still selects what changed since the merge base."""
+    repo = team_repo
+    origin = repo.root.parent / "origin.git"
+    git(repo.root.parent, "clone", "-q", "--bare", str(repo.root), str(origin))
+    git(repo.root, "remote", "add", "origin", str(origin))
+    git(repo.root, "fetch", "-q", "origin")
+    git(repo.root, "remote", "set-head", "origin", "main")
+    git(repo.root, "checkout", "-qb", "develop")
+    write(repo.root / "services/web/lint.py", "print('changed on develop')\n")
+    git(repo.root, "commit", "-qam", "web: a change")
+    for before in (ZEROS, "1234567" * 5 + "12345"):
+        push = Event("push", "refs/heads/develop", repo.head(), before=before)
+        runs = run_workflow(repo.workflow("ci.yml"), push, repo.root, {}, only=("matrix",))
+        assert runs["matrix"].result == "success", runs["matrix"].log()
+        assert json.loads(runs["matrix"].outputs["matrix"]) == {"include": [{"service": "web", "python": "3.11"}]}
+        assert "merge base" in runs["matrix"].log(), runs["matrix"].log()
