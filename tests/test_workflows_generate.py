@@ -150,3 +150,16 @@ def test_a_bad_deploy_on_is_one_config_error(tmp_path: Path, deploy_on: str, mes
     assert message in done.stderr, done.stderr
     assert "hint:" in done.stderr and "Traceback" not in done.stderr
     assert not (repo / ".github").exists()
+
+
+def test_names_yaml_would_misread_are_quoted(tmp_path: Path) -> None:
+    extra = DEPLOY_ON.replace('"branch:develop"', '"branch:1.0"').replace('"tag:v*"', '"tag:on"')
+    repo = configured(tmp_path, extra=extra)
+    assert shipyard(repo, "init", "--github").returncode == 0
+    deploy = load(repo / ".github/workflows/deploy.yml")
+    assert deploy["on"]["push"] == {"branches": ["1.0"], "tags": ["on"]}  # strings, not 1.0 and True
+    assert load(repo / ".github/workflows/ci.yml")["on"]["push"] == {"branches": ["main", "1.0"]}
+    binary = actionlint_bin()
+    assert binary
+    lint = subprocess.run((binary, "-no-color"), cwd=repo, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -8,7 +8,10 @@ local registry; production's lock and ledger are in S3 on moto.
 - a `v1.0.0` tag: ci.yml is not triggered; deploy.yml deploys production only (protected and
   require-ci: its `ci` job's passing records are what lets the deploy through);
 - a `workflow_dispatch` with the environment's name typed deploys; with a wrong name or nothing
-  typed the deploy step fails with invoke's refusal and nothing is deployed.
+  typed the deploy step fails with invoke's refusal and nothing is deployed;
+- migrate.yml dispatched: `check` runs only the --check step; otherwise the typed name is
+  checked by `invoke migrate --confirm` (this service has no migrations: the point is the
+  step chosen and the refusal).
 """
 
 from __future__ import annotations
@@ -225,3 +228,25 @@ def test_since_is_right_on_a_new_branchs_first_push_and_after_a_force_push(team_
         assert runs["matrix"].result == "success", runs["matrix"].log()
         assert json.loads(runs["matrix"].outputs["matrix"]) == {"include": [{"service": "web", "python": "3.11"}]}
         assert "merge base" in runs["matrix"].log(), runs["matrix"].log()
+
+
+@pytest.mark.integration
+def test_the_generated_migrate_workflow_checks_and_asks_for_the_name(team_repo: Repo) -> None:
+    repo = team_repo
+    workflow = repo.workflow("migrate.yml")
+    ref, sha = "refs/heads/main", repo.head()
+    cases = [
+        ({"environment": repo.production, "check": True, "confirm": ""}, "success", ""),
+        ({"environment": repo.production, "check": False, "confirm": repo.production}, "success", ""),
+        ({"environment": repo.production, "check": False, "confirm": repo.staging}, "failure", repo.staging),
+        ({"environment": repo.production, "check": False, "confirm": ""}, "failure", "nothing typed"),
+    ]
+    for inputs, result, refused in cases:
+        event = Event("workflow_dispatch", ref, sha, inputs=inputs)
+        assert triggered(load_workflow(workflow), event)
+        runs = run_workflow(workflow, event, repo.root, {})
+        assert results(runs) == {"migrate": result}, logs(runs)
+        ran = [s for s in runs["migrate"].steps if s.status in ("ran", "failed")]
+        assert len(ran) == 1 and ("--check" in ran[0].name) == inputs["check"]
+        if refused:
+            assert f"the typed confirmation {refused!r} is not the environment's name" in ran[0].output

@@ -13,11 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import ConfigError, did_you_mean
 
+if TYPE_CHECKING:
+    from shipyard.project import Project
+
 KINDS = ("branch", "tag")
+YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}  # YAML 1.1 booleans and null
+ENV_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # a GitHub environment, a job id and a quoted expression string
 FILTERS = {"branch": "branches", "tag": "tags"}  # on.push's filter of each kind
 TEMPLATE_ON = {"staging": "branch:{default}", "production": "tag:v*"}
 SETUP = "./.github/actions/setup-shipyard"
@@ -78,8 +83,8 @@ class Spec:
     version: str
 
 
-def spec(project: Any, default_branch: str, version: str, itself: bool) -> Spec:
-    """The spec of a loaded project (shipyard.project.Project)."""
+def spec(project: Project, default_branch: str, version: str, itself: bool) -> Spec:
+    """The spec of a loaded project."""
     settings, envs = project.settings, project.settings["environments"]
     template = not settings["deploy-on"]
     if template:
@@ -89,6 +94,12 @@ def spec(project: Any, default_branch: str, version: str, itself: bool) -> Spec:
     else:
         triggers = parse_deploy_on(settings["deploy-on"], envs)
         names = tuple(dict.fromkeys([*settings["deploy-on"], *sorted(set(envs) - {"local"})]))
+    for name in names:
+        if not ENV_NAME.fullmatch(name):
+            raise ConfigError(
+                f"pyproject.toml: tool.shipyard.environments.{name}: {name!r} cannot name a GitHub environment and job",
+                hint="use letters, digits, '.', '_' and '-' in the environment's name",
+            )
     aws = frozenset(n for n in names if template or _needs_aws(envs[n]))
     required = {name for unit in project.units.values() for name in unit.settings.get("required-env", [])}
     return Spec(
@@ -175,7 +186,7 @@ def _aws() -> str:
 
 
 def _list(items: tuple[str, ...]) -> str:
-    return "[" + ", ".join(items) + "]"
+    return "[" + ", ".join(map(_quote, items)) + "]"
 
 
 def _job_id(env: str) -> str:
@@ -197,7 +208,7 @@ HAS_CELLS = "needs.matrix.outputs.matrix != '' && fromJSON(needs.matrix.outputs.
 def ci(spec: Spec) -> str:
     branches = tuple(dict.fromkeys([spec.default_branch, *(t.pattern for t in spec.triggers if t.kind == "branch")]))
     head = (
-        f"{HEADER}name: ci\n\non:\n  pull_request:\n  push:\n    branches: {_list(tuple(map(_quote, branches)))}\n\n"
+        f"{HEADER}name: ci\n\non:\n  pull_request:\n  push:\n    branches: {_list(branches)}\n\n"
         f"permissions:\n  contents: read\n\n{SINCE}\n"
         "concurrency:\n  group: ci-${{ github.ref }}\n  cancel-in-progress: true\n\njobs:\n"
     )
@@ -205,7 +216,9 @@ def ci(spec: Spec) -> str:
 
 
 def _quote(item: str) -> str:
-    return f'"{item}"' if "*" in item else item
+    """A YAML scalar that reads back as this string (``v*``, ``1.0`` and ``on`` need quotes)."""
+    plain = re.fullmatch(r"[A-Za-z][A-Za-z0-9_./-]*", item) and item.lower() not in YAML_WORDS
+    return item if plain else f'"{item}"'
 
 
 def _matrix_job(spec: Spec) -> str:
@@ -279,13 +292,13 @@ def _dispatch(spec: Spec, what: str, extra: str = "") -> str:
     choices = _list(spec.environments)
     return (
         f"  workflow_dispatch:\n    inputs:\n      environment:\n        description: {what}\n"
-        f"        type: choice\n        options: {choices}\n        default: {spec.environments[0]}\n{extra}"
+        f"        type: choice\n        options: {choices}\n        default: {_quote(spec.environments[0])}\n{extra}"
     )
 
 
 def deploy(spec: Spec) -> str:
     push = "".join(
-        f"    {FILTERS[kind]}: {_list(tuple(_quote(t.pattern) for t in spec.triggers if t.kind == kind))}\n"
+        f"    {FILTERS[kind]}: {_list(tuple(t.pattern for t in spec.triggers if t.kind == kind))}\n"
         for kind in KINDS
         if any(t.kind == kind for t in spec.triggers)
     )
@@ -330,7 +343,7 @@ def _deploy_job(spec: Spec, env: str) -> str:
     confirm = f"github.event_name == 'workflow_dispatch' && (inputs.confirm || 'nothing typed') || '{env}'"
     return (
         f"  {_job_id(env)}:\n    needs: ci\n    if: {when}\n    runs-on: ubuntu-latest\n"
-        f"    environment: {env}\n    concurrency:\n      group: deploy-{env}\n"
+        f"    environment: {_quote(env)}\n    concurrency:\n      group: deploy-{env}\n"
         "      cancel-in-progress: false  # never cancel a deploy in progress\n"
         f"    steps:\n{_setup(spec)}{GATE_RECORDS}{_aws() if env in spec.aws else ''}"
         "      # a push confirms by itself; a dispatch passes what was typed, and nothing typed is refused\n"
