@@ -53,6 +53,8 @@ def test_run_steps_only_call_invoke_or_nox(path: Path) -> None:
         if "uses" in step:
             assert step["uses"] == "./.github/actions/setup-shipyard" or step["uses"].startswith(WELL_KNOWN)
             continue
+        # what a person typed or chose reaches the shell as an environment variable, never spliced in
+        assert not re.search(r"\$\{\{[^}]*inputs\.", step["run"]), f"{path.name}: {step['run']!r}"
         # ${{ ... }} is expanded by Actions before the shell sees the line
         script = re.sub(r"\$\{\{.*?\}\}", "EXPR", step["run"].strip())
         assert "\n" not in script and not re.search(r"[;&|`]|\$\(", script), f"{path.name}: {script!r}"
