@@ -267,10 +267,11 @@ def run_workflow(
             continue
         needs = job.get("needs", [])
         needs = [needs] if isinstance(needs, str) else needs
+        done = {n: runs.get(n, JobRun(n, "success")) for n in needs}  # a job left out by `only` counts as passed
         context = _context(
-            event, variables, job_id, {n: {"outputs": runs[n].outputs, "result": runs[n].result} for n in needs}
+            event, variables, job_id, {n: {"outputs": r.outputs, "result": r.result} for n, r in done.items()}
         )
-        if any(runs[n].result != "success" for n in needs) or (
+        if any(r.result != "success" for r in done.values()) or (
             "if" in job and not truthy(evaluate(job["if"], context))
         ):
             runs[job_id] = JobRun(job_id, "skipped")

@@ -7,6 +7,8 @@ local registry; production's lock and ledger are in S3 on moto.
   deploys staging only;
 - a `v1.0.0` tag: ci.yml is not triggered; deploy.yml deploys production only (protected and
   require-ci: its `ci` job's passing records are what lets the deploy through);
+- a tag on a commit whose test fails: the deploy job is skipped (it needs the ci job), and its
+  deploy step run alone is refused by require-ci;
 - a `workflow_dispatch` with the environment's name typed deploys; with a wrong name or nothing
   typed the deploy step fails with invoke's refusal and nothing is deployed;
 - migrate.yml dispatched: `check` runs only the --check step; otherwise the typed name is
@@ -206,6 +208,12 @@ def test_the_generated_workflows_run_for_pushes_tags_and_dispatches(team_repo: R
     broken = deploy(repo, Event("push", "refs/tags/v1.0.1", repo.head(), before=ZEROS))
     assert results(broken) == {"ci": "failure", staging: "skipped", production: "skipped"}, logs(broken)
     assert "✗ web test failed" in broken["ci"].log()
+    assert len(repo.history(repo.production)) == 1
+    # and the deploy step itself, run without the ci job: require-ci finds no passing record
+    alone = run_workflow(repo.workflow("deploy.yml"), Event("push", "refs/tags/v1.0.1", repo.head(), before=ZEROS),
+                         repo.root, {}, only=(production,))  # fmt: skip
+    assert results(alone) == {production: "failure"}
+    assert f"error: {repo.production!r} requires passing CI" in alone[production].steps[-1].output
     assert len(repo.history(repo.production)) == 1
 
 
