@@ -105,3 +105,41 @@ def test_the_setup_action_installs_its_own_shipyard_unless_told_otherwise(tmp_pa
     # installed from the action's own source, not editable into the repository it runs in
     location = run(venv / "bin" / "python", "-c", "import shipyard; print(shipyard.__file__)", cwd=tmp_path)
     assert "site-packages" in location.stdout, location.stdout
+
+
+def test_a_generated_setup_action_installs_the_pinned_shipyard_version(wheel: Path, tmp_path: Path) -> None:
+    """In another repository the action installs shipyard==<the version that generated it>: here
+    from a local index holding this tree's wheel (PIP_NO_INDEX + PIP_FIND_LINKS), no dependencies."""
+    import yaml
+
+    from shipyard import __version__
+    from tests.helpers import make_monorepo
+
+    repo = make_monorepo(tmp_path / "repo")
+    assert run(Path(sys.executable).parent / "shipyard", "init", "--github", cwd=repo).returncode == 0
+    action_dir = repo / ".github" / "actions" / "setup-shipyard"
+    action = yaml.safe_load((action_dir / "action.yml").read_text())
+    assert action["inputs"]["shipyard-version"]["default"] == __version__
+    (step,) = [s for s in action["runs"]["steps"] if s.get("name") == "Install shipyard"]
+    venv = tmp_path / "venv"
+    assert (
+        run(
+            sys.executable, "-m", "uv", "venv", "-q", "--seed", "--python", sys.executable, venv, cwd=tmp_path
+        ).returncode
+        == 0
+    )
+    env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "GITHUB_ACTION_PATH": str(action_dir),
+           "SHIPYARD_INSTALL": "", "SHIPYARD_VERSION": __version__, "PIP_NO_INDEX": "1",
+           "PIP_FIND_LINKS": str(wheel.parent), "PIP_NO_DEPS": "1"}  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"shipyard=={__version__}" in done.stdout + done.stderr or "Successfully installed shipyard" in done.stdout
+    shown = run(venv / "bin" / "python", "-m", "pip", "show", "shipyard", cwd=tmp_path)
+    assert f"Version: {__version__}" in shown.stdout and "site-packages" in shown.stdout, shown.stdout
+    env["SHIPYARD_VERSION"] = "99.0"  # another pin: refused by the index, nothing of the repository installed
+    other = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert other.returncode != 0 and "shipyard==99.0" in other.stdout + other.stderr

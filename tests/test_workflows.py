@@ -22,6 +22,8 @@ WELL_KNOWN = (
     "actions/setup-node@",
     "aws-actions/configure-aws-credentials@",
     "actions/upload-artifact@",
+    "actions/cache@",
+    "actions/cache/restore@",
 )
 
 
@@ -51,6 +53,8 @@ def test_run_steps_only_call_invoke_or_nox(path: Path) -> None:
         if "uses" in step:
             assert step["uses"] == "./.github/actions/setup-shipyard" or step["uses"].startswith(WELL_KNOWN)
             continue
+        # what a person typed or chose reaches the shell as an environment variable, never spliced in
+        assert not re.search(r"\$\{\{[^}]*inputs\.", step["run"]), f"{path.name}: {step['run']!r}"
         # ${{ ... }} is expanded by Actions before the shell sees the line
         script = re.sub(r"\$\{\{.*?\}\}", "EXPR", step["run"].strip())
         assert "\n" not in script and not re.search(r"[;&|`]|\$\(", script), f"{path.name}: {script!r}"
@@ -80,30 +84,50 @@ def test_ci_checks_out_full_history_and_runs_invoke_ci() -> None:
     cells = [r for r in runs if r.startswith("invoke ci -s")]
     assert cells and all("--no-images" in r for r in cells)  # one image build per service, not per cell
     jobs = workflow["jobs"]
-    assert jobs["images"]["steps"][-1]["run"] == 'invoke build --since "$SINCE"'
-    assert jobs["lint"]["steps"][-1]["run"] == "invoke lint"  # no -s: actionlint runs over the workflows
+    assert jobs["images"]["steps"][-2]["run"] == 'invoke build --since "$SINCE" --report reports/build.json'
+    # no -s: the one job where actionlint runs over the workflows
+    assert jobs["lint"]["steps"][-2]["run"] == "invoke lint --report reports/lint.json"
+    for name in ("ci", "images", "lint"):  # reports uploaded, the cache persisted
+        uses = [s.get("uses", "").split("@")[0] for s in jobs[name]["steps"]]
+        assert "actions/upload-artifact" in uses and "actions/cache" in uses, name
     assert jobs["shipyard"]["steps"][-1]["run"] == "nox -s shipyard"  # src/ alone is never a green no-op
 
 
 def test_deploy_uses_oidc_environments_and_never_cancels() -> None:
     workflow = load(ROOT / ".github" / "workflows" / "deploy.yml")
     assert workflow["permissions"]["id-token"] == "write"
-    assert set(workflow["on"]) == {"push", "release", "workflow_dispatch"}
+    assert set(workflow["on"]) == {"push", "workflow_dispatch"}
+    # no deploy-on here (the example system defines only `local`): a template, gated on a variable
+    assert workflow["on"]["push"] == {"branches": ["main"], "tags": ["v*"]}
+    assert workflow["jobs"]["ci"]["if"] == "vars.SHIPYARD_DEPLOYS == 'true'"
     inputs = workflow["on"]["workflow_dispatch"]["inputs"]
     assert inputs["confirm"]["required"] is True  # a typed confirmation, checked by invoke
     for name, job in workflow["jobs"].items():
         if name == "ci":  # a green CI of the same commit comes first
-            assert job["steps"][-1]["run"].startswith("invoke ci ")
+            assert job["steps"][-2]["run"].startswith("invoke ci ")
             continue
+        env = name.removeprefix("deploy-")
         assert job["needs"] == "ci"
-        assert job["environment"] == name
-        assert job["concurrency"] == {"group": f"deploy-{name}", "cancel-in-progress": False}
+        assert job["environment"] == env
+        assert job["concurrency"] == {"group": f"deploy-{env}", "cancel-in-progress": False}
         aws = [s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
         assert aws and "role-to-assume" in aws[0]["with"]
         assert "aws-access-key-id" not in aws[0]["with"]
-        confirm = f"github.event_name == 'workflow_dispatch' && inputs.confirm || '{name}'"
-        assert job["steps"][-1]["run"] == f'invoke deploy --env {name} --confirm "${{{{ {confirm} }}}}"'
-        assert "--yes" not in job["steps"][-1]["run"]
+        confirm = f"github.event_name == 'workflow_dispatch' && (inputs.confirm || 'nothing typed') || '{env}'"
+        assert job["steps"][-1]["env"] == {"CONFIRM": f"${{{{ {confirm} }}}}"}  # never interpolated into the shell
+        assert job["steps"][-1]["run"] == f'invoke deploy --env {env} --confirm "$CONFIRM"'
+
+
+def test_the_committed_workflows_are_what_the_generator_writes() -> None:
+    """`.github/` is `shipyard init --github`'s output for this repository's configuration."""
+    from shipyard.init import github_files
+
+    files = github_files(ROOT)
+    assert sorted(files) == sorted(
+        [str(p.relative_to(ROOT)) for p in WORKFLOWS] + [str(SETUP_ACTION.relative_to(ROOT))]
+    )
+    for rel, text in files.items():
+        assert (ROOT / rel).read_text() == text, f"{rel}: run `shipyard init --github --force`"
 
 
 def test_migrate_is_manual_with_an_environment_choice() -> None:

@@ -2,7 +2,8 @@
 
 ``shipyard ci`` is ``invoke ci`` with shipyard's namespace; a repository that wants tasks
 of its own keeps a root ``tasks.py`` (``from shipyard.tasks import namespace``) and runs
-``invoke``. ``shipyard init [--dry-run]`` sets up a repository (see :mod:`shipyard.init`)
+``invoke``. ``shipyard init [--dry-run]`` sets up a repository, ``shipyard init --github``
+writes its workflows (see :mod:`shipyard.init`),
 and ``shipyard --version`` works anywhere; every other command discovers the monorepo
 around the current directory first.
 """

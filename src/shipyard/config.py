@@ -169,6 +169,13 @@ ROOT_FIELDS: dict[str, Field] = {
     "cache": Field("table", {}, fields=CACHE_FIELDS),
     "image": Field("table", {}, fields=IMAGE_FIELDS),
     "environments": Field("table", {}, doc="one table per environment (validated in environments.py)"),
+    "deploy-on": Field(
+        "str-table",
+        {},
+        doc="the pushes that deploy each environment in the workflows `shipyard init --github` writes, e.g."
+        ' { staging = "branch:develop", production = "tag:v*" } (a name, or a name ending in *);'
+        " unset: deploy.yml is a template",
+    ),
 }
 
 # ``kinds``/``python`` say which units a key does anything in; elsewhere it is a config error

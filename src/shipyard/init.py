@@ -265,12 +265,21 @@ def apply(result: Plan) -> list[str]:
     return sorted([*result.writes, *result.appends])
 
 
+USAGE = "usage: shipyard init [--dry-run] | shipyard init --github [--force] [--dry-run]"
+
+
 def main(args: list[str]) -> int:
-    dry_run = "--dry-run" in args
-    unknown = [a for a in args if a != "--dry-run"]
-    if unknown:
-        raise ShipyardError(f"shipyard init: unknown option {unknown[0]!r}", hint="usage: shipyard init [--dry-run]")
-    result = plan(git_root(Path.cwd()))
+    unknown = [a for a in args if a not in ("--dry-run", "--github", "--force")]
+    if unknown or ("--force" in args and "--github" not in args):
+        raise ShipyardError(f"shipyard init: unknown option {(unknown or ['--force'])[0]!r}", hint=USAGE)
+    root = git_root(Path.cwd())
+    if "--github" in args:
+        return github(root, force="--force" in args, dry_run="--dry-run" in args)
+    return _init(root, dry_run="--dry-run" in args)
+
+
+def _init(root: Path, dry_run: bool) -> int:
+    result = plan(root)
     changes = sorted([*(f"write {p}" for p in result.writes), *(f"append to {p}" for p in result.appends)])
     print(f"units found ({len(result.units)}):" if result.units else "no units found below this repository")
     print("\n".join(result.units))
@@ -285,4 +294,46 @@ def main(args: list[str]) -> int:
     apply(result)
     print("\n".join(changes))
     print("next: shipyard services, then shipyard ci")
+    return 0
+
+
+def github_files(root: Path) -> dict[str, str]:
+    """The workflows and setup action generated from the repository's configuration."""
+    from shipyard import __version__
+    from shipyard.affected import _default_branch
+    from shipyard.project import load_project
+    from shipyard.workdir import read_toml
+    from shipyard.workflows import render, spec
+
+    project = load_project(root)
+    itself = read_toml(root / "pyproject.toml", root).get("project", {}).get("name") == "shipyard"
+    branch = _default_branch(root).removeprefix("origin/") or "main"
+    return render(spec(project, branch, __version__, itself))
+
+
+def github(root: Path, force: bool, dry_run: bool) -> int:
+    """Write .github/ from the configuration: files that differ only with --force, nothing half-done."""
+    if not (root / "pyproject.toml").is_file() or "[tool.shipyard]" not in (root / "pyproject.toml").read_text():
+        raise ShipyardError(
+            f"{root}/pyproject.toml has no [tool.shipyard] table: the workflows are generated from it",
+            hint="run `shipyard init` first, then `shipyard init --github`",
+        )
+    files = github_files(root)
+    current = {rel: (root / rel).read_text(encoding="utf-8") if (root / rel).is_file() else None for rel in files}
+    changed = {rel: text for rel, text in files.items() if current[rel] != text}
+    differ = sorted(rel for rel in changed if current[rel] is not None)
+    if differ and not force and not dry_run:
+        raise ShipyardError(
+            "these files exist and differ from what the configuration generates: " + ", ".join(differ),
+            hint="`shipyard init --github --dry-run` lists them; --force overwrites them",
+        )
+    verb = "would write" if dry_run else "write"
+    for rel in sorted(changed):
+        overwrite = "" if current[rel] is None else " (overwriting)" if force else " (it differs: needs --force)"
+        print(f"{verb} {rel}{overwrite}")
+        if not dry_run:
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(changed[rel], encoding="utf-8")
+    if not changed:
+        print("nothing to write: the workflows are what the configuration generates")
     return 0

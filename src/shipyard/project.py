@@ -16,6 +16,7 @@ from shipyard.schema import validate
 from shipyard.workdir import STATE_DIR as STATE_DIR
 from shipyard.workdir import read_toml as read_toml
 from shipyard.workdir import shipyard_dir as shipyard_dir
+from shipyard.workflows import parse_deploy_on
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
@@ -130,6 +131,7 @@ def load_project(root: Path) -> Project:
     table = data["tool"]["shipyard"]
     settings = validate(table, ROOT_FIELDS, "pyproject.toml", "tool.shipyard")
     settings, origins = with_local(settings)
+    parse_deploy_on(settings["deploy-on"], settings["environments"])
     _check_versions(settings["python"], "pyproject.toml", "tool.shipyard.python")
     units: dict[str, Unit] = {}
     skipped: list[Skipped] = []
