@@ -53,16 +53,21 @@ def ci(
     workflows: bool = False,
     images: bool = True,
     push_env: str = "",
+    scan: str = "",
     files: Mapping[str, str] | None = None,
 ) -> list[Result]:
-    """Lint then test every selected unit (and the CI workflows), build (and with ``push_env``
-    push) the images of the services that have one and build the static units; returns every
-    result record.
+    """Lint then test every selected unit (and the CI workflows), with ``scan`` (a threshold) run
+    every scanner that applies, build (and with ``push_env`` push) the images of the services
+    that have one and build the static units; returns every result record.
     ``files`` is the working tree (fingerprint.tracked_files) when the caller has read it."""
     require_units(project)
     inputs = Inputs.read(project, files)
     jobs = (workflow_jobs(project, inputs) if workflows else []) + lint_jobs(project, units, inputs=inputs)
     jobs += test_jobs(project, units, python=python, strict=strict, inputs=inputs)
+    if scan:
+        from shipyard.scan.run import scan_jobs  # only with --scan: ci without it is unchanged
+
+        jobs += scan_jobs(project, units, inputs, threshold=scan, strict=False)
     if images and any(_has_dockerfile(project, u) or u.kind == "static" for u in units):
         from shipyard.images.jobs import ci_jobs  # the image machinery only when there are images
 
