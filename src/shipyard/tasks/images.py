@@ -78,13 +78,16 @@ def push(
     from shipyard.ci import execute
     from shipyard.deploy.lock import sigterm_as_interrupt
     from shipyard.images.jobs import push_jobs
+    from shipyard.keys import Inputs
 
     proj = project()
     env = env or proj.settings["default-environment"]
     units = selected(c, service, libs=bool(service), since=since)
     jobs_ = push_jobs(proj, units, env, _options(verbose, no_cache, force))
+    # ECR's scans (ecr-scan) are recorded in the CI gate, whose keys need the working tree
+    inputs = Inputs.read(proj) if any(j.task == "scan-ecr" for j in jobs_) else None
     with sigterm_as_interrupt():  # a cancelled CI job stops the docker pushes too
-        results = execute(proj, jobs_, run_options(jobs, True, verbose, report))
+        results = execute(proj, jobs_, run_options(jobs, True, verbose, report), inputs)
     exit_for(results)
 
 
