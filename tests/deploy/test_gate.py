@@ -232,3 +232,24 @@ def test_require_scan_needs_the_scans_passed_at_the_environments_threshold(gated
     ci = run_invoke(repo, "ci", "--scan", "--env", env)
     assert ci.returncode == 0, ci.stdout + ci.stderr
     assert plan_refusal(repo, env) == ""
+
+
+@pytest.mark.integration
+def test_with_ecr_scan_a_deploy_also_needs_ecrs_scan_of_each_image(gated_repo: tuple[Path, str], aws: str) -> None:
+    """The registry is ECR (moto answers the lookups): ECR's scan of web's image is required too,
+    recorded by a push (tests/images/test_ecr_scan.py shows the push recording it)."""
+    repo, env = gated_repo
+    pyproject = repo / "pyproject.toml"
+    ecr = 'protected = true\nregistry-kind = "ecr"\nregion = "us-east-1"\nrequire-ci = false\nrequire-scan = true\n'
+    commit(repo, "pyproject.toml", pyproject.read_text().replace("protected = true\n", ecr + "ecr-scan = true\n"))
+    assert run_invoke(repo, "scan", "--env", env).returncode == 0
+    refused = plan_refusal(repo, env)
+    assert refused.endswith("without --force the deploy is refused: no passing CI for web scan-ecr at high"), refused
+    done = run_invoke(repo, "deploy", "--env", env, "--yes")
+    out = done.stdout + done.stderr
+    assert done.returncode == 1 and "this content has none for: web scan-ecr at high" in out, out
+    assert f"hint: run `invoke ci --scan --push --env {env}` on this commit" in out
+    # without ecr-scan, the scans of the tree are all it needs
+    commit(repo, "pyproject.toml", pyproject.read_text().replace("ecr-scan = true\n", ""))
+    assert run_invoke(repo, "scan", "--env", env).returncode == 0
+    assert plan_refusal(repo, env) == ""

@@ -359,12 +359,13 @@ def push_jobs(
     *,
     checkout: Checkout | None = None,
     refusal_ends_run: bool = True,
+    scans: bool = True,
 ) -> list[Job]:
     """One push job per image unit: when the registry has the fingerprint tag, only add the tags
     it lacks (there, by manifest); else build if needed, and push. A registry refusing the
     credentials ends the run as one error, unless ``refusal_ends_run`` is off (`invoke ci`,
     where the lint and test results still count): then it is each push's result. With
-    ``ecr-scan`` (an ECR registry), a scan-ecr job per push reads ECR's scan of the pushed digest."""
+    ``ecr-scan`` (an ECR registry) and ``scans``, a scan-ecr job per push reads ECR's scan of the pushed digest."""
     options = options or BuildOptions()
     dest = Destination.of(project, environment, verbose=options.verbose)
     checkout = checkout or Checkout.read(project.root)
@@ -373,7 +374,7 @@ def push_jobs(
         work = partial(_push_image, project, unit, checkout, options, dest)
         action = partial(outcome, unit.name, "push", work, refusal_ends_run=refusal_ends_run)
         skipped = _skip(unit, "push")
-        if skipped is not None or not dest.scans:
+        if skipped is not None or not (scans and dest.scans):
             jobs.append(skipped or Job(unit.name, "push", "", (), action=action))
             continue
         # the scan runs right after its push, in one chain (workflow.chained), with the digest it reported
