@@ -19,7 +19,8 @@ BUILD_HELP = {
 }
 PUSH_HELP = {
     **BUILD_HELP,
-    "env": "the environment whose registry to push to",
+    "env": "the environment whose registry to push to (with its ecr-scan, ECR's scan of each image is read)",
+    "report": "write the results to FILE (.json, JUnit .xml, or SARIF .sarif for ECR's scan findings); repeatable",
     "no-cache": "when an image has to be built (the registry lacks its fingerprint), build it without"
     " Docker's layer cache; an image already in the registry is not rebuilt (use --force)",
     "force": "rebuild each image and push it again even when the registry has its fingerprint"
