@@ -147,3 +147,29 @@ def test_an_interrupt_while_jobs_are_still_being_handed_out_stops_the_running_on
     with pytest.raises(KeyboardInterrupt):
         run_jobs([job("a", sleeper), job("b", "pass")], workers=2, report=quiet)
     assert not finished.exists()
+
+
+def test_adjacent_jobs_of_one_chain_run_in_order_as_one_batch() -> None:
+    """A push and ECR's scan of it: the second job runs after the first, in the same worker."""
+    from shipyard.workflow import CHAIN, chained
+
+    ran: list[str] = []
+
+    def act(unit: str, task: str, pause: float = 0.0) -> Result:
+        time.sleep(pause)
+        ran.append(f"{unit} {task}")
+        return Result(unit, task, PASSED)
+
+    jobs = [
+        Job("a", "push", "", (), action=lambda: act("a", "push", 0.2), batch=f"{CHAIN}a"),
+        Job("a", "scan-ecr", "", (), action=lambda: act("a", "scan-ecr"), batch=f"{CHAIN}a"),
+        Job("b", "push", "", (), skip="a lib", batch=f"{CHAIN}b"),
+        Job("c", "push", "", (), action=lambda: act("c", "push"), batch=f"{CHAIN}c"),
+    ]
+    items = chained(jobs)
+    assert [type(i).__name__ for i in items] == ["Batch", "Job", "Job"]
+    assert isinstance(items[0], Batch) and items[0].label == "a push, then a scan-ecr"
+    results = run_jobs(jobs, workers=4, report=quiet)
+    assert [(r.unit, r.task, r.status) for r in results] == [
+        ("a", "push", PASSED), ("a", "scan-ecr", PASSED), ("b", "push", SKIPPED), ("c", "push", PASSED)]  # fmt: skip
+    assert ran.index("a push") < ran.index("a scan-ecr")  # however long the first takes

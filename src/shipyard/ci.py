@@ -54,16 +54,21 @@ def ci(
     workflows: bool = False,
     images: bool = True,
     push_env: str = "",
+    scan: str = "",
     files: Mapping[str, str] | None = None,
 ) -> list[Result]:
-    """Lint then test every selected unit (and the CI workflows), build (and with ``push_env``
-    push) the images of the services that have one and build the static units; returns every
-    result record.
+    """Lint then test every selected unit (and the CI workflows), with ``scan`` (a threshold) run
+    every scanner that applies, build (and with ``push_env`` push) the images of the services
+    that have one and build the static units; returns every result record.
     ``files`` is the working tree (fingerprint.tracked_files) when the caller has read it."""
     require_units(project)
     inputs = Inputs.read(project, files)
     jobs = (workflow_jobs(project, inputs) if workflows else []) + lint_jobs(project, units, inputs=inputs)
     jobs += test_jobs(project, units, python=python, strict=strict, inputs=inputs)
+    if scan:
+        from shipyard.scan.run import scan_jobs  # only with --scan: ci without it is unchanged
+
+        jobs += scan_jobs(project, units, inputs, threshold=scan, strict=False)
     if images and any(_has_dockerfile(project, u) or u.kind == "static" for u in units):
         from shipyard.images.jobs import ci_jobs  # the image machinery only when there are images
 
@@ -148,7 +153,8 @@ def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: 
     from shipyard.cache import ResultCache
 
     shipyard_dir(project.root)  # before anything (cache, stamps, reports, wheels) writes there
-    cache = ResultCache.of(project, read=options.cache) if any(j.key for j in jobs) else None
+    gated = inputs is not None and any(j.task.startswith("scan-") for j in jobs)  # scan-ecr: no key, a gate record
+    cache = ResultCache.of(project, read=options.cache) if gated or any(j.key for j in jobs) else None
     results = _with_outputs(project, cache, jobs, _cached(cache, jobs))
     positions = [i for i in range(len(jobs)) if i not in results]
     todo = [jobs[i] for i in positions]

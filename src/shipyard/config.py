@@ -92,10 +92,23 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "require-ci": Field(
         "bool", None, doc="deploy only content whose lint and tests passed in invoke ci; unset: true when protected"
     ),
+    "require-scan": Field(
+        "bool",
+        False,
+        doc="deploy only content whose security scans (invoke scan, invoke ci --scan) passed at this"
+        " environment's scan-fail-on, for every scanner that applies (and ECR's, with ecr-scan)",
+    ),
     "state-bucket": Field("str", "", doc="S3 bucket for the deploy lock and release ledger"),
     "state-prefix": Field("str", "shipyard", doc="key prefix inside state-bucket"),
     "promote-from": Field("str", "", doc="only deploy digests verified in this environment"),
     "urls": Field("str-table", {}, doc="health/smoke-check base URL per service"),
+    "ecr-scan": Field(
+        "bool",
+        False,
+        doc="after a push to ECR, wait for ECR's image scan of the pushed digest and judge its findings at"
+        " scan-fail-on (the scan-ecr result)",
+    ),
+    "ecr-scan-wait": Field("int", 300, doc="seconds a push waits for ECR's image scan to complete (ecr-scan)"),
     "ecr-prune-keep": Field(
         "int",
         0,

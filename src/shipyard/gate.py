@@ -13,6 +13,12 @@ looks up, for each service it will deploy and each lib the service uses: lint, a
 on every Python version the unit is tested on. It refuses the deploy, naming what has no
 passing record; ``--force`` deploys anyway, and the ledger entry and the notification say
 what was forced.
+
+Scans are gated the same way (``require-scan``). ``invoke scan`` and ``invoke ci --scan``
+record each passing scan (``scan-bandit``, ...; ``scan-ecr`` after a push) once per threshold
+its findings pass: a scan whose worst finding is high passes at critical only, so it never
+satisfies an environment whose ``scan-fail-on`` is high. A skipped scan (pip-audit that
+cannot reach its service) is no pass.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ if TYPE_CHECKING:
 TASK = "gate"
 SCHEMA = "1"
 GATED = ("lint", "test")
+SCAN = "scan-"  # the task prefix of every scanner's job (shipyard.scan.run)
+ECR_SCAN = "scan-ecr"  # ECR's image scan of a pushed image (shipyard.images.scan)
 
 
 @dataclass(frozen=True)
@@ -45,10 +53,16 @@ class Requirement:
     unit: str
     task: str
     python: str = ""
+    threshold: str = ""  # a scan's: the environment's scan-fail-on
 
     @property
     def label(self) -> str:
-        return f"{self.unit} {self.task}" + (f" on Python {self.python}" if self.python else "")
+        where = f" on Python {self.python}" if self.python else ""
+        return f"{self.unit} {self.task}{where}" + (f" at {self.threshold}" if self.threshold else "")
+
+    @property
+    def variant(self) -> str:
+        return self.threshold or self.python
 
 
 class GateKeys:
@@ -59,10 +73,11 @@ class GateKeys:
         self.root_level = [(p, h) for p, h in inputs.files.items() if "/" not in p]
         self.contents: dict[str, str] = {}
 
-    def key(self, unit: Unit, task: str, python: str) -> str:
-        """What a pass of ``task`` on ``unit`` (on ``python``) vouches for: the content, not the machine."""
+    def key(self, unit: Unit, task: str, variant: str) -> str:
+        """What a pass of ``task`` on ``unit`` vouches for: the content, not the machine. ``variant``
+        is the Python version of a test, the threshold a scan passed at."""
         content = self.contents.get(unit.name) or self._content(unit)
-        return hashlib.sha256(f"{SCHEMA}\0{content}\0{task}\0{python}".encode()).hexdigest()
+        return hashlib.sha256(f"{SCHEMA}\0{content}\0{task}\0{variant}".encode()).hexdigest()
 
     def _content(self, unit: Unit) -> str:
         project, by_unit = self.inputs.project, self.inputs.by_unit
@@ -83,11 +98,15 @@ def _own(unit: Unit, files: Mapping[str, str]) -> list[tuple[str, str]]:
 def record(cache: ResultCache, inputs: Inputs, jobs: Sequence[Job], results: Sequence[Result]) -> None:
     """Record the gate keys of the jobs that passed (fresh or from the cache) and have no record yet."""
     project, keys = inputs.project, GateKeys(inputs)
-    passed = {
-        keys.key(project.units[job.unit], job.task, job.python): result
-        for job, result in zip(jobs, results, strict=True)
-        if job.task in GATED and not job.skip and job.unit in project.units and result.status in (PASSED, SKIPPED)
-    }
+    passed: dict[str, Result] = {}
+    for job, result in zip(jobs, results, strict=True):
+        if job.skip or job.unit not in project.units:
+            continue
+        unit = project.units[job.unit]
+        if job.task in GATED and result.status in (PASSED, SKIPPED):
+            passed[keys.key(unit, job.task, job.python)] = result
+        elif job.task.startswith(SCAN) and result.status == PASSED:
+            passed.update({keys.key(unit, job.task, t): result for t in passed_thresholds(result.output)})
     if not passed:
         return
     known = cache.lookup([(TASK, key) for key in passed])
@@ -96,30 +115,69 @@ def record(cache: ResultCache, inputs: Inputs, jobs: Sequence[Job], results: Seq
             cache.store(TASK, key, replace(result, cached=False, output=""))
 
 
-def requirements(project: Project, units: Iterable[Unit]) -> list[Requirement]:
-    """What deploying ``units`` needs: lint and tests of each and of every lib it uses, as ci runs them."""
-    from shipyard.lint import unit_checks
+def passed_thresholds(output: str) -> list[str]:
+    """The thresholds a scan whose output lists these findings passes: those above its worst finding."""
+    from shipyard.scan.base import SEVERITIES
+    from shipyard.scan.sarif import findings_in
 
+    worst = max((SEVERITIES.index(f.severity) for f in findings_in(output)), default=-1)
+    return list(SEVERITIES[worst + 1 :])
+
+
+def requirements(
+    project: Project, units: Iterable[Unit], *, ci: bool = True, scan: str = "", ecr_scan: bool = False
+) -> list[Requirement]:
+    """What deploying ``units`` needs, for each and every lib it uses: with ``ci``, lint and tests
+    as ci runs them; with ``scan`` (a threshold), every scanner that applies, passed at it (and,
+    with ``ecr_scan``, ECR's scan of each pushed image)."""
     wanted: dict[str, Unit] = {}
     for unit in units:
         for dep in [*lib_closure(project, unit), unit]:
             wanted.setdefault(dep.name, dep)
     needed = []
     for unit in wanted.values():
-        if unit_checks(unit) or (not unit.is_python and unit.settings["lint"]):
-            needed.append(Requirement(unit.name, "lint"))
-        if unit.is_python:
-            found = pythons.versions(unit, project.settings["python"], strict=False)
-            needed += [Requirement(unit.name, "test", v) for v in (*found.found, *found.missing)]
-        elif unit.settings["test"]:
-            needed.append(Requirement(unit.name, "test"))
+        needed += _ci_requirements(project, unit) if ci else []
+        needed += _scan_requirements(project, unit, scan, ecr_scan) if scan else []
     return needed
 
 
-def missing(project: Project, units: Iterable[Unit], inputs: Inputs, cache: ResultCache) -> list[Requirement]:
+def _ci_requirements(project: Project, unit: Unit) -> list[Requirement]:
+    from shipyard.lint import unit_checks
+
+    needed = []
+    if unit_checks(unit) or (not unit.is_python and unit.settings["lint"]):
+        needed.append(Requirement(unit.name, "lint"))
+    if unit.is_python:
+        found = pythons.versions(unit, project.settings["python"], strict=False)
+        needed += [Requirement(unit.name, "test", v) for v in (*found.found, *found.missing)]
+    elif unit.settings["test"]:
+        needed.append(Requirement(unit.name, "test"))
+    return needed
+
+
+def _scan_requirements(project: Project, unit: Unit, threshold: str, ecr_scan: bool) -> list[Requirement]:
+    from shipyard.scan import SCANNERS
+
+    names = [p.name for p in SCANNERS if p.load().applies(project, unit)]
+    needed = [Requirement(unit.name, f"{SCAN}{name}", threshold=threshold) for name in names]
+    if ecr_scan and unit.has_image:
+        needed.append(Requirement(unit.name, ECR_SCAN, threshold=threshold))
+    return needed
+
+
+def missing(
+    project: Project,
+    units: Iterable[Unit],
+    inputs: Inputs,
+    cache: ResultCache,
+    *,
+    ci: bool = True,
+    scan: str = "",
+    ecr_scan: bool = False,
+) -> list[Requirement]:
     """The requirements of deploying ``units`` that have no passing record for this content."""
-    needed, gate_keys = requirements(project, units), GateKeys(inputs)
-    keys = {r: gate_keys.key(project.units[r.unit], r.task, r.python) for r in needed}
+    needed, gate_keys = requirements(project, units, ci=ci, scan=scan, ecr_scan=ecr_scan), GateKeys(inputs)
+    keys = {r: gate_keys.key(project.units[r.unit], r.task, r.variant) for r in needed}
     found = cache.lookup([(TASK, key) for key in keys.values()])
     return [r for r in needed if keys[r] not in found]
 
@@ -133,3 +191,14 @@ def required(environment: Mapping[str, object]) -> bool:
     """``require-ci`` of the environment; unset, a protected environment requires it."""
     value = environment.get("require-ci")
     return bool(environment.get("protected")) if value is None else bool(value)
+
+
+def scan_required(environment: Mapping[str, object]) -> str:
+    """The threshold scans must have passed at (the environment's ``scan-fail-on``) when it has
+    ``require-scan``; "" when it does not."""
+    return str(environment.get("scan-fail-on") or "high") if environment.get("require-scan") else ""
+
+
+def ecr_scan_required(environment: Mapping[str, object]) -> bool:
+    """Whether the deploy also needs ECR's image scan: ``require-scan`` with ``ecr-scan`` on."""
+    return bool(environment.get("require-scan") and environment.get("ecr-scan"))

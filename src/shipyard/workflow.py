@@ -46,6 +46,28 @@ class Batch:
 
 
 Item = Job | Batch
+CHAIN = "then:"  # a batch name: adjacent jobs that run one after another as one Batch (a push, then its scan)
+
+
+def chained(items: Sequence[Item], *, verbose: bool = False) -> list[Item]:
+    """Adjacent jobs with the same ``then:`` batch name as one Batch that runs them in order
+    (results in the same order, so the flattened jobs are unchanged)."""
+    out: list[Item] = []
+    for item in items:
+        last = out[-1] if out else None
+        if isinstance(item, Job) and item.batch.startswith(CHAIN) and not item.skip:
+            if isinstance(last, Batch) and last.jobs[-1].batch == item.batch:
+                out[-1] = _sequence((*last.jobs, item), verbose)
+                continue
+            if isinstance(last, Job) and last.batch == item.batch and not last.skip:
+                out[-1] = _sequence((last, item), verbose)
+                continue
+        out.append(item)
+    return out
+
+
+def _sequence(jobs: tuple[Job, ...], verbose: bool) -> Batch:
+    return Batch(jobs, lambda: [run_job(j, verbose=verbose) for j in jobs], label=", then ".join(j.label for j in jobs))
 
 
 def _print(line: str) -> None:
@@ -89,6 +111,7 @@ def run_jobs(
     """Run ``jobs`` (and batches) on ``workers`` threads; one result per job, in order
     (a batch contributes its jobs' results where it stands)."""
     shown = display or PlainDisplay(report, verbose=verbose)
+    jobs = chained(jobs, verbose=verbose)
     results: dict[int, list[Result]] = {}
     stop = threading.Event()
 

@@ -175,3 +175,81 @@ def test_a_typed_confirmation_must_name_the_environment(gated_repo: tuple[Path, 
     done = run_invoke(repo, "deploy", "--env", env, "--confirm", env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert [e["outcome"] for e in history(repo, env)] == ["succeeded"]
+
+
+SHELL = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+
+
+def scan_gated(repo: Path, env: str) -> None:
+    """``env`` requires scans (and not lint/tests, to keep to them); ``lax`` extends it with critical."""
+    pyproject = repo / "pyproject.toml"
+    gated = "protected = true\nrequire-ci = false\nrequire-scan = true"
+    text = pyproject.read_text().replace("protected = true", gated)
+    commit(repo, "pyproject.toml", text + '\n[tool.shipyard.environments.lax]\nextends = "' + env + '"\n'
+           'scan-fail-on = "critical"\n')  # fmt: skip
+
+
+def plan_refusal(repo: Path, env: str) -> str:
+    done = run_invoke(repo, "deploy", "--env", env, "--plan")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return "".join(line for line in done.stdout.splitlines() if "without --force the deploy is refused" in line)
+
+
+@pytest.mark.integration
+def test_require_scan_needs_the_scans_passed_at_the_environments_threshold(gated_repo: tuple[Path, str]) -> None:
+    repo, env = gated_repo
+    scan_gated(repo, env)
+    assert run_invoke(repo, "ci").returncode == 0  # ci without --scan records no scan
+    done = run_invoke(repo, "deploy", "--env", env, "--yes")
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    for absent in ("web scan-hadolint at high", "web scan-detect-secrets at high", "core scan-bandit at high"):
+        assert absent in out
+    assert "web lint" not in out  # require-ci = false: only the scans
+    assert f"hint: run `invoke ci --scan --env {env}` on this commit" in out and "Traceback" not in out
+
+    # a high finding in the lib: a scan at lax's threshold (critical) passes, and satisfies lax only
+    write(repo / "libs/core/src/core/run.py", SHELL)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "shell=True")
+    scanned = run_invoke(repo, "scan", "--env", "lax")
+    assert scanned.returncode == 0, scanned.stdout + scanned.stderr
+    assert plan_refusal(repo, "lax") == ""
+    assert plan_refusal(repo, env).endswith("no passing CI for core scan-bandit at high")
+    # the same through invoke ci --scan at the environment's own threshold: it fails, still refused
+    ci = run_invoke(repo, "ci", "--scan", "--env", env)
+    assert ci.returncode == 1 and "core scan-bandit" in ci.stdout
+    assert plan_refusal(repo, env).endswith("no passing CI for core scan-bandit at high")
+
+    # --force ships it, recorded
+    done = run_invoke(repo, "deploy", "--env", env, "--yes", "--force")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (entry,) = history(repo, env)
+    assert entry["forced"] == "no passing CI for core scan-bandit at high"
+
+    # fixed: ci --scan records the pass, and nothing is refused
+    commit(repo, "libs/core/src/core/run.py", "def run() -> int:\n    return 0\n")
+    ci = run_invoke(repo, "ci", "--scan", "--env", env)
+    assert ci.returncode == 0, ci.stdout + ci.stderr
+    assert plan_refusal(repo, env) == ""
+
+
+@pytest.mark.integration
+def test_with_ecr_scan_a_deploy_also_needs_ecrs_scan_of_each_image(gated_repo: tuple[Path, str], aws: str) -> None:
+    """The registry is ECR (moto answers the lookups): ECR's scan of web's image is required too,
+    recorded by a push (tests/images/test_ecr_scan.py shows the push recording it)."""
+    repo, env = gated_repo
+    pyproject = repo / "pyproject.toml"
+    ecr = 'protected = true\nregistry-kind = "ecr"\nregion = "us-east-1"\nrequire-ci = false\nrequire-scan = true\n'
+    commit(repo, "pyproject.toml", pyproject.read_text().replace("protected = true\n", ecr + "ecr-scan = true\n"))
+    assert run_invoke(repo, "scan", "--env", env).returncode == 0
+    refused = plan_refusal(repo, env)
+    assert refused.endswith("without --force the deploy is refused: no passing CI for web scan-ecr at high"), refused
+    done = run_invoke(repo, "deploy", "--env", env, "--yes")
+    out = done.stdout + done.stderr
+    assert done.returncode == 1 and "this content has none for: web scan-ecr at high" in out, out
+    assert f"hint: run `invoke ci --scan --push --env {env}` on this commit" in out
+    # without ecr-scan, the scans of the tree are all it needs
+    commit(repo, "pyproject.toml", pyproject.read_text().replace("ecr-scan = true\n", ""))
+    assert run_invoke(repo, "scan", "--env", env).returncode == 0
+    assert plan_refusal(repo, env) == ""

@@ -85,7 +85,9 @@ class Artifacts:
         from shipyard.workflow import run_jobs
 
         images = [u for u in units if u.has_image]
-        jobs = push_jobs(self.project, images, self.env, BuildOptions(verbose=self.verbose), checkout=self.checkout)
+        # scans=False: no scan-ecr here; the gate (require-scan) reads the scans ci or a push recorded
+        options = BuildOptions(verbose=self.verbose)
+        jobs = push_jobs(self.project, images, self.env, options, checkout=self.checkout, scans=False)
         workers = max(1, min(len(jobs), os.cpu_count() or 1))
         results = run_jobs(jobs, workers=workers, keep_going=True, verbose=self.verbose, report=self.say)
         broken = [r for r in results if not r.ok]

@@ -5,7 +5,7 @@ Each takes explicit arguments and returns data (results, entries) or raises Ship
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -103,14 +103,14 @@ def gated(session: Session, plan: DeployPlan, options: DeployOptions) -> DeployP
     for sp in plan.services:
         if source and not sp.promoted_from:  # only --force lets an unverified release through
             forced[sp.service].append(f"{source} never verified this release")
-    absent = _ci_missing(session, plan) if plan.services and gate.required(session.environment) else {}
+    absent = _ci_missing(session, plan) if plan.services else {}
     if any(absent.values()) and not options.force and not options.plan_only:
-        missing = [r for service in absent for r in absent[service]]
+        missing = list(dict.fromkeys(r for service in absent for r in absent[service]))
         raise ShipyardError(
             f"{session.env!r} requires passing CI for what it deploys, and this content has none for: "
-            f"{gate.describe(list(dict.fromkeys(missing)))}",
-            hint="run `invoke ci` on this commit (its passes are recorded in the result cache), "
-            "or pass --force (recorded in the ledger)",
+            f"{gate.describe(missing)}",
+            hint=f"run `{_ci_command(session, missing)}` on this commit (its passes are recorded in the result"
+            " cache), or pass --force (recorded in the ledger)",
         )
     for service, requirements in absent.items():
         forced[service] += [f"no passing CI for {r.label}" for r in requirements]
@@ -122,14 +122,41 @@ def gated(session: Session, plan: DeployPlan, options: DeployOptions) -> DeployP
 
 
 def _ci_missing(session: Session, plan: DeployPlan) -> dict[str, list[Any]]:
-    """Per planned service: the lint/test passes (its own and its libs') this content has no record of."""
+    """Per planned service: the lint/test passes (``require-ci``) and scan passes at the
+    environment's threshold (``require-scan``), its own and its libs', this content has no record of."""
     from shipyard import gate
     from shipyard.cache import ResultCache
     from shipyard.keys import Inputs
 
-    project = session.project
+    env, project = session.environment, session.project
+    ci, scan = gate.required(env), gate.scan_required(env)
+    if not (ci or scan):
+        return {}
+    ecr_scan = gate.ecr_scan_required(env) and _ecr_registry(env)
     inputs, cache = Inputs.read(project), ResultCache.of(project)
-    return {sp.service: gate.missing(project, [project.units[sp.service]], inputs, cache) for sp in plan.services}
+
+    def absent(service: str) -> list[Any]:
+        return gate.missing(project, [project.units[service]], inputs, cache, ci=ci, scan=scan, ecr_scan=ecr_scan)
+
+    return {sp.service: absent(sp.service) for sp in plan.services}
+
+
+def _ecr_registry(environment: Mapping[str, Any]) -> bool:
+    from shipyard.images.registry import parse_registry
+
+    registry = environment.get("registry", "")
+    return bool(registry) and parse_registry(registry, environment.get("registry-kind", "")).is_ecr
+
+
+def _ci_command(session: Session, missing: Sequence[Any]) -> str:
+    """The command that records what is missing: ``invoke ci``, with ``--scan --env E`` for scans."""
+    from shipyard import gate
+
+    scans = [r.task for r in missing if r.task.startswith(gate.SCAN)]
+    if not scans:
+        return "invoke ci"
+    push = " --push" if gate.ECR_SCAN in scans else ""
+    return f"invoke ci --scan{push} --env {session.env}"
 
 
 def running_urls(session: Session, units: Sequence[Unit]) -> dict[str, str]:

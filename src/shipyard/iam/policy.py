@@ -96,6 +96,7 @@ def features(ctx: Context) -> set[str]:
         "state": bool(env.get("state-bucket")),
         "promote": bool(env.get("promote-from")),
         "ecr": _ecr(ctx) and bool(_image_units(ctx)),
+        "ecr-scan": _ecr(ctx) and bool(_image_units(ctx)) and bool(env.get("ecr-scan")),
         "ecr-pull": _ecr(ctx) and _docker_migrations(ctx),
         "ecs": bool(ctx.units("ecs")),
         "ecs-strategy": bool(ctx.units("ecs")) and _strategies(ctx),

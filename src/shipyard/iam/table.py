@@ -37,6 +37,7 @@ FEATURES: dict[str, str] = {
     "state": "the deploy lock and release ledger (`state-bucket`)",
     "promote": "reading the `promote-from` environment: its ledger and static releases",
     "ecr": "ECR repositories, image lookups and pushes (an ECR `registry`)",
+    "ecr-scan": "reading ECR's image scan of each pushed image (`ecr-scan = true`)",
     "ecr-pull": "pulling from ECR on the runner (migrations in a local container)",
     "ecs": 'ECS deploys (`targets = {service = "ecs"}`)',
     "ecs-strategy": "blue/green, canary and linear ECS deployments",
@@ -111,6 +112,14 @@ TABLE: tuple[Operation, ...] = (
     Operation("ecr", "PutImage", ("ecr:PutImage",), "ecr", "repository", _ECR + " copy_tag"),
     Operation("ecr", "DescribeRepositories", ("ecr:DescribeRepositories",), "ecr", "repository", _ECR),
     Operation("ecr", "BatchDeleteImage", ("ecr:BatchDeleteImage",), "ecr", "repository", _ECR + " prune"),
+    Operation(
+        "ecr",
+        "DescribeImageScanFindings",
+        ("ecr:DescribeImageScanFindings",),
+        "ecr-scan",
+        "repository",
+        "images/ecr_scan.py read_findings",
+    ),
     Operation(
         "docker", "BatchCheckLayerAvailability", ("ecr:BatchCheckLayerAvailability",), "ecr", "repository", _PUSH
     ),

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from shipyard.errors import ConfigError, ShipyardError
-from shipyard.images import ecr, static
+from shipyard.images import ecr, ecr_scan, static
 from shipyard.images.auth import RegistryAuthError, denied, refused
 from shipyard.images.build import BuildOptions, ensure_image, image_target
 from shipyard.images.context import check_inputs
@@ -24,7 +24,7 @@ from shipyard.images.wheels import StepFailed
 from shipyard.proc import Completed, run
 from shipyard.project import Project, Unit
 from shipyard.results import ERROR, FAILED, PASSED, Result
-from shipyard.workflow import Job
+from shipyard.workflow import CHAIN, Job
 
 Work = Callable[[dict[str, Any]], str]  # fills the details, returns the result's note
 # docker push's words for a registry that went away mid-push, and its retry countdown (noise then)
@@ -127,6 +127,11 @@ class Destination:
         if self.registry.is_ecr:
             return ecr.ensure_repository(self.environment, self.registry, unit)
         return None
+
+    @property
+    def scans(self) -> bool:
+        """ECR's image scan is read after each push (``ecr-scan``, an ECR registry)."""
+        return self.registry.is_ecr and bool(self.environment.get("ecr-scan"))
 
     def prune(self, unit: str, pushed: str) -> str:
         """Opt-in ECR housekeeping after a push (``ecr-prune-keep``); the note says what it did."""
@@ -354,11 +359,13 @@ def push_jobs(
     *,
     checkout: Checkout | None = None,
     refusal_ends_run: bool = True,
+    scans: bool = True,
 ) -> list[Job]:
     """One push job per image unit: when the registry has the fingerprint tag, only add the tags
     it lacks (there, by manifest); else build if needed, and push. A registry refusing the
     credentials ends the run as one error, unless ``refusal_ends_run`` is off (`invoke ci`,
-    where the lint and test results still count): then it is each push's result."""
+    where the lint and test results still count): then it is each push's result. With
+    ``ecr-scan`` (an ECR registry) and ``scans``, a scan-ecr job per push reads ECR's scan of the pushed digest."""
     options = options or BuildOptions()
     dest = Destination.of(project, environment, verbose=options.verbose)
     checkout = checkout or Checkout.read(project.root)
@@ -366,7 +373,15 @@ def push_jobs(
     for unit in units:
         work = partial(_push_image, project, unit, checkout, options, dest)
         action = partial(outcome, unit.name, "push", work, refusal_ends_run=refusal_ends_run)
-        jobs.append(_skip(unit, "push") or Job(unit.name, "push", "", (), action=action))
+        skipped = _skip(unit, "push")
+        if skipped is not None or not (scans and dest.scans):
+            jobs.append(skipped or Job(unit.name, "push", "", (), action=action))
+            continue
+        # the scan runs right after its push, in one chain (workflow.chained), with the digest it reported
+        handoff, chain = ecr_scan.Handoff(), f"{CHAIN}{unit.name}"
+        scan = partial(ecr_scan.scan_pushed, unit, dest.environment, dest.registry, handoff)
+        jobs.append(Job(unit.name, "push", "", (), action=partial(handoff.keep, action), batch=chain))
+        jobs.append(Job(unit.name, ecr_scan.TASK, "", (), action=scan, batch=chain))
     return jobs
 
 

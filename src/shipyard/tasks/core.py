@@ -95,7 +95,9 @@ CI_HELP = {
     **TEST_HELP,
     "images": "build the images of the services that have one and the static sites (default; --no-images skips them)",
     "push": "also push the images (needs --env)",
-    "env": "the environment whose registry --push pushes to",
+    "scan": "also run invoke scan's scanners, at --env's scan-fail-on (default: default-environment's); their"
+    " passes are recorded for require-scan",
+    "env": "the environment whose registry --push pushes to (and whose scan-fail-on --scan applies)",
 }
 
 
@@ -112,6 +114,7 @@ def ci(
     report: list[str] | None = None,
     images: bool = True,
     push: bool = False,
+    scan: bool = False,
     env: str = "",
     since: str = "",
     cache: bool = True,
@@ -121,6 +124,7 @@ def ci(
     from shipyard.ci import ci as run_ci
 
     proj = project()
+    threshold = _scan_threshold(proj, env) if scan else ""
     results = run_ci(
         proj,
         selected(c, service, since=since),
@@ -130,9 +134,16 @@ def ci(
         workflows=not service and not bound_service(c),
         images=images,
         push_env=_push_env(push, env),
+        scan=threshold,
         files=working_files(),
     )
     exit_for(results)
+
+
+def _scan_threshold(proj: Any, env: str) -> str:
+    from shipyard.scan.run import threshold_of
+
+    return threshold_of(proj, env or proj.settings["default-environment"])
 
 
 def _push_env(push: bool, env: str) -> str:
@@ -166,10 +177,9 @@ def scan(
 ) -> None:
     """Security scans per unit: bandit, detect-secrets, hadolint, pip-audit; exit 1 on a finding at the threshold."""
     from shipyard.ci import scan as run_scan
-    from shipyard.scan.run import threshold_of
 
     proj = project()
-    threshold = threshold_of(proj, env or proj.settings["default-environment"])
+    threshold = _scan_threshold(proj, env)
     options = run_options(jobs, keep_going, verbose, report, cache=cache, replay=replay)
     units = selected(c, service, since=since)
     exit_for(run_scan(proj, units, options, threshold=threshold, strict=strict, files=working_files()))

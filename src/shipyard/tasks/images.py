@@ -19,7 +19,8 @@ BUILD_HELP = {
 }
 PUSH_HELP = {
     **BUILD_HELP,
-    "env": "the environment whose registry to push to",
+    "env": "the environment whose registry to push to (with its ecr-scan, ECR's scan of each image is read)",
+    "report": "write the results to FILE (.json, JUnit .xml, or SARIF .sarif for ECR's scan findings); repeatable",
     "no-cache": "when an image has to be built (the registry lacks its fingerprint), build it without"
     " Docker's layer cache; an image already in the registry is not rebuilt (use --force)",
     "force": "rebuild each image and push it again even when the registry has its fingerprint"
@@ -77,14 +78,17 @@ def push(
     commit's git tag to an image the registry already has."""
     from shipyard.ci import execute
     from shipyard.images.jobs import push_jobs
+    from shipyard.keys import Inputs
     from shipyard.proc import sigterm_as_interrupt
 
     proj = project()
     env = env or proj.settings["default-environment"]
     units = selected(c, service, libs=bool(service), since=since)
     jobs_ = push_jobs(proj, units, env, _options(verbose, no_cache, force))
+    # ECR's scans (ecr-scan) are recorded in the CI gate, whose keys need the working tree
+    inputs = Inputs.read(proj) if any(j.task == "scan-ecr" for j in jobs_) else None
     with sigterm_as_interrupt():  # a cancelled CI job stops the docker pushes too
-        results = execute(proj, jobs_, run_options(jobs, True, verbose, report))
+        results = execute(proj, jobs_, run_options(jobs, True, verbose, report), inputs)
     exit_for(results)
 
 
