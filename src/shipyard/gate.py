@@ -32,7 +32,7 @@ from shipyard import pythons
 from shipyard.fingerprint import fingerprint, unit_files
 from shipyard.graph import lib_closure
 from shipyard.project import Project, Unit
-from shipyard.results import PASSED, SKIPPED, Result
+from shipyard.results import PASSED, Result
 
 if TYPE_CHECKING:
     from shipyard.cache import ResultCache
@@ -103,7 +103,8 @@ def record(cache: ResultCache, inputs: Inputs, jobs: Sequence[Job], results: Seq
         if job.skip or job.unit not in project.units:
             continue
         unit = project.units[job.unit]
-        if job.task in GATED and result.status in (PASSED, SKIPPED):
+        # only a pass: a skip ("no tests", or not run after a failure) proves nothing
+        if job.task in GATED and result.status == PASSED:
             passed[keys.key(unit, job.task, job.python)] = result
         elif job.task.startswith(SCAN) and result.status == PASSED:
             passed.update({keys.key(unit, job.task, t): result for t in passed_thresholds(result.output)})
