@@ -99,6 +99,7 @@ def test_a_protected_deploy_needs_passing_ci_for_the_same_content(gated_repo: tu
     for missing in ("web lint", "web test", "core lint", "core test on Python 3.11"):
         assert missing in out
     assert "hint: run `invoke ci` on this commit" in out and "Traceback" not in out
+    assert "web push" not in out and "web build" not in out  # old: built and pushed, then refused
     assert history(repo, env) == []
 
     # a lib whose test fails: ci fails, and the deploy is still refused for that test alone

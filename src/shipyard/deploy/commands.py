@@ -53,6 +53,8 @@ def deploy(
     units = deployable(project, options.services, session.environment)
     settings = check_required(project, env, units)
     artifacts = Artifacts(project, env, verbose=options.verbose, say=say)
+    if not options.plan_only:  # the gate refuses before anything is built or pushed
+        gated(session, build_plan(session, units, settings, artifacts, build=False, force=options.force), options)
     plan = build_plan(session, units, settings, artifacts, build=not options.plan_only, force=options.force)
     plan = gated(session, with_status(plan, _pending(session, plan, settings)), options)
     say(render(plan))
