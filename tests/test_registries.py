@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from shipyard.checks import CHECKS
+from shipyard.checks import CHECK_REGISTRY, CHECKS, check_named
+from shipyard.checks.base import CAN_FIX, FOLLOWS_IMPORTS
 from shipyard.configdoc import reference
 from shipyard.deploy.notify import NOTIFIERS
+from shipyard.deploy.stores import SHARED, STATE_STORES, store_name
 from shipyard.deploy.targets import TARGETS
 from shipyard.errors import ConfigError
 from shipyard.project import load_project
@@ -18,7 +20,9 @@ from shipyard.registry import Plugin, Registry
 from shipyard.schema import Field
 from tests.helpers import ROOT_PYPROJECT, make_monorepo, write
 
-REGISTRIES: tuple[Registry[Any], ...] = (TARGETS, NOTIFIERS)  # with checks.CHECKS below
+REGISTRIES: tuple[Registry[Any], ...] = (TARGETS, NOTIFIERS)  # whose keys are refused unless selected
+# every registry (checks below: a unit key, not an environment's)
+ALL_REGISTRIES: tuple[Registry[Any], ...] = (*REGISTRIES, STATE_STORES, CHECK_REGISTRY)
 
 
 def plugin_keys() -> list[tuple[str, str, str]]:
@@ -154,3 +158,101 @@ def test_keys_of_the_plugins_in_use_are_accepted(tmp_path: Path) -> None:
     from shipyard.deploy.notify import selected
 
     assert selected(staging) == ["slack"]
+
+
+# -- every registry: its plugins load, their keys are documented ---------------------------------------
+
+
+@pytest.mark.parametrize("registry", ALL_REGISTRIES, ids=lambda r: r.kind)
+def test_every_plugin_loads_with_declared_capabilities(registry: Registry[Any]) -> None:
+    assert len(registry) >= 2
+    for plugin in registry:
+        assert plugin.capabilities <= set(registry.capabilities), plugin.name
+        assert plugin.load() is not None
+        assert plugin.doc, f"{registry.kind} {plugin.name}: no doc line"
+
+
+def test_every_environment_key_of_a_registry_is_in_the_reference() -> None:
+    full = reference()
+    start = full.index("### `[tool.shipyard.environments.<name>]`")
+    text = full[start : full.index("\n### ", start + 1)]
+    for registry in (*REGISTRIES, STATE_STORES):
+        for plugin in registry:
+            for key in plugin.fields:
+                assert f"[{' / '.join(registry.owners(key))} {registry.kind}]" in _row(text, key), (plugin.name, key)
+    assert "[s3 state store] S3 bucket" in _row(text, "state-bucket")
+
+
+# -- checks --------------------------------------------------------------------------------------------
+
+
+def test_check_capabilities_come_from_each_check() -> None:
+    assert set(CHECK_REGISTRY.having(CAN_FIX)) == {"ruff", "black", "isort"}
+    assert set(CHECK_REGISTRY.having(FOLLOWS_IMPORTS)) == {"mypy", "pylint"}
+    assert CHECK_REGISTRY.having("types") == ("mypy",)
+    assert set(CHECK_REGISTRY.having("format")) == {"black", "isort"}
+    assert list(CHECKS) == list(CHECK_REGISTRY.names())  # CHECKS is a view of the registry, no second list
+    for plugin in CHECK_REGISTRY:
+        check = CHECKS[plugin.name]
+        assert plugin.can(CAN_FIX) == check.can_fix and plugin.can(check.kind)
+    with pytest.raises(KeyError):
+        CHECKS["flake9"]
+
+
+def test_an_unknown_check_name_is_a_config_error_with_a_did_you_mean() -> None:
+    with pytest.raises(ConfigError) as info:
+        check_named("flake9", "services/b/pyproject.toml: tool.shipyard")
+    assert info.value.message == (
+        "services/b/pyproject.toml: tool.shipyard: checks: unknown check 'flake9' (did you mean 'flake8'?)"
+    )
+    assert check_named("flake8", "x") is CHECKS["flake8"]
+    assert check_named("command:make lint", "x").name == "command:make lint"
+
+
+# -- state stores ----------------------------------------------------------------------------------------
+
+
+def test_the_state_store_is_selected_by_its_own_key(tmp_path: Path) -> None:
+    from shipyard.deploy.session import open_store
+    from shipyard.deploy.store import LocalStore
+
+    root = _repo(tmp_path, 'targets = { service = "local", static = "local" }\n')
+    project = load_project(root)
+    staging = project.environment("staging")
+    assert store_name(staging) == "local" and not STATE_STORES.can("local", SHARED)
+    store = open_store(project, "staging", staging)
+    assert isinstance(store, LocalStore) and store.root == root / ".shipyard" / "state" / "staging"
+    etag = store.put("probe", b"1", if_absent=True)
+    assert store.get("probe") is not None and store.get("probe").etag == etag  # type: ignore[union-attr]
+    assert store_name({"state-bucket": "b"}) == "s3" and STATE_STORES.can("s3", SHARED)
+
+
+@pytest.mark.integration
+def test_the_s3_state_store_opens_from_the_registry(tmp_path: Path, aws: str) -> None:
+    """state-bucket selects the s3 plugin; its factory writes under state-prefix/<env> (moto over HTTP)."""
+    import uuid
+
+    from shipyard import aws as shipyard_aws
+    from shipyard.deploy.session import open_store
+    from shipyard.deploy.store import S3Store
+
+    shipyard_aws.reset()
+    bucket = f"state-{uuid.uuid4().hex[:12]}"
+    shipyard_aws.client("s3", "", "us-east-1").create_bucket(Bucket=bucket)
+    env = f'targets = {{ service = "local", static = "local" }}\nstate-bucket = "{bucket}"\nstate-prefix = "team"\n'
+    project = load_project(_repo(tmp_path, env))
+    store = open_store(project, "staging", project.environment("staging"))
+    assert isinstance(store, S3Store) and store.describe() == f"s3://{bucket}/team/staging"
+    store.put("probe", b"1", if_absent=True)
+    listed = shipyard_aws.client("s3", "", "us-east-1").list_objects_v2(Bucket=bucket)["Contents"]
+    assert [o["Key"] for o in listed] == ["team/staging/probe"]
+
+
+def test_an_aws_environment_needs_a_shared_store(tmp_path: Path) -> None:
+    from shipyard.deploy.session import open_store
+    from shipyard.errors import ShipyardError
+
+    project = load_project(_repo(tmp_path, 'targets = { service = "ecs" }\ncluster = "prod"\n'))
+    with pytest.raises(ShipyardError) as info:
+        open_store(project, "staging", project.environment("staging"))
+    assert "has no state-bucket for its lock and release ledger" in info.value.message

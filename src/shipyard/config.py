@@ -92,8 +92,6 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "require-ci": Field(
         "bool", None, doc="deploy only content whose lint and tests passed in invoke ci; unset: true when protected"
     ),
-    "state-bucket": Field("str", "", doc="S3 bucket for the deploy lock and release ledger"),
-    "state-prefix": Field("str", "shipyard", doc="key prefix inside state-bucket"),
     "promote-from": Field("str", "", doc="only deploy digests verified in this environment"),
     "urls": Field("str-table", {}, doc="health/smoke-check base URL per service"),
     "ecr-prune-keep": Field(
