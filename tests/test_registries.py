@@ -14,15 +14,16 @@ from shipyard.configdoc import reference
 from shipyard.deploy.notify import NOTIFIERS
 from shipyard.deploy.stores import SHARED, STATE_STORES, store_name
 from shipyard.deploy.targets import TARGETS
-from shipyard.errors import ConfigError
+from shipyard.errors import ConfigError, ShipyardError
 from shipyard.project import load_project
 from shipyard.registry import Plugin, Registry
 from shipyard.schema import Field
+from shipyard.settings.backends import BACKENDS, JSON_KEYS
 from tests.helpers import ROOT_PYPROJECT, make_monorepo, write
 
 REGISTRIES: tuple[Registry[Any], ...] = (TARGETS, NOTIFIERS)  # whose keys are refused unless selected
 # every registry (checks below: a unit key, not an environment's)
-ALL_REGISTRIES: tuple[Registry[Any], ...] = (*REGISTRIES, STATE_STORES, CHECK_REGISTRY)
+ALL_REGISTRIES: tuple[Registry[Any], ...] = (*REGISTRIES, STATE_STORES, CHECK_REGISTRY, BACKENDS)
 
 
 def plugin_keys() -> list[tuple[str, str, str]]:
@@ -256,3 +257,32 @@ def test_an_aws_environment_needs_a_shared_store(tmp_path: Path) -> None:
     with pytest.raises(ShipyardError) as info:
         open_store(project, "staging", project.environment("staging"))
     assert "has no state-bucket for its lock and release ledger" in info.value.message
+
+
+# -- secret backends ----------------------------------------------------------------------------------
+
+
+def test_a_reference_prefix_is_a_secret_backend_and_asks_its_capabilities() -> None:
+    from shipyard.settings.refs import is_reference, parse_reference
+
+    assert [f"{name}:" for name in BACKENDS.names()] == ["ssm:", "secretsmanager:"]
+    assert all(is_reference(f"{name}:x") for name in BACKENDS.names()) and not is_reference("vault:x")
+    assert BACKENDS.having(JSON_KEYS) == ("secretsmanager",)
+    assert parse_reference("secretsmanager:db#password", "K").json_key == "password"
+    with pytest.raises(ShipyardError) as info:
+        parse_reference("ssm:/db#password", ".env: K")
+    assert info.value.message == ".env: K: '#password': JSON keys work with secretsmanager: references only"
+    with pytest.raises(ShipyardError) as info:
+        parse_reference("ssm:", ".env: K")
+    assert info.value.hint == "write ssm:/path/name"
+
+
+def test_each_backend_names_its_arn_and_how_to_create_a_secret() -> None:
+    from shipyard.settings.refs import parse_reference
+
+    ssm = parse_reference("ssm:/stg/db", "K")
+    keyed = parse_reference("secretsmanager:stg/db#password", "K")
+    assert ssm.arn("eu-west-1", "123456789012") == "arn:aws:ssm:eu-west-1:123456789012:parameter/stg/db"
+    assert keyed.arn("cn-north-1", "1") == "arn:aws-cn:secretsmanager:cn-north-1:1:secret:stg/db:password::"
+    assert "aws ssm put-parameter" in BACKENDS.load("ssm").create_hint(ssm)
+    assert "aws secretsmanager create-secret" in BACKENDS.load("secretsmanager").create_hint(keyed)
