@@ -11,19 +11,28 @@ import pytest
 from shipyard.checks import CHECK_REGISTRY, CHECKS, check_named
 from shipyard.checks.base import CAN_FIX, FOLLOWS_IMPORTS
 from shipyard.configdoc import reference
+from shipyard.deploy.migrations import MIGRATION_TOOLS
 from shipyard.deploy.notify import NOTIFIERS
 from shipyard.deploy.stores import SHARED, STATE_STORES, store_name
 from shipyard.deploy.targets import TARGETS
 from shipyard.errors import ConfigError, ShipyardError
 from shipyard.project import load_project
 from shipyard.registry import Plugin, Registry
+from shipyard.runners import JUNIT_XML, REPORTS_NO_TESTS, TEST_RUNNERS
 from shipyard.schema import Field
 from shipyard.settings.backends import BACKENDS, JSON_KEYS
-from tests.helpers import ROOT_PYPROJECT, make_monorepo, write
+from tests.helpers import ROOT_PYPROJECT, make_monorepo, python_unit, write
 
 REGISTRIES: tuple[Registry[Any], ...] = (TARGETS, NOTIFIERS)  # whose keys are refused unless selected
 # every registry (checks below: a unit key, not an environment's)
-ALL_REGISTRIES: tuple[Registry[Any], ...] = (*REGISTRIES, STATE_STORES, CHECK_REGISTRY, BACKENDS)
+ALL_REGISTRIES: tuple[Registry[Any], ...] = (
+    *REGISTRIES,
+    STATE_STORES,
+    CHECK_REGISTRY,
+    BACKENDS,
+    MIGRATION_TOOLS,
+    TEST_RUNNERS,
+)
 
 
 def plugin_keys() -> list[tuple[str, str, str]]:
@@ -166,7 +175,7 @@ def test_keys_of_the_plugins_in_use_are_accepted(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("registry", ALL_REGISTRIES, ids=lambda r: r.kind)
 def test_every_plugin_loads_with_declared_capabilities(registry: Registry[Any]) -> None:
-    assert len(registry) >= 2
+    assert len(registry) >= (1 if registry is MIGRATION_TOOLS else 2)
     for plugin in registry:
         assert plugin.capabilities <= set(registry.capabilities), plugin.name
         assert plugin.load() is not None
@@ -286,3 +295,54 @@ def test_each_backend_names_its_arn_and_how_to_create_a_secret() -> None:
     assert keyed.arn("cn-north-1", "1") == "arn:aws-cn:secretsmanager:cn-north-1:1:secret:stg/db:password::"
     assert "aws ssm put-parameter" in BACKENDS.load("ssm").create_hint(ssm)
     assert "aws secretsmanager create-secret" in BACKENDS.load("secretsmanager").create_hint(keyed)
+
+
+# -- migration tools ------------------------------------------------------------------------------------
+
+
+def test_a_unit_names_its_migration_tool_from_the_registry(tmp_path: Path) -> None:
+    """`migration-tool` takes its choices from the registry; the commands come from the tool."""
+    from shipyard.deploy.migrate import alembic_argv, migration_for, status_argv
+
+    root = make_monorepo(tmp_path / "repo", commit=False)
+    python_unit(root, "services/db", "db", extra_table='migrations = "alembic.ini"\nmigration-tool = "alembic"')
+    unit = load_project(root).unit("db")
+    m = migration_for(unit, "reg/db@sha256:" + "1" * 64, {}, "staging")
+    assert m is not None and m.tool == "alembic" and m.upgrade_label == "alembic upgrade head"
+    tool = MIGRATION_TOOLS.load("alembic")
+    assert status_argv(m, upgrade=True) == tool.status_argv("/app/alembic.ini", upgrade=True)
+    assert status_argv(m)[:2] == ("python", "-c") and status_argv(m, upgrade=True)[-1] == "upgrade"
+    assert alembic_argv(m, "current") == ("alembic", "-c", "/app/alembic.ini", "current")
+    assert "| `migration-tool` | str (alembic) |" in reference()
+
+
+def test_an_unknown_migration_tool_is_refused_with_a_did_you_mean(tmp_path: Path) -> None:
+    root = make_monorepo(tmp_path / "repo", commit=False)
+    python_unit(root, "services/db", "db", extra_table='migrations = "alembic.ini"\nmigration-tool = "alembik"')
+    with pytest.raises(ConfigError) as info:
+        load_project(root)
+    assert 'tool.shipyard.migration-tool: expected one of alembic, got "alembik"' in info.value.message
+    assert "did you mean 'alembic'" in info.value.message
+
+
+# -- test runners ---------------------------------------------------------------------------------------
+
+
+def test_a_test_command_gets_its_runner_and_only_its_capabilities(tmp_path: Path) -> None:
+    """pytest (the default command) writes JUnit XML and reports "no tests"; another command does neither."""
+    from shipyard.runners import junit_args, no_tests_status, runner_of
+    from shipyard.sessions import collected_nothing, junit_path, test_session
+
+    assert (runner_of(["pytest", "-q"]), runner_of([".venv/bin/python", "-m", "pytest"])) == ("pytest", "pytest")
+    assert runner_of(["make", "test"]) == "command"
+    assert TEST_RUNNERS.having(JUNIT_XML) == TEST_RUNNERS.having(REPORTS_NO_TESTS) == ("pytest",)
+    assert junit_args(["make", "test"], tmp_path / "x.xml") == () and no_tests_status(["make", "test"]) is None
+    assert junit_args(["pytest", "--junitxml=mine.xml"], tmp_path / "x.xml") == ()
+    assert collected_nothing(["pytest"], 5) and not collected_nothing(["make", "test"], 5)
+    assert not collected_nothing(["make", "test"], None)
+    root = make_monorepo(tmp_path / "repo", commit=False)
+    python_unit(root, "services/mk", "mk", extra_table='test = ["make", "test"]')
+    project = load_project(root)
+    assert test_session(project, project.unit("mk"), "3.12").argv == ("make", "test")
+    plain = test_session(project, project.unit("b"), "3.12")
+    assert plain.argv == ("pytest", f"--junitxml={junit_path(project, project.unit('b'), '3.12')}")

@@ -6,6 +6,7 @@ import dataclasses
 
 from shipyard.checks import CHECKS, PREFIX
 from shipyard.dependencies import READERS
+from shipyard.deploy.migrations import DEFAULT_TOOL, MIGRATION_TOOLS
 from shipyard.schema import Field
 
 KINDS = ("service", "static", "lib")
@@ -207,6 +208,9 @@ UNIT_FIELDS: dict[str, Field] = {
         "str", "", doc="this unit's FROM image (BASE_IMAGE); unset: [tool.shipyard.image] base-image", kinds=SERVICE
     ),
     "migrations": Field("str", "", doc="alembic.ini of the service's migrations", kinds=SERVICE),
+    "migration-tool": Field(
+        "str", DEFAULT_TOOL, choices=MIGRATION_TOOLS.names(), doc="the tool that runs `migrations`", kinds=SERVICE
+    ),
     "deploy-after": Field("str-list", [], doc="services that must be deployed before this one", kinds=DEPLOYED),
     "required-env": Field("str-list", [], doc="settings that must be set to deploy"),
     "secret-env": Field("str-list", [], doc="settings that are secret"),
