@@ -16,6 +16,7 @@ from shipyard.deploy.notify import NOTIFIERS
 from shipyard.deploy.stores import SHARED, STATE_STORES, store_name
 from shipyard.deploy.targets import TARGETS
 from shipyard.errors import ConfigError, ShipyardError
+from shipyard.images.builders import BUILDERS, HERMETIC, OWN_DOCKERFILE
 from shipyard.project import load_project
 from shipyard.registry import Plugin, Registry
 from shipyard.runners import JUNIT_XML, REPORTS_NO_TESTS, TEST_RUNNERS
@@ -32,6 +33,7 @@ ALL_REGISTRIES: tuple[Registry[Any], ...] = (
     BACKENDS,
     MIGRATION_TOOLS,
     TEST_RUNNERS,
+    BUILDERS,
 )
 
 
@@ -175,7 +177,7 @@ def test_keys_of_the_plugins_in_use_are_accepted(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("registry", ALL_REGISTRIES, ids=lambda r: r.kind)
 def test_every_plugin_loads_with_declared_capabilities(registry: Registry[Any]) -> None:
-    assert len(registry) >= (1 if registry is MIGRATION_TOOLS else 2)
+    assert len(registry) >= (1 if registry in (MIGRATION_TOOLS, BUILDERS) else 2)
     for plugin in registry:
         assert plugin.capabilities <= set(registry.capabilities), plugin.name
         assert plugin.load() is not None
@@ -346,3 +348,44 @@ def test_a_test_command_gets_its_runner_and_only_its_capabilities(tmp_path: Path
     assert test_session(project, project.unit("mk"), "3.12").argv == ("make", "test")
     plain = test_session(project, project.unit("b"), "3.12")
     assert plain.argv == ("pytest", f"--junitxml={junit_path(project, project.unit('b'), '3.12')}")
+
+
+# -- image builders -------------------------------------------------------------------------------------
+
+
+def test_an_image_builders_keys_are_in_the_image_table_and_its_reference(tmp_path: Path) -> None:
+    from shipyard.images.settings import ImageSettings
+
+    full = reference()
+    start = full.index("### `[tool.shipyard.image]`")
+    text = full[start : full.index("\n### ", start + 1)]
+    for key in BUILDERS.get("docker").fields:
+        assert "[docker image builder]" in _row(text, key)
+    assert "| `builder` | str (docker) |" in text
+    root = make_monorepo(tmp_path / "repo", commit=False)
+    write(root / "pyproject.toml", ROOT_PYPROJECT + '\n[tool.shipyard.image]\nbuilder = "docker"\ncache-to = "r/c"\n')
+    project = load_project(root)
+    settings = ImageSettings.of(project, project.unit("b"))
+    assert (settings.builder, settings.cache_to) == ("docker", "r/c")
+    write(root / "pyproject.toml", ROOT_PYPROJECT + '\n[tool.shipyard.image]\nbuilder = "dokcer"\n')
+    with pytest.raises(ConfigError) as info:
+        load_project(root)
+    assert "did you mean 'docker'" in info.value.message
+
+
+def test_a_builder_that_cannot_build_a_mode_is_refused_before_building(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generic build asks the builder's capability for the unit's mode."""
+    from types import SimpleNamespace
+
+    from shipyard.images import build
+
+    assert set(BUILDERS.having(HERMETIC)) == set(BUILDERS.having(OWN_DOCKERFILE)) == {"docker"}
+    hermetic_only: Registry[Any] = Registry(
+        "image builder", [Plugin("kaniko", "x:y", capabilities=frozenset({HERMETIC}))], BUILDERS.capabilities
+    )
+    monkeypatch.setattr(build, "BUILDERS", hermetic_only)
+    target = SimpleNamespace(settings=SimpleNamespace(builder="kaniko"), unit=SimpleNamespace(name="api"))
+    build._check_can(target, HERMETIC)  # type: ignore[arg-type]
+    with pytest.raises(ShipyardError) as info:
+        build._check_can(target, OWN_DOCKERFILE)  # type: ignore[arg-type]
+    assert info.value.message == "api: the kaniko image builder cannot build own-dockerfile images"

@@ -7,6 +7,7 @@ import dataclasses
 from shipyard.checks import CHECKS, PREFIX
 from shipyard.dependencies import READERS
 from shipyard.deploy.migrations import DEFAULT_TOOL, MIGRATION_TOOLS
+from shipyard.images.builders import BUILDERS, DEFAULT_BUILDER
 from shipyard.schema import Field
 
 KINDS = ("service", "static", "lib")
@@ -153,9 +154,9 @@ CACHE_FIELDS: dict[str, Field] = {
 IMAGE_FIELDS: dict[str, Field] = {
     "base-image": Field("str", "python:3.11-slim", doc="FROM image passed as BASE_IMAGE"),
     "platform": Field("str", "linux/amd64", doc="platform wheels and images are built for"),
-    "cache-from": Field("str", "", doc="BuildKit registry cache to read"),
-    "cache-to": Field("str", "", doc="BuildKit registry cache to write"),
     "local-prefix": Field("str", "", doc="local image names are <local-prefix><service>"),
+    "builder": Field("str", DEFAULT_BUILDER, choices=BUILDERS.names(), doc="what builds the images"),
+    **BUILDERS.fields(),  # each image builder's own keys (images/builders/)
 }
 
 ROOT_FIELDS: dict[str, Field] = {
