@@ -47,7 +47,7 @@ def store_fields() -> dict[str, Field]:
 
 
 def environment_fields() -> dict[str, Field]:
-    """Every key an environment may have: the common ones, then each target's and notifier's own."""
+    """Every key an environment may have: the common ones, then each state store's, target's and notifier's own."""
     import dataclasses
 
     targets, notifiers = registries()
