@@ -20,12 +20,13 @@ from shipyard.images.builders import BUILDERS, HERMETIC, OWN_DOCKERFILE
 from shipyard.project import load_project
 from shipyard.registry import Plugin, Registry
 from shipyard.runners import JUNIT_XML, REPORTS_NO_TESTS, TEST_RUNNERS
+from shipyard.scan import SCANNERS
 from shipyard.schema import Field
 from shipyard.settings.backends import BACKENDS, JSON_KEYS
 from tests.helpers import ROOT_PYPROJECT, make_monorepo, python_unit, write
 
 REGISTRIES: tuple[Registry[Any], ...] = (TARGETS, NOTIFIERS)  # whose keys are refused unless selected
-# every registry (checks below: a unit key, not an environment's)
+# every Registry: each one's plugins load, with declared capabilities and a doc line
 ALL_REGISTRIES: tuple[Registry[Any], ...] = (
     *REGISTRIES,
     STATE_STORES,
@@ -34,6 +35,7 @@ ALL_REGISTRIES: tuple[Registry[Any], ...] = (
     MIGRATION_TOOLS,
     TEST_RUNNERS,
     BUILDERS,
+    SCANNERS,
 )
 
 
