@@ -81,3 +81,25 @@ def test_every_module_imports_from_an_empty_directory_with_no_output(tmp_path: P
         [sys.executable, "-c", code, *module_names()], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "ok\n", "")
+
+
+def test_importing_shipyard_tasks_in_an_empty_directory_does_nothing(tmp_path: Path) -> None:
+    """`import shipyard.tasks` finds no project and loads nothing: the namespace is built only when
+    `namespace` is asked for (tasks/__init__.py's module __getattr__ calls assemble.namespace_for_cwd)."""
+    code = "import sys, shipyard.tasks; print(sorted(m for m in sys.modules if m.startswith(('shipyard', 'invoke'))))"
+    done = subprocess.run((sys.executable, "-c", code), cwd=tmp_path, capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.strip() == "['shipyard', 'shipyard.tasks']"
+    assert not list(tmp_path.iterdir())  # nothing written either
+
+
+def test_the_namespace_outside_a_project_is_one_error_and_a_hint(tmp_path: Path) -> None:
+    """`from shipyard.tasks import namespace` (a user's tasks.py) outside a monorepo: exit 1, no traceback."""
+    done = subprocess.run(
+        (sys.executable, "-c", "from shipyard.tasks import namespace"), cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"error: no pyproject.toml with a [tool.shipyard] table at or above {tmp_path.resolve()}",
+        "hint: run shipyard from inside a monorepo, or add [tool.shipyard] to its pyproject.toml",
+    ]

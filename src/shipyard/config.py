@@ -6,6 +6,8 @@ import dataclasses
 
 from shipyard.checks import CHECKS, PREFIX
 from shipyard.dependencies import READERS
+from shipyard.deploy.migrations import DEFAULT_TOOL, MIGRATION_TOOLS
+from shipyard.images.builders import BUILDERS, DEFAULT_BUILDER
 from shipyard.schema import Field
 
 KINDS = ("service", "static", "lib")
@@ -98,8 +100,6 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
         doc="deploy only content whose security scans (invoke scan, invoke ci --scan) passed at this"
         " environment's scan-fail-on, for every scanner that applies (and ECR's, with ecr-scan)",
     ),
-    "state-bucket": Field("str", "", doc="S3 bucket for the deploy lock and release ledger"),
-    "state-prefix": Field("str", "shipyard", doc="key prefix inside state-bucket"),
     "promote-from": Field("str", "", doc="only deploy digests verified in this environment"),
     "urls": Field("str-table", {}, doc="health/smoke-check base URL per service"),
     "ecr-scan": Field(
@@ -167,9 +167,9 @@ CACHE_FIELDS: dict[str, Field] = {
 IMAGE_FIELDS: dict[str, Field] = {
     "base-image": Field("str", "python:3.11-slim", doc="FROM image passed as BASE_IMAGE"),
     "platform": Field("str", "linux/amd64", doc="platform wheels and images are built for"),
-    "cache-from": Field("str", "", doc="BuildKit registry cache to read"),
-    "cache-to": Field("str", "", doc="BuildKit registry cache to write"),
     "local-prefix": Field("str", "", doc="local image names are <local-prefix><service>"),
+    "builder": Field("str", DEFAULT_BUILDER, choices=BUILDERS.names(), doc="what builds the images"),
+    **BUILDERS.fields(),  # each image builder's own keys (images/builders/)
 }
 
 ROOT_FIELDS: dict[str, Field] = {
@@ -229,6 +229,9 @@ UNIT_FIELDS: dict[str, Field] = {
         "str", "", doc="this unit's FROM image (BASE_IMAGE); unset: [tool.shipyard.image] base-image", kinds=SERVICE
     ),
     "migrations": Field("str", "", doc="alembic.ini of the service's migrations", kinds=SERVICE),
+    "migration-tool": Field(
+        "str", DEFAULT_TOOL, choices=MIGRATION_TOOLS.names(), doc="the tool that runs `migrations`", kinds=SERVICE
+    ),
     "deploy-after": Field("str-list", [], doc="services that must be deployed before this one", kinds=DEPLOYED),
     "required-env": Field("str-list", [], doc="settings that must be set to deploy"),
     "secret-env": Field("str-list", [], doc="settings that are secret"),

@@ -38,8 +38,16 @@ def registries() -> tuple[Registry[Any], Registry[Any]]:
     return TARGETS, NOTIFIERS
 
 
+def store_fields() -> dict[str, Field]:
+    """The state stores' keys (deploy/stores.py); a store is selected by its own key, so
+    they are never refused as another plugin's."""
+    from shipyard.deploy.stores import STATE_STORES
+
+    return STATE_STORES.fields()
+
+
 def environment_fields() -> dict[str, Field]:
-    """Every key an environment may have: the common ones, then each target's and notifier's own."""
+    """Every key an environment may have: the common ones, then each state store's, target's and notifier's own."""
     import dataclasses
 
     targets, notifiers = registries()
@@ -47,7 +55,7 @@ def environment_fields() -> dict[str, Field]:
         **ENVIRONMENT_FIELDS,
         "notify": dataclasses.replace(ENVIRONMENT_FIELDS["notify"], choices=notifiers.names()),
     }
-    return {**common, **targets.fields(), **notifiers.fields()}
+    return {**common, **store_fields(), **targets.fields(), **notifiers.fields()}
 
 
 def with_local(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, list[str]]]]:
@@ -152,8 +160,9 @@ def check_plugin_keys(name: str, table: Mapping[str, Any], env: Mapping[str, Any
     from shipyard.deploy.notify import selected
 
     targets, notifiers = registries()
-    targets.check_keys(table, selected_targets(env), [*ENVIRONMENT_FIELDS, *notifiers.fields()], where)
-    notifiers.check_keys(table, selected(env), [*ENVIRONMENT_FIELDS, *targets.fields()], where)
+    common = [*ENVIRONMENT_FIELDS, *store_fields()]
+    targets.check_keys(table, selected_targets(env), [*common, *notifiers.fields()], where)
+    notifiers.check_keys(table, selected(env), [*common, *targets.fields()], where)
 
 
 def static_target(env: Mapping[str, Any]) -> str:

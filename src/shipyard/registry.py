@@ -99,6 +99,11 @@ class Registry(Generic[P]):
     def load(self, name: str) -> P:
         return self.get(name).load()
 
+    def implementations(self) -> Mapping[str, P]:
+        """The plugins' implementations by name, as a read-only mapping over this registry
+        (nothing is loaded until a value is asked for)."""
+        return _Implementations(self)
+
     def can(self, name: str, capability: str) -> bool:
         """Whether plugin ``name`` declares ``capability`` (which must be one this kind knows)."""
         if capability not in self.capabilities:
@@ -137,6 +142,24 @@ class Registry(Generic[P]):
                 hint=f"{self.kind}s here: {', '.join(sorted(chosen)) or 'none'}; remove the key or select "
                 f"{' / '.join(owners)}",
             )
+
+
+class _Implementations(Mapping[str, P]):
+    """``Registry.implementations()``: name -> implementation, iterating over the names."""
+
+    def __init__(self, registry: Registry[P]) -> None:
+        self._registry = registry
+
+    def __getitem__(self, name: str) -> P:
+        if name not in self._registry:
+            raise KeyError(name)
+        return self._registry.load(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry.names())
+
+    def __len__(self) -> int:
+        return len(self._registry)
 
 
 def _module_plugin(module: str) -> Plugin[Any]:

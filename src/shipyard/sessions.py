@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -24,12 +24,12 @@ from shipyard.graph import lib_closure
 from shipyard.leftovers import leaves_no_leftovers
 from shipyard.project import STATE_DIR, Project, Unit, find_root, load_project, shipyard_dir
 from shipyard.results import FAILED, SKIPPED
+from shipyard.runners import default_argv, junit_args, no_tests_status
 from shipyard.versions import dist_version
 
 STRICT_ENV = "SHIPYARD_STRICT_PYTHON"
 STAMPS = "venvs"  # in .shipyard: <unit>-<python>.json, which venv a session installed, from which inputs
 INSTALL_FILES = ("pyproject.toml", "setup.cfg", "setup.py")  # plus each member's lock files and the unit's pins
-NO_TESTS = 5  # pytest's exit status when it collected no test
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,7 @@ def test_session(project: Project, unit: Unit, python: str | None) -> TestSessio
     env = (("PYTHONPATH", os.pathsep.join([str(cwd), *filter(None, [os.environ.get("PYTHONPATH")])])),)
     python = python if unit.is_python else None
     argv = tuple(test_argv(unit))
-    if runs_pytest(argv) and not any(a.startswith("--junitxml") for a in argv):
-        argv += (f"--junitxml={junit_path(project, unit, python)}",)  # its cases go into shipyard's JUnit report
+    argv += junit_args(argv, junit_path(project, unit, python))  # its cases go into shipyard's JUnit report
     return TestSession(unit.name, python, cwd, argv, env if unit.script else ())
 
 
@@ -194,12 +193,13 @@ def _has_test_extra(project: Project, unit: Unit) -> bool:
 
 
 def test_argv(unit: Unit) -> list[str]:
-    return list(unit.settings["test"]) or ["pytest"]
+    return list(unit.settings["test"]) or list(default_argv())
 
 
-def runs_pytest(argv: tuple[str, ...] | list[str]) -> bool:
-    """Whether a test command is pytest, whose exit status 5 means "no tests collected"."""
-    return bool(argv) and (Path(argv[0]).name == "pytest" or tuple(argv[1:3]) == ("-m", "pytest"))
+def collected_nothing(argv: Sequence[str], returncode: int | None) -> bool:
+    """Whether ``argv``'s test runner (shipyard.runners) says, by ``returncode``, it collected no test."""
+    status = no_tests_status(argv)
+    return status is not None and returncode == status
 
 
 def no_tests(unit: Unit) -> tuple[str, str]:
@@ -275,7 +275,7 @@ def _define_tests(nox: ModuleType, project: Project, params: list[tuple[str, str
         try:
             session.run(*plan.argv, *session.posargs, external=plan.external, env=dict(plan.env))
         except nox.command.CommandFailed as exc:
-            if getattr(exc, "return_code", None) == NO_TESTS and runs_pytest(plan.argv):
+            if collected_nothing(plan.argv, getattr(exc, "return_code", None)):
                 status, reason = no_tests(unit)
                 (session.skip if status == SKIPPED else session.error)(reason)
             raise

@@ -25,12 +25,11 @@ from shipyard.proc import Command, Completed, command
 from shipyard.project import Project, Unit, shipyard_dir
 from shipyard.results import FAILED, SKIPPED
 from shipyard.sessions import (
-    NO_TESTS,
     STRICT_ENV,
     TestSession,
+    collected_nothing,
     no_tests,
     ready_venv,
-    runs_pytest,
     session_name,
     stamped_venv,
     test_session,
@@ -189,8 +188,8 @@ def _nox_outcome(report: Path, done: Completed) -> tuple[str, str] | None:
 def _direct_outcome(
     unit: Unit, argv: tuple[str, ...], setup: Mapping[Command, str], done: Completed
 ) -> tuple[str, str] | None:
-    """A failed setup command says so; pytest's exit 5 run directly: the unit's ``no-tests``
+    """A failed setup command says so; "no test collected" (pytest's exit 5) run directly: the unit's ``no-tests``
     setting decides."""
     if done.command in setup:
         return None if done.ok else (FAILED, setup_failed(setup[done.command], done.returncode))
-    return no_tests(unit) if done.returncode == NO_TESTS and runs_pytest(argv) else None
+    return no_tests(unit) if collected_nothing(argv, done.returncode) else None

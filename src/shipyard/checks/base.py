@@ -6,7 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipyard.registry import Plugin
+
 LINT, FORMAT, TYPES = "lint", "format", "types"  # what a check looks at (its capability besides fixing)
+CAN_FIX, FOLLOWS_IMPORTS = "can-fix", "follows-imports"
+# the check registry's capabilities (shipyard.checks.CHECK_REGISTRY), each derived from the Check
+CAPABILITIES = {
+    CAN_FIX: "`invoke lint --fix` runs its fix invocations (and runs it before the checks that cannot fix)",
+    FOLLOWS_IMPORTS: "reads the unit's dependencies: it runs with the unit's ready test venv, which enters its key",
+    LINT: "looks at code for mistakes",
+    FORMAT: "looks at the code's layout",
+    TYPES: "type-checks the code",
+}
 
 
 @dataclass(frozen=True)
@@ -56,3 +67,13 @@ class Check:
     def detected(self, unit: Path, config_text: str) -> bool:
         """Whether the unit's own files set this tool up (``config_text``: its config files' text)."""
         return any(head in config_text for head in self.detect) or any((unit / f).is_file() for f in self.detect_files)
+
+
+def plugin(check: Check) -> Plugin[Check]:
+    """A check as a registry line: its capabilities are what the Check says it does."""
+    capabilities = {check.kind}
+    if check.can_fix:
+        capabilities.add(CAN_FIX)
+    if check.imports is not None:
+        capabilities.add(FOLLOWS_IMPORTS)
+    return Plugin(check.name, check, capabilities=frozenset(capabilities), doc=check.doc)

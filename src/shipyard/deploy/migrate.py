@@ -1,4 +1,5 @@
-"""Migrations before traffic moves: alembic, run from the very image being deployed.
+"""Migrations before traffic moves: the unit's migration tool (``migration-tool``, a plugin of
+deploy/migrations/: alembic), run from the very image being deployed.
 
 The image carries the service's ``alembic.ini`` and migrations under /app (the unit's
 ``migrations`` setting names the file; see services/api/Dockerfile). Two ways to run it:
@@ -20,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shipyard.deploy.migrations import DEFAULT_TOOL, MIGRATION_TOOLS
+from shipyard.deploy.migrations.alembic import STATUS_SCRIPT as STATUS_SCRIPT  # re-exported: tests read it
 from shipyard.errors import ShipyardError
 from shipyard.proc import Command, command, run
 from shipyard.project import Unit
@@ -30,41 +33,6 @@ if TYPE_CHECKING:
 
 URL_KEY = "DATABASE_URL"
 IMAGE_ROOT = "/app"
-
-# Prints "current <rev>" and "pending <rev>" lines through the service's own env.py (which
-# knows how to connect), without changing anything. With a second argument "upgrade" (the
-# one-off ECS task, whose only output is its log), it then runs `alembic upgrade head` and
-# prints "now <rev>": the revision the database is at afterwards, read back from it.
-STATUS_SCRIPT = """\
-import logging
-import sys
-from alembic import command
-if not logging.getLogger().handlers:  # alembic's own lines (Running upgrade ...), unless env.py sets logging up
-    logging.basicConfig(format="%(levelname)-5.5s [%(name)s] %(message)s")
-logging.getLogger("alembic").setLevel(logging.INFO)
-from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
-from alembic.script import ScriptDirectory
-config = Config(sys.argv[1])
-script = ScriptDirectory.from_config(config)
-def status():
-    seen = []
-    def collect(rev, context):
-        seen.append(",".join(context.get_current_heads()) or "base")
-        seen.extend(s.revision for s in script.iterate_revisions("heads", rev))
-        return []
-    with EnvironmentContext(config, script, fn=collect, dont_mutate=True):
-        script.run_env()
-    return seen[0], seen[:0:-1]
-current, pending = status()
-print("current " + current, flush=True)
-for revision in pending:
-    print("pending " + revision, flush=True)
-if sys.argv[2:] == ["upgrade"]:
-    if pending:
-        command.upgrade(config, "head")
-    print("now " + status()[0], flush=True)
-"""
 
 
 class MigrationFailed(ShipyardError):
@@ -90,6 +58,12 @@ class Migration:
         return self.via != "docker"
 
     env: str = ""  # the environment, for the hints that name the command to run again
+    tool: str = DEFAULT_TOOL  # the migration tool (deploy/migrations/)
+
+    @property
+    def upgrade_label(self) -> str:
+        """``alembic upgrade head``: the upgrade as the tool's users know it."""
+        return MIGRATION_TOOLS.load(self.tool).upgrade_label
 
 
 @dataclass(frozen=True)
@@ -108,17 +82,18 @@ def migration_for(unit: Unit, image: str, environment: Mapping[str, Any], env: s
     if not ini:
         return None
     via = environment.get("migrate-via", "docker")
-    return Migration(unit.name, image, f"{IMAGE_ROOT}/{ini.lstrip('/')}", via, env)
+    tool = str(unit.settings.get("migration-tool") or DEFAULT_TOOL)
+    return Migration(unit.name, image, f"{IMAGE_ROOT}/{ini.lstrip('/')}", via, env, tool)
 
 
 def alembic_argv(m: Migration, *args: str) -> tuple[str, ...]:
-    """The command inside the container."""
-    return ("alembic", "-c", m.config, *args)
+    """The migration tool's own command inside the container (``alembic -c <ini> ...``)."""
+    return MIGRATION_TOOLS.load(m.tool).argv(m.config, *args)
 
 
 def status_argv(m: Migration, *, upgrade: bool = False) -> tuple[str, ...]:
-    """The status script; with ``upgrade``, it also upgrades to head and prints the revision after."""
-    return ("python", "-c", STATUS_SCRIPT, m.config, *(("upgrade",) if upgrade else ()))
+    """The tool's status command; with ``upgrade``, it also upgrades to head and prints the revision after."""
+    return MIGRATION_TOOLS.load(m.tool).status_argv(m.config, upgrade=upgrade)
 
 
 def container_name(m: Migration) -> str:
@@ -192,14 +167,14 @@ def check(m: Migration, url: Sensitive, *, runner: Callable[[Command], Any] = ru
 
 
 def upgrade(m: Migration, url: Sensitive, *, runner: Callable[[Command], Any] = run) -> str:
-    """``alembic upgrade head`` in a local container (the status script's upgrade mode); the
+    """The tool's upgrade (``alembic upgrade head``) in a local container (the status command's upgrade mode); the
     revision the database is at afterwards, read back from it. MigrationFailed with alembic's output."""
     done = runner(docker_command(m, status_argv(m, upgrade=True), url))
     if not done.ok:
-        raise failed(m, "alembic upgrade head", done.output)
+        raise failed(m, m.upgrade_label, done.output)
     now = parse_now(done.output)
     if not now:
-        raise failed(m, "alembic upgrade head (no revision reported after it)", done.output)
+        raise failed(m, f"{m.upgrade_label} (no revision reported after it)", done.output)
     return now
 
 

@@ -118,7 +118,7 @@ class EcsRun:
 
     def upgrade(self) -> str:
         """``alembic upgrade head`` in the task; the revision read back ("" when the output is unreadable)."""
-        output = self._run("alembic upgrade head", upgrade=True)
+        output = self._run(self.m.upgrade_label, upgrade=True)
         if output is None:
             self.progress("warning: the revision reached is unknown: the task definition has no awslogs configuration")
             return ""

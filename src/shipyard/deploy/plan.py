@@ -222,7 +222,7 @@ def _migration_line(sp: ServicePlan) -> str:
     status = sp.migration_status
     if status is None:
         how = f"as a one-off {sp.target} task" if sp.migration.in_target else "before the roll-out"
-        return f"migrations: alembic upgrade head {how} (pending revisions not known yet)"
+        return f"migrations: {sp.migration.upgrade_label} {how} (pending revisions not known yet)"
     if not status.pending:
         return f"migrations: none pending (at {status.current})"
     return f"migrations: {', '.join(status.pending)} pending (at {status.current})"

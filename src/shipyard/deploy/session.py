@@ -16,11 +16,13 @@ from typing import Any
 from shipyard.deploy.ledger import Ledger
 from shipyard.deploy.lock import DEFAULT_LEASE, DeployLock
 from shipyard.deploy.notify import Notifications, NotifierContext, open_notifications
-from shipyard.deploy.store import LocalStore, S3Store, StateStore
+from shipyard.deploy.store import StateStore
+from shipyard.deploy.stores import NEEDS_AWS as STORE_NEEDS_AWS
+from shipyard.deploy.stores import SHARED, STATE_STORES, StoreContext, store_name
 from shipyard.deploy.target import TargetContext, Targets
 from shipyard.deploy.targets import NEEDS_AWS, TARGETS
 from shipyard.errors import ShipyardError
-from shipyard.project import Project, shipyard_dir
+from shipyard.project import Project
 from shipyard.secrets import Sensitive
 
 
@@ -28,23 +30,25 @@ def uses_aws(environment: Mapping[str, Any]) -> bool:
     """Whether acting on the environment means AWS calls."""
     targets = set(environment.get("targets", {}).values()) & set(TARGETS.having(NEEDS_AWS))
     registry = str(environment.get("registry", ""))
-    return bool(targets or environment.get("state-bucket") or ".amazonaws.com" in registry)
+    store = STATE_STORES.can(store_name(environment), STORE_NEEDS_AWS)
+    return bool(targets or store or ".amazonaws.com" in registry)
+
+
+def has_shared_store(environment: Mapping[str, Any]) -> bool:
+    """Whether the environment's state store is one every deploying machine sees."""
+    return STATE_STORES.can(store_name(environment), SHARED)
 
 
 def open_store(project: Project, env: str, environment: Mapping[str, Any]) -> StateStore:
-    """S3 (``state-bucket``/``state-prefix``/<env>) when configured, else .shipyard/state/<env>."""
-    bucket = environment.get("state-bucket", "")
-    if bucket:
-        from shipyard.aws import env_client
-
-        prefix = "/".join(p for p in (str(environment.get("state-prefix", "")).strip("/"), env) if p)
-        return S3Store(env_client("s3", environment), bucket, prefix)
-    if uses_aws(environment):
+    """The environment's state store (deploy/stores.py): S3 (``state-bucket``/``state-prefix``/<env>)
+    when configured, else .shipyard/state/<env>; one that is not shared, for an AWS environment, is an error."""
+    name = store_name(environment)
+    if uses_aws(environment) and not STATE_STORES.can(name, SHARED):
         raise ShipyardError(
             f"environment {env!r} deploys to AWS but has no state-bucket for its lock and release ledger",
             hint=f'set state-bucket = "..." in [tool.shipyard.environments.{env}]',
         )
-    return LocalStore(shipyard_dir(Path(project.root)) / "state" / env)
+    return STATE_STORES.load(name)(StoreContext(Path(project.root), env, environment))
 
 
 @dataclass

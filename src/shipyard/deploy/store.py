@@ -1,6 +1,7 @@
 """State storage with compare-and-set: the base of deploy locks and release ledgers.
 
-Two implementations of one small protocol: S3 (conditional puts with If-None-Match /
+Two implementations of one small protocol (the state-store registry, deploy/stores.py,
+names them: ``s3_store`` and ``local_store`` are its factories): S3 (conditional puts with If-None-Match /
 If-Match, so concurrent writers cannot overwrite each other) and a local directory
 (an fcntl lock around read-compare-write) for the `local` environment.
 
@@ -18,9 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard.aws import aws_errors, error_code
+
+if TYPE_CHECKING:
+    from shipyard.deploy.stores import StoreContext
 
 
 class Conflict(Exception):
@@ -189,3 +193,18 @@ class LocalStore:
                 and not p.name.endswith(".tmp")
                 and p.relative_to(self.root).as_posix().startswith(prefix)
             )
+
+
+def s3_store(ctx: StoreContext) -> S3Store:
+    """The ``s3`` state store: ``state-bucket``, under ``state-prefix``/<env>."""
+    from shipyard.aws import env_client
+
+    prefix = "/".join(p for p in (str(ctx.environment.get("state-prefix", "")).strip("/"), ctx.env) if p)
+    return S3Store(env_client("s3", ctx.environment), str(ctx.environment["state-bucket"]), prefix)
+
+
+def local_store(ctx: StoreContext) -> LocalStore:
+    """The ``local`` state store: .shipyard/state/<env>."""
+    from shipyard.project import shipyard_dir
+
+    return LocalStore(shipyard_dir(ctx.root) / "state" / ctx.env)

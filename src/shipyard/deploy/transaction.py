@@ -220,7 +220,7 @@ class Transaction:
         progress = Progress(sp.service, self.say, self.stop, lambda: self.stop_reason)
         run = runner_for(self.session, unit, m, sp.release, self.settings[sp.service], progress)
         if m.in_target:  # the one-off task checks, upgrades and reads the revision back in one go
-            progress(f"alembic upgrade head in {run.where}")
+            progress(f"{m.upgrade_label} in {run.where}")
             now = run.upgrade()
             progress(f"migrations applied ({run.where}): now at {now or 'an unknown revision'}")
             return now

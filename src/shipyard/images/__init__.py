@@ -6,6 +6,7 @@
 - wheels.py    host-side wheel download (pins for the image's Python, cached) and wheel builds
 - plan.py      docker commands as values
 - build.py     one unit's build: skip when the fingerprint tag exists locally
+- builders/    the image builders (registry): docker (buildx or the classic builder)
 - registry.py  registries: manifest lookup (one request), push, digest
 - auth.py      registry requests with Docker's credentials (Basic/Bearer challenge, tokens per scope)
 - ecr.py       Amazon ECR: repository (settings only on create), lookups, tags, authorization token, login

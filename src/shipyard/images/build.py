@@ -1,8 +1,8 @@
-"""One unit's image: skipped when its fingerprint tag exists locally, built hermetically otherwise."""
+"""One unit's image: skipped when its fingerprint tag exists locally, built hermetically otherwise
+(or from the team's Dockerfile), by the project's image builder (images/builders/: docker)."""
 
 from __future__ import annotations
 
-import functools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -13,18 +13,9 @@ from shipyard.errors import ShipyardError
 from shipyard.fingerprint import Fingerprint
 from shipyard.graph import lib_closure
 from shipyard.images import dockerfile
+from shipyard.images.builders import BUILDERS, HERMETIC, OWN_DOCKERFILE, ImageBuilder
 from shipyard.images.context import create_context
-from shipyard.images.plan import (
-    BuildSpec,
-    build_command,
-    buildx_probe,
-    engine_probe,
-    epoch_of,
-    image_labels,
-    image_tags,
-    inspect_command,
-    tag_command,
-)
+from shipyard.images.plan import BuildSpec, epoch_of, image_labels, image_tags
 from shipyard.images.settings import Checkout, ImageSettings, Revision, image_fingerprint
 from shipyard.images.wheels import StepFailed
 from shipyard.proc import command, run
@@ -92,34 +83,15 @@ class Built:
     built: bool
 
 
-@functools.lru_cache(maxsize=1)
-def buildx_available() -> bool:
-    """BuildKit through buildx when ``docker buildx version`` works; the classic builder otherwise."""
-    try:
-        return run(buildx_probe()).ok
-    except ShipyardError:
-        return False
-
-
-def check_engine() -> None:
-    done = run(engine_probe())
-    if not done.ok:
-        reason = done.output.strip().splitlines()[-1] if done.output.strip() else f"exit {done.returncode}"
-        raise ShipyardError(f"the Docker engine is not reachable: {reason}", hint="start Docker, or set DOCKER_HOST")
-
-
-def local_image(ref: str) -> str | None:
-    """The id of the local image ``ref``, or None when there is none."""
-    done = run(inspect_command(ref))
-    return done.output.strip() if done.ok else None
+def builder_of(target: ImageTarget) -> ImageBuilder:
+    """The environment-independent builder of the project's images (``[tool.shipyard.image] builder``)."""
+    return BUILDERS.load(target.settings.builder)
 
 
 def tag_local(target: ImageTarget) -> None:
     """Give the fingerprint-tagged local image the target's other tags."""
     for tag in target.tags[1:]:
-        done = run(tag_command(target.identity, tag))
-        if not done.ok:
-            raise StepFailed(f"`docker tag {target.identity} {tag}` exited {done.returncode}", done.output)
+        builder_of(target).tag(target.identity, tag)
 
 
 def now() -> str:
@@ -160,25 +132,36 @@ def build_spec(target: ImageTarget, context: Path, *, no_cache: bool = False, cr
 def ensure_image(project: Project, target: ImageTarget, checkout: Checkout, options: BuildOptions) -> Built:
     """The local image tagged with ``target``'s fingerprint: found (and given the other tags,
     e.g. the git tag of a commit that did not change it), or built now (always with ``force``)."""
-    check_engine()
-    existing = None if options.force else local_image(target.identity)
+    builder = builder_of(target)
+    builder.check()
+    existing = None if options.force else builder.local_image(target.identity)
     if existing:
         tag_local(target)
         return Built(existing, built=False)
     created = source_date(project, target)
-    if dockerfile.build_mode(project, target.unit) == dockerfile.DOCKERFILE:
+    own = dockerfile.build_mode(project, target.unit) == dockerfile.DOCKERFILE
+    _check_can(target, OWN_DOCKERFILE if own else HERMETIC)
+    if own:
         _build_own_dockerfile(project, target, options, created)
     else:
         _build_hermetic(project, target, checkout, options, created)
-    image_id = local_image(target.identity)
+    image_id = builder.local_image(target.identity)
     if not image_id:
         raise ShipyardError(f"{target.unit.name}: docker build succeeded but {target.identity} is missing")
     return Built(image_id, built=True)
 
 
+def _check_can(target: ImageTarget, mode: str) -> None:
+    if not BUILDERS.can(target.settings.builder, mode):
+        raise ShipyardError(
+            f"{target.unit.name}: the {target.settings.builder} image builder cannot build {mode} images",
+            hint=f"image builders that can: {', '.join(BUILDERS.having(mode))} ([tool.shipyard.image] builder)",
+        )
+
+
 def _build_own_dockerfile(project: Project, target: ImageTarget, options: BuildOptions, created: str) -> None:
     """The team's Dockerfile with its own context; a failure says what it needs when it can."""
-    cmd = dockerfile.build_command(
+    cmd = builder_of(target).build_dockerfile(
         project,
         target.unit,
         tags=target.tags,
@@ -186,7 +169,6 @@ def _build_own_dockerfile(project: Project, target: ImageTarget, options: BuildO
         platform=target.settings.platform,
         base_image=target.settings.base_image,
         no_cache=options.no_cache,
-        buildx=buildx_available(),
         source_date_epoch=epoch_of(created),
     )
     done = run(cmd, stream=options.verbose)
@@ -210,7 +192,7 @@ def _build_hermetic(
             stream=options.verbose,
         )
         spec = build_spec(target, ctx.path, no_cache=options.no_cache, created=created)
-        cmd = build_command(spec, buildx=buildx_available())
+        cmd = builder_of(target).build(spec)
         done = run(cmd, stream=options.verbose)
         if not done.ok:
             why = dockerfile.explain_hermetic_failure(target.unit, done.output)

@@ -53,13 +53,13 @@ def ledger_digests(project: Project, registry: Registry, unit: str, keep: int) -
     """The digests of ``unit``'s last ``keep`` releases (and open attempts) in the ledger of every
     environment whose registry is on ``registry``'s host."""
     from shipyard.deploy.ledger import Ledger
-    from shipyard.deploy.session import open_store, uses_aws
+    from shipyard.deploy.session import has_shared_store, open_store, uses_aws
 
     digests: set[str] = set()
     for env, environment in project.settings["environments"].items():
         if not environment.get("registry") or parse_registry(environment["registry"]).host != registry.host:
             continue
-        if uses_aws(environment) and not environment.get("state-bucket"):
+        if uses_aws(environment) and not has_shared_store(environment):
             continue  # it cannot deploy (no ledger), so it runs nothing from here
         ledger = Ledger(open_store(project, env, environment), env)
         digests |= _digests(_recent(ledger, unit, keep))

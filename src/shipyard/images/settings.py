@@ -28,6 +28,7 @@ class ImageSettings:
     cache_from: str = ""
     cache_to: str = ""
     local_prefix: str = ""
+    builder: str = "docker"  # the image builder (images/builders/); not a content input, like the caches
 
     @classmethod
     def of(cls, project: Project, unit: Unit) -> ImageSettings:
@@ -41,6 +42,7 @@ class ImageSettings:
             cache_from=image["cache-from"],
             cache_to=image["cache-to"],
             local_prefix=image["local-prefix"],
+            builder=image["builder"],
         )
 
     def fingerprint_inputs(self) -> dict[str, str]:

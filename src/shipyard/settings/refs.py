@@ -2,7 +2,9 @@
 
 A reference is not a secret itself (it is shown by ``invoke config``); what it points at
 is. ECS receives references as container ``secrets`` entries and resolves them itself;
-the local target resolves them at deploy time (``shipyard.settings.resolve``).
+the local target resolves them at deploy time (``shipyard.settings.resolve``). The stores
+are the secret-backend registry (``shipyard.settings.backends``): a reference's prefix is a
+backend's name, and what a store accepts, its ARNs and how it is read are the backend's.
 """
 
 from __future__ import annotations
@@ -11,16 +13,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shipyard.errors import ShipyardError
+from shipyard.settings.backends import BACKENDS, JSON_KEYS
 
-SSM, SECRETS_MANAGER = "ssm", "secretsmanager"
-PREFIXES = (f"{SSM}:", f"{SECRETS_MANAGER}:")
+SSM, SECRETS_MANAGER = "ssm", "secretsmanager"  # the backends' names (the IAM policy's statements)
 
 
 @dataclass(frozen=True)
 class SecretRef:
     """Where a secret lives: an SSM parameter or a Secrets Manager secret (and JSON key)."""
 
-    store: str  # "ssm" | "secretsmanager"
+    store: str  # a secret backend's name: "ssm" | "secretsmanager"
     name: str  # "/path/name", "name", or a full ARN
     json_key: str = ""
 
@@ -29,15 +31,7 @@ class SecretRef:
 
     def arn(self, region: str, account: str) -> str:
         """The full ARN, as ECS ``valueFrom`` wants it (with the JSON key for Secrets Manager)."""
-        if self.store == SSM:
-            if self.name.startswith("arn:"):
-                return self.name
-            return f"arn:{partition(region)}:ssm:{region}:{account}:parameter/{self.name.lstrip('/')}"
-        base = self.name
-        if not base.startswith("arn:"):
-            base = f"arn:{partition(region)}:secretsmanager:{region}:{account}:secret:{self.name}"
-        # ECS syntax: secret-arn:json-key:version-stage:version-id (empty = current)
-        return f"{base}:{self.json_key}::" if self.json_key else base
+        return BACKENDS.load(self.store).arn(self, region, account)
 
 
 def partition(region: str) -> str:
@@ -49,8 +43,13 @@ def partition(region: str) -> str:
     return "aws"
 
 
+def prefixes() -> tuple[str, ...]:
+    """``<backend>:`` for every secret backend."""
+    return tuple(f"{name}:" for name in BACKENDS.names())
+
+
 def is_reference(value: str) -> bool:
-    return value.startswith(PREFIXES)
+    return value.startswith(prefixes())
 
 
 def parse_reference(value: str, where: str) -> SecretRef:
@@ -60,15 +59,15 @@ def parse_reference(value: str, where: str) -> SecretRef:
     if not name:
         raise ShipyardError(
             f"{where}: {store}: reference without a name",
-            hint=f"write {store}:/path/name" if store == SSM else f"write {store}:name",
+            hint=f"write {store}:{BACKENDS.load(store).example}",
         )
-    if store == SSM and json_key:
+    if json_key and not BACKENDS.can(store, JSON_KEYS):
+        keyed = " / ".join(f"{n}:" for n in BACKENDS.having(JSON_KEYS))
         raise ShipyardError(
-            f"{where}: '#{json_key}': JSON keys work with secretsmanager: references only",
-            hint="ECS cannot pick a JSON key out of an SSM parameter; store one value per parameter",
+            f"{where}: '#{json_key}': JSON keys work with {keyed} references only",
+            hint=f"ECS cannot pick a JSON key out of a {store}: reference; store one value per {store}: name",
         )
-    if store == SSM and "/" in name and not name.startswith(("/", "arn:")):
-        raise ShipyardError(f"{where}: ssm:{name}: a parameter path must start with /", hint=f"write ssm:/{name}")
+    BACKENDS.load(store).check_name(name, where)
     return SecretRef(store, name, json_key)
 
 
