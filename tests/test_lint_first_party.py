@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shipyard.lint import ruff_overrides
+from shipyard.checks.ruff import ruff_overrides
 from shipyard.project import load_project
 from tests.helpers import git, run_invoke, write
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard.checks import Check, check_named
-from shipyard.checks.ruff import ruff_overrides
 from shipyard.checks.tools import Tool, ToolVenv, install, resolve
 from shipyard.fingerprint import root_sections, tracked_files
 from shipyard.proc import Command, command
@@ -57,8 +56,8 @@ def lint_commands(
             paths = []  # the unit's config names them
         imports = check.imports(venv) if check.imports is not None else ()
         argvs = check.invocations(paths, fix=fix, imports=imports)
-        if check.name == "ruff":  # see checks.ruff.ruff_overrides: after each subcommand
-            overrides = ruff_overrides(project)
+        if check.overrides is not None:  # after each subcommand
+            overrides = check.overrides(project)
             argvs = [(argv[0], *overrides, *argv[1:]) for argv in argvs]
         commands += [command(tool.executable, *argv, cwd=cwd) for argv in argvs]
     return commands
@@ -160,8 +159,9 @@ def lint_key(unit: Unit, inputs: Inputs, tools: Sequence[Tool], venv: str = "non
     }
     if venv != "none":
         more["imports-venv"] = venv
-    if any(tool.check.name == "ruff" for tool in tools):  # the src override names every unit
-        more["ruff-overrides"] = {"args": list(ruff_overrides(inputs.project))}
+    for tool in tools:  # ruff's src override names every unit
+        if tool.check.overrides is not None:
+            more[f"{tool.check.name}-overrides"] = {"args": list(tool.check.overrides(inputs.project))}
     return inputs.key(unit, "lint", versions, include_libs=False, more=more)
 
 

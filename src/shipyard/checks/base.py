@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard.registry import Plugin
+
+if TYPE_CHECKING:
+    from shipyard.project import Project
 
 LINT, FORMAT, TYPES = "lint", "format", "types"  # what a check looks at (its capability besides fixing)
 CAN_FIX, FOLLOWS_IMPORTS = "can-fix", "follows-imports"
@@ -52,6 +56,9 @@ class Check:
     # True when the tool keeps a cache that trusts a file by its size and whole-second mtime
     # (mypy): it is then not started in the second a file it reads was written (see lint.settle)
     coarse_mtime_cache: bool = False
+    # arguments that depend on the whole repository, put right after each subcommand (ruff's
+    # ``--config src = [...]``); they enter the lint key
+    overrides: Callable[[Project], tuple[str, ...]] | None = None
     column_base: int = 1  # the first column in the tool's "file:line:col" (pylint counts from 0)
     doc: str = ""
 

@@ -63,5 +63,6 @@ CHECK = Check(
     detect_files=("ruff.toml", ".ruff.toml"),
     in_unit=False,
     locate=ruff_bin,
+    overrides=ruff_overrides,
     doc="ruff check + ruff format --check",
 )
