@@ -70,7 +70,7 @@ class GateKeys:
 
     def __init__(self, inputs: Inputs) -> None:
         self.inputs = inputs
-        self.root_level = [(p, h) for p, h in inputs.files.items() if "/" not in p]
+        self.root_level = list(inputs.root_level.items())
         self.contents: dict[str, str] = {}
 
     def key(self, unit: Unit, task: str, variant: str) -> str:
@@ -81,18 +81,13 @@ class GateKeys:
 
     def _content(self, unit: Unit) -> str:
         project, by_unit = self.inputs.project, self.inputs.by_unit
-        sources = [*self.root_level, *_own(unit, by_unit[unit.name])]
+        sources = [*self.root_level, *unit_files(by_unit[unit.name], unit)]
         for lib in lib_closure(project, unit):
-            sources += _own(lib, by_unit[lib.name])
+            sources += unit_files(by_unit[lib.name], lib)
         # task="test": the files a unit names for its tests (an ignored requirements.lock) count too
         digest = fingerprint(project, unit, files=self.inputs.files, task="test", sources=sources).digest
         self.contents[unit.name] = digest
         return digest
-
-
-def _own(unit: Unit, files: Mapping[str, str]) -> list[tuple[str, str]]:
-    """``unit``'s files, less what it builds (see fingerprint.unit_files)."""
-    return unit_files(files, unit)
 
 
 def record(cache: ResultCache, inputs: Inputs, jobs: Sequence[Job], results: Sequence[Result]) -> None:

@@ -7,6 +7,7 @@ unit so that each key hashes only the paths it depends on.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -41,6 +42,12 @@ class Inputs:
                     by_unit[owner_of[folder]][path] = blob
                     break
         return cls(project, files, by_unit, dict(root_inputs(files)))
+
+    @functools.cached_property
+    def root_level(self) -> dict[str, str]:
+        """Every tracked file at the repository root (not in a folder), by path: read by the
+        gate, the scanners and the checks' root configuration."""
+        return {path: blob for path, blob in self.files.items() if "/" not in path}
 
     def for_unit(self, unit: Unit, *, include_libs: bool = True) -> dict[str, str]:
         """The subset of the files ``unit``'s fingerprint reads."""

@@ -151,7 +151,7 @@ def lint_key(unit: Unit, inputs: Inputs, tools: Sequence[Tool], venv: str = "non
     root_files = {name for tool in tools for name in tool.check.root_files}
     versions = {tool.check.name: tool.version for tool in tools}
     versions["shipyard"] = dist_version("shipyard")
-    config = {path: blob for path, blob in inputs.files.items() if "/" not in path and path in root_files}
+    config = {path: blob for path, blob in inputs.root_level.items() if path in root_files}
     sections = [s for tool in tools for s in tool.check.root_sections]
     more: dict[str, object] = {
         "check-config": config,

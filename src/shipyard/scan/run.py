@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import time
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from shipyard.keys import Inputs
@@ -24,6 +23,7 @@ from shipyard.project import Project, Unit
 from shipyard.results import FAILED, PASSED, SKIPPED, Result
 from shipyard.scan import SCANNERS
 from shipyard.scan.base import CannotReach, Finding, Scanner
+from shipyard.versions import dist_version
 from shipyard.workflow import Job
 
 TASK = "scan"
@@ -49,17 +49,12 @@ def scan_jobs(project: Project, units: Sequence[Unit], inputs: Inputs, *, thresh
 def _key(inputs: Inputs, unit: Unit, scanner: Scanner, threshold: str) -> str:
     """The unit's own files, the scanner's version and the threshold, and every file at the
     repository root (where a scanner's own configuration lives: .bandit, .hadolint.yaml, ...)."""
-    tools = {"scanner": scanner.name, scanner.name: _version(scanner.dist), "threshold": threshold}
-    root = {path: blob for path, blob in inputs.files.items() if "/" not in path}
-    return inputs.key(unit, "unit", tools, include_libs=False, more={"scan-root": root})
-
-
-@functools.cache
-def _version(dist: str) -> str:
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "not installed"
+    tools = {
+        "scanner": scanner.name,
+        scanner.name: dist_version(scanner.dist) or "not installed",
+        "threshold": threshold,
+    }
+    return inputs.key(unit, "unit", tools, include_libs=False, more={"scan-root": inputs.root_level})
 
 
 def run_scanner(project: Project, unit: Unit, scanner: Scanner, threshold: str, strict: bool) -> Result:
