@@ -21,6 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.errors import ConfigError
+from shipyard.fingerprint import tracked_files
+from shipyard.integration import plan as integration_plan
+from shipyard.project import load_project
 from tests.conftest import require
 from tests.helpers import ROOT_PYPROJECT, default_sigint, git, run_invoke, write
 
@@ -298,3 +302,94 @@ def test_ctrl_c_while_waiting_for_health_leaves_nothing_of_the_project(stack_rep
     code, name, out = _interrupt_when(stack_repo, "integration: starting", wait_for_oneoff=False)
     assert code == 130, out
     assert _left(name) == []
+
+
+def test_a_host_command_reaches_the_stack_through_the_compose_environment(stack_repo: Path) -> None:
+    from shipyard import compose
+
+    argv = [*compose.cli(), "exec", "-T", "postgres", "psql", "--username", "postgres", "-Atc", "SELECT 6 * 7"]
+    check = f"import subprocess; assert subprocess.run({argv!r}, capture_output=True, text=True).stdout.strip() == '42'"
+    settings = f'\n[tool.shipyard.integration]\ncommand = ["python", "-c", "{check}"]\nservices = ["worker"]\n'
+    pyproject = stack_repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(SETTINGS, settings))
+    done = run_invoke(stack_repo, "integration")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "integration: starting worker" in out and "healthy: worker, api, postgres" in out  # and its depends_on
+    assert _left(_project_of(out)) == []
+
+
+# -- bad settings: one error before anything starts ------------------------------------------
+
+
+def _settings_error(repo: Path, table: str) -> ConfigError:
+    write(repo / "pyproject.toml", ROOT_PYPROJECT + table)
+    project = load_project(repo)
+    with pytest.raises(ConfigError) as info:
+        integration_plan.plan(project, tracked_files(repo))
+    return info.value
+
+
+@pytest.fixture
+def bare_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    write(repo / "docker-compose.yml", "services:\n  test:\n    image: python:3.11-slim\n  api:\n    image: x\n")
+    git(repo, "init", "-q", "-b", "main")
+    return repo
+
+
+def test_bad_settings_are_config_errors(bare_repo: Path) -> None:
+    error = _settings_error(bare_repo, '[tool.shipyard.integration]\nservice = "tset"\n')
+    assert error.message == (
+        "pyproject.toml: tool.shipyard.integration: service: docker-compose.yml has no service 'tset'"
+        " (did you mean 'test'?)"
+    )
+    assert error.hint == "services in docker-compose.yml: api, test"
+    error = _settings_error(bare_repo, '[tool.shipyard.integration]\nservice = "test"\ncommand = ["pytest"]\n')
+    assert "sets both service and command" in error.message and 'service = "test"' in str(error.hint)
+    error = _settings_error(bare_repo, "[tool.shipyard.integration]\n")
+    assert "sets neither service nor command" in error.message
+    error = _settings_error(bare_repo, '[tool.shipyard.integration]\nservice = "test"\nservices = ["apo"]\n')
+    assert "services: docker-compose.yml has no service 'apo' (did you mean 'api'?)" in error.message
+    error = _settings_error(bare_repo, '[tool.shipyard.integration]\ncommand = ["x"]\ncompose-files = ["ci.yml"]\n')
+    assert error.message == "pyproject.toml: tool.shipyard.integration: compose-files: no file ci.yml"
+    error = _settings_error(bare_repo, '[tool.shipyard.integration]\ncommand = ["x"]\ntests = ["tests/it"]\n')
+    assert error.message == "pyproject.toml: tool.shipyard.integration: tests: 'tests/it' has no file"
+
+
+def test_an_unknown_key_gets_a_did_you_mean(bare_repo: Path) -> None:
+    write(bare_repo / "pyproject.toml", ROOT_PYPROJECT + '[tool.shipyard.integration]\nservce = "test"\n')
+    with pytest.raises(ConfigError) as info:
+        load_project(bare_repo)
+    assert (
+        info.value.message == "pyproject.toml: tool.shipyard.integration.servce: unknown key (did you mean 'service'?)"
+    )
+
+
+def test_a_bad_setting_on_the_command_line_is_one_error_and_exit_1(bare_repo: Path) -> None:
+    write(bare_repo / "pyproject.toml", ROOT_PYPROJECT + '[tool.shipyard.integration]\nservice = "tset"\n')
+    write(bare_repo / "tasks.py", "from shipyard.tasks import namespace  # noqa: F401\n")
+    write(bare_repo / "services" / "api" / "shipyard.toml", 'kind = "service"\n')
+    done = run_invoke(bare_repo, "integration")
+    assert done.returncode == 1
+    assert "error: pyproject.toml: tool.shipyard.integration: service: docker-compose.yml has no service 'tset'" in (
+        done.stderr
+    )
+    assert "hint: services in docker-compose.yml: api, test" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_services_are_matched_to_units_by_build_context_dockerfile_or_name(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    write(repo / "pyproject.toml", ROOT_PYPROJECT)
+    for name in ("api", "worker", "web"):
+        write(repo / "services" / name / "shipyard.toml", 'kind = "service"\n')
+    project = load_project(repo)
+    services = {
+        "backend": {"build": str(repo / "services" / "api")},
+        "jobs": {"build": {"context": str(repo), "dockerfile": "services/worker/Dockerfile"}},
+        "web": {"image": "nginx"},
+        "postgres": {"image": "postgres:15"},
+        "tests": {"build": {"context": str(repo / "tests")}},
+    }
+    found = integration_plan.matched_units(project, services)
+    assert {service: unit.name for service, unit in found.items()} == {"backend": "api", "jobs": "worker", "web": "web"}
