@@ -253,9 +253,10 @@ def test_an_unhealthy_service_fails_the_run_with_its_logs(stack_repo: Path) -> N
     assert _left(_project_of(out)) == []
 
 
-def _interrupt_when(repo: Path, ready: str, wait_for_oneoff: bool) -> tuple[int, str, str]:
+def _interrupt_when(repo: Path, ready: str, wait_for_oneoff: bool, *, sigterm: bool = False) -> tuple[int, str, str]:
     """Start `invoke integration`, send SIGINT to its process group (as Ctrl-C does) once ``ready``
-    is printed (and, with ``wait_for_oneoff``, the tests' container exists)."""
+    is printed (and, with ``wait_for_oneoff``, the tests' container exists); with ``sigterm``,
+    SIGTERM to the invoke process alone (a cancelled CI job's runner)."""
     proc = subprocess.Popen(
         (sys.executable, "-m", "invoke", "integration", "--verbose"),
         cwd=repo,
@@ -282,7 +283,10 @@ def _interrupt_when(repo: Path, ready: str, wait_for_oneoff: bool) -> tuple[int,
         ):
             break
         time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGINT)
+    if sigterm:
+        os.kill(proc.pid, signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
     rest = proc.communicate(timeout=300)[0]
     return proc.returncode, name, "".join(seen) + rest
 
@@ -290,6 +294,14 @@ def _interrupt_when(repo: Path, ready: str, wait_for_oneoff: bool) -> tuple[int,
 def test_ctrl_c_during_the_tests_leaves_nothing_of_the_project(stack_repo: Path) -> None:
     write(stack_repo / "tests" / "integration" / "run.sh", "echo tests started\nsleep 600\n")
     code, name, out = _interrupt_when(stack_repo, "integration: running the tests", wait_for_oneoff=True)
+    assert code == 130, out
+    assert f"integration: removed compose project {name}" in out
+    assert _left(name) == []
+
+
+def test_sigterm_during_the_tests_leaves_nothing_of_the_project(stack_repo: Path) -> None:
+    write(stack_repo / "tests" / "integration" / "run.sh", "echo tests started\nsleep 600\n")
+    code, name, out = _interrupt_when(stack_repo, "integration: running the tests", True, sigterm=True)
     assert code == 130, out
     assert f"integration: removed compose project {name}" in out
     assert _left(name) == []
@@ -390,6 +402,34 @@ def test_services_are_matched_to_units_by_build_context_dockerfile_or_name(tmp_p
         "web": {"image": "nginx"},
         "postgres": {"image": "postgres:15"},
         "tests": {"build": {"context": str(repo / "tests")}},
+        "api-dev": {"build": {"context": str(repo / "services" / "api"), "dockerfile": "Dockerfile.dev"}},
     }
     found = integration_plan.matched_units(project, services)
-    assert {service: unit.name for service, unit in found.items()} == {"backend": "api", "jobs": "worker", "web": "web"}
+    matched = {service: unit.name for service, unit in found.items()}
+    assert matched == {"backend": "api", "jobs": "worker", "web": "web", "api-dev": "api"}
+
+
+def test_compose_warnings_before_the_resolved_file_are_not_read_as_it(bare_repo: Path) -> None:
+    write(bare_repo / "docker-compose.yml", "services:\n  test:\n    image: python:3.11-slim${SHIPYARD_IT_UNSET}\n")
+    write(bare_repo / "pyproject.toml", ROOT_PYPROJECT + '[tool.shipyard.integration]\nservice = "test"\n')
+    the_plan = integration_plan.plan(load_project(bare_repo), tracked_files(bare_repo))
+    assert the_plan.services["test"]["image"] == "python:3.11-slim" and the_plan.started == ()
+
+
+def test_the_key_follows_the_images_the_compose_file_and_the_tests_and_nothing_else(stack_repo: Path) -> None:
+    def key() -> str:
+        return integration_plan.plan(load_project(stack_repo), tracked_files(stack_repo)).key
+
+    first = key()
+    write(stack_repo / "README.md", "not read by the stack\n")
+    assert key() == first
+    changes = [
+        ("services/api/api.py", API + "# another image\n"),
+        ("tests/integration/check.py", CHECK.format(path="/health") + "# another test\n"),
+        ("docker-compose.yml", (stack_repo / "docker-compose.yml").read_text() + "# a comment\n"),
+    ]
+    seen = {first}
+    for path, text in changes:
+        write(stack_repo / path, text)
+        seen.add(key())
+    assert len(seen) == 1 + len(changes)

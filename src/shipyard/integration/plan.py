@@ -1,8 +1,8 @@
 """What an integration run is: the settings, the compose services and which are units, the cache key.
 
-Which service is which unit: a service whose ``build:`` context is a unit's directory (or its
-``context`` setting) is that unit; else one whose ``build:`` Dockerfile is the unit's Dockerfile;
-else a service named like a unit with an image. Other services run as the compose file says.
+Which service is which unit: a service whose ``build:`` Dockerfile is a unit's Dockerfile is that
+unit; else one whose ``build:`` context is a unit's directory; else a service named like a unit
+with an image. Other services run as the compose file says.
 
 The result is cached by the images' fingerprints, the compose files (their text and the
 configuration compose resolves from them), the other services' local image ids, the tests'
@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ from shipyard.project import Project, Unit
 TASK = "integration"
 UNIT = "stack"  # the results' unit: the whole stack, not one service
 SOURCE = "pyproject.toml: tool.shipyard.integration"
+_TOP_KEY = re.compile(r"^[a-z][a-z_-]*:( |$)")  # services:, name:, version: ... (not WARNING:)
 EXAMPLE = 'integration = { service = "test" } or integration = { command = ["pytest", "tests/integration"] }'
 
 
@@ -119,7 +121,9 @@ def resolved(root: Path, files: Sequence[Path]) -> dict[str, Any]:
             f"`{done.command}` exited {done.returncode}: the compose file is not valid",
             hint="its output is above; fix the compose file",
         )
-    data = yaml.safe_load(done.output.split("\n", 1)[1] if done.output.startswith("WARNING") else done.output)
+    lines = done.output.splitlines()  # compose's warnings (stderr) come first: the YAML starts at a key
+    start = next((i for i, line in enumerate(lines) if _TOP_KEY.match(line)), len(lines))
+    data = yaml.safe_load("\n".join(lines[start:]))
     services = data.get("services") if isinstance(data, dict) else None
     if not isinstance(services, dict) or not services:
         raise ConfigError(f"{files[0].name}: no services", hint="invoke integration runs the compose file's services")
@@ -154,14 +158,13 @@ def matched_units(project: Project, services: Mapping[str, Any]) -> dict[str, Un
 
 
 def _by_build(project: Project, units: Sequence[Unit], build: Any) -> Unit | None:
+    from shipyard.images.dockerfile import dockerfile_path
+
     context = Path(build if isinstance(build, str) else build.get("context", ".")).resolve()
     dockerfile = context / (build.get("dockerfile", "Dockerfile") if isinstance(build, dict) else "Dockerfile")
+    found = next((u for u in units if dockerfile == dockerfile_path(project, u).resolve()), None)
     root = project.root.resolve()
-    for unit in units:
-        own = root / (unit.settings.get("context") or unit.path)
-        if context in (root / unit.path, own):
-            return unit
-    return next((u for u in units if dockerfile == root / u.path / u.settings["dockerfile"]), None)
+    return found or next((u for u in units if context == root / u.path), None)
 
 
 def cache_key(project: Project, draft: Plan, files: Mapping[str, str]) -> str:

@@ -111,15 +111,16 @@ def override(folder: Path, the_plan: Plan, images: Mapping[str, str]) -> Path:
 def up_and_test(stack: compose.Stack, the_plan: Plan, *, verbose: bool) -> tuple[str, str, str]:
     """(status, reason, output) of starting the stack and running the tests."""
     running = [s for s in the_plan.needed if s != the_plan.settings.service]
-    print(f"integration: starting {', '.join(the_plan.started)}", flush=True)
-    done = run(stack.compose("up", "-d", *the_plan.started), stream=verbose)
-    if not done.ok:
-        return _up_failed(stack, running, done.output, done.returncode)
-    try:
-        stack.wait(running)  # a service that exits or turns unhealthy: its logs are shown, then this raises
-    except ShipyardError as exc:
-        return FAILED, exc.message, ""
-    print(f"integration: healthy: {', '.join(running)}", flush=True)
+    if the_plan.started:  # `up` of no service would start them all, the test service too
+        print(f"integration: starting {', '.join(the_plan.started)}", flush=True)
+        done = run(stack.compose("up", "-d", *the_plan.started), stream=verbose)
+        if not done.ok:
+            return _up_failed(stack, running, done.output, done.returncode)
+        try:
+            stack.wait(running)  # a service that exits or turns unhealthy: its logs are shown, then this raises
+        except ShipyardError as exc:
+            return FAILED, exc.message, ""
+        print(f"integration: healthy: {', '.join(running)}", flush=True)
     tests = tests_command(stack, the_plan)
     print(f"integration: running the tests: {tests}", flush=True)
     done = run(tests, stream=verbose)
