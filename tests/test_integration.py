@@ -201,8 +201,10 @@ def _left(name: str) -> list[str]:
     for listing in (("ps", "-aq"), ("network", "ls", "-q"), ("volume", "ls", "-q")):
         done = subprocess.run(("docker", *listing, "--filter", label), capture_output=True, text=True, check=True)
         found += done.stdout.split()
-    built = subprocess.run(("docker", "images", "-q", f"{name}_*"), capture_output=True, text=True, check=True)
-    return found + built.stdout.split()
+    for pattern in (f"{name}_*", f"{name}-*"):  # what docker-compose v1 / the plugin would name a build
+        built = subprocess.run(("docker", "images", "-q", pattern), capture_output=True, text=True, check=True)
+        found += built.stdout.split()
+    return found
 
 
 def test_the_stack_passes_is_removed_is_cached_and_a_compose_change_runs_it_again(stack_repo: Path) -> None:
@@ -433,3 +435,6 @@ def test_the_key_follows_the_images_the_compose_file_and_the_tests_and_nothing_e
         write(stack_repo / path, text)
         seen.add(key())
     assert len(seen) == 1 + len(changes)
+    clone = stack_repo.parent / "elsewhere"
+    shutil.copytree(stack_repo, clone, symlinks=True)
+    assert integration_plan.plan(load_project(clone), tracked_files(clone)).key == key()  # no absolute path in it

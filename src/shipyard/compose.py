@@ -114,7 +114,8 @@ def cli() -> tuple[str, ...]:
     if shutil.which("docker-compose"):
         return ("docker-compose",)
     raise ShipyardError(
-        "test-services need Docker Compose, and neither `docker compose` nor docker-compose is installed",
+        "test-services and invoke integration need Docker Compose, and neither `docker compose` nor"
+        " docker-compose is installed",
         hint=f"install the compose plugin, or set {MODE_ENV}=external where the environment provides the services",
     )
 

@@ -180,7 +180,7 @@ def cache_key(project: Project, draft: Plan, files: Mapping[str, str]) -> str:
         {
             "cache-schema": SCHEMA,
             "shipyard-source": shipyard_source(),
-            "compose": [" ".join(compose.cli()), texts, digest(json.loads(json.dumps(draft.services, default=str)))],
+            "compose": [" ".join(compose.cli()), texts, _portable(project.root, draft.services)],
             "images": images,
             "other-images": others,
             "tests": test_files(project, draft, files),
@@ -188,6 +188,15 @@ def cache_key(project: Project, draft: Plan, files: Mapping[str, str]) -> str:
             "started": list(draft.started),
         }
     )
+
+
+def _portable(root: Path, services: Mapping[str, Any]) -> str:
+    """The resolved services' digest, with the repository's absolute path (build contexts, bind
+    mounts) as ``.``: a clone elsewhere computes the same key."""
+    text = json.dumps(services, sort_keys=True, default=str)
+    for path in {str(root.resolve()), str(root)}:
+        text = text.replace(json.dumps(path)[1:-1], ".")
+    return digest(text)
 
 
 def _image_id(spec: Any) -> str:
