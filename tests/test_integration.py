@@ -8,6 +8,7 @@ python:3.11-slim and Debian's PostgreSQL 15 packages, fetched on the host with `
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -216,10 +217,14 @@ def test_the_stack_passes_is_removed_is_cached_and_a_compose_change_runs_it_agai
     name = _project_of(out)
     assert f"integration: removed compose project {name}" in out
     assert _left(name) == []  # and compose built no image of its own: shipyard's ran
-    again = run_invoke(stack_repo, "integration")
+    summary, report = stack_repo.parent / "summary.md", stack_repo.parent / "report.json"
+    actions = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": os.devnull}
+    again = run_invoke(stack_repo, "integration", "--report", str(report), env=actions)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "integration: cached" in again.stdout and "starting" not in again.stdout
     assert "passed (cached)" in again.stdout
+    assert "| stack | integration | ✅ passed (cached) |" in summary.read_text()
+    assert json.loads(report.read_text())["results"][0]["status"] == "passed"
     compose_file = stack_repo / "docker-compose.yml"
     compose_file.write_text(compose_file.read_text().replace("GREETING: hello", "GREETING: bonjour"))
     changed = run_invoke(stack_repo, "integration")
@@ -363,6 +368,10 @@ def test_bad_settings_are_config_errors(bare_repo: Path) -> None:
     assert "sets both service and command" in error.message and 'service = "test"' in str(error.hint)
     error = _settings_error(bare_repo, "[tool.shipyard.integration]\n")
     assert "sets neither service nor command" in error.message
+    error = _settings_error(bare_repo, "")
+    assert error.message == (
+        "pyproject.toml: tool.shipyard.integration: not set: invoke integration needs the tests' service or command"
+    )
     error = _settings_error(bare_repo, '[tool.shipyard.integration]\nservice = "test"\nservices = ["apo"]\n')
     assert "services: docker-compose.yml has no service 'apo' (did you mean 'api'?)" in error.message
     error = _settings_error(bare_repo, '[tool.shipyard.integration]\ncommand = ["x"]\ncompose-files = ["ci.yml"]\n')

@@ -48,6 +48,10 @@ class Settings:
     def of(cls, project: Project) -> Settings:
         from shipyard.config import INTEGRATION_FIELDS
 
+        if not project.settings["integration"]:  # an absent table validates to {}
+            raise ConfigError(
+                f"{SOURCE}: not set: invoke integration needs the tests' service or command", hint=EXAMPLE
+            )
         table = {k: f.default for k, f in INTEGRATION_FIELDS.items()} | project.settings["integration"]
         if bool(table["service"]) == bool(table["command"]):
             what = "sets both service and command" if table["service"] else "sets neither service nor command"
