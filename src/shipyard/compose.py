@@ -40,8 +40,8 @@ POLL_SECONDS = 1.0
 LOG_LINES = 30  # of a service that failed, shown with the error
 _SERVICE_LABEL = "com.docker.compose.service"
 _ID = re.compile(r"^[0-9a-f]{12,64}$")  # ps -q prints ids; compose's warnings share the output
-_FORMAT = '{{.Id}}|{{index .Config.Labels "' + _SERVICE_LABEL + '"}}|{{.State.Status}}|'
-_FORMAT += "{{if .State.Health}}{{.State.Health.Status}}{{end}}"
+# the state as JSON: the engine's templates fail on .State.Health of a container without a healthcheck
+_FORMAT = '{{.Id}}|{{index .Config.Labels "' + _SERVICE_LABEL + '"}}|{{json .State}}'
 
 
 def compose_file(root: Path) -> Path | None:
@@ -114,7 +114,8 @@ def cli() -> tuple[str, ...]:
     if shutil.which("docker-compose"):
         return ("docker-compose",)
     raise ShipyardError(
-        "test-services need Docker Compose, and neither `docker compose` nor docker-compose is installed",
+        "test-services and invoke integration need Docker Compose, and neither `docker compose` nor"
+        " docker-compose is installed",
         hint=f"install the compose plugin, or set {MODE_ENV}=external where the environment provides the services",
     )
 
@@ -156,9 +157,13 @@ class Stack:
 
     root: Path
     cli: tuple[str, ...]
+    files: tuple[Path, ...] = ()  # -f each, in order; none: compose's own lookup from root
+    name: str = ""  # -p: a compose project of its own (invoke integration); "": compose's default
+    role: str = "test service"  # how errors name a service
 
     def compose(self, *args: str) -> Command:
-        return command(*self.cli, *args, cwd=self.root)
+        chosen = [arg for path in self.files for arg in ("-f", str(path))]
+        return command(*self.cli, *chosen, *(("-p", self.name) if self.name else ()), *args, cwd=self.root)
 
     def containers(self) -> list[Container]:
         ids = [word for word in _checked(run(self.compose("ps", "-a", "-q"))).split() if _ID.match(word)]
@@ -166,7 +171,7 @@ class Stack:
             return []
         done = run(command("docker", "inspect", "--format", _FORMAT, *ids))
         # a container removed between ps and inspect makes inspect fail for it only
-        return [Container(*line.split("|")) for line in done.output.splitlines() if line.count("|") == 3]
+        return [_container(line) for line in done.output.splitlines() if line.count("|") >= 2]
 
     def start(self, names: Sequence[str], before: Sequence[Container]) -> None:
         already = sorted({c.service for c in before if c.status == "running"} & set(names))
@@ -202,7 +207,7 @@ class Stack:
     def _fail(self, service: str, what: str) -> None:
         _show(run(self.compose("logs", "--no-color", "--tail", str(LOG_LINES), service)).output)
         raise ShipyardError(
-            f"test service {service} {what}",
+            f"{self.role} {service} {what}",
             hint=f"its last log lines are above; check its command and healthcheck in {compose_file(self.root)}",
         )
 
@@ -221,6 +226,13 @@ class Stack:
         gone = sorted({c.service for c in (*created, *started)})
         if gone:
             print(f"removed test services: {', '.join(gone)}", flush=True)
+
+
+def _container(line: str) -> Container:
+    ident, service, state = line.split("|", 2)
+    found = json.loads(state)
+    health = found.get("Health") or {}
+    return Container(ident, service, str(found.get("Status", "")), str(health.get("Status", "")))
 
 
 @contextlib.contextmanager

@@ -172,6 +172,24 @@ IMAGE_FIELDS: dict[str, Field] = {
     **BUILDERS.fields(),  # each image builder's own keys (images/builders/)
 }
 
+INTEGRATION_FIELDS: dict[str, Field] = {
+    "service": Field("str", "", doc="the compose service that runs the tests (`run --rm`); set this or command"),
+    "command": Field(
+        "str-list",
+        [],
+        doc="the host command that runs the tests once the stack is healthy, from the repository root"
+        " (COMPOSE_FILE and COMPOSE_PROJECT_NAME set to the stack's); set this or service",
+    ),
+    "compose-files": Field("str-list", [], doc="compose files, in order; default: the root compose file"),
+    "services": Field("str-list", [], doc="the services started and waited on; default: all but the test service"),
+    "tests": Field(
+        "str-list",
+        [],
+        doc="files and folders the tests read (their contents enter the cache key); default: the test service's"
+        " build context and bind-mounted paths, else (a command) every file outside the units",
+    ),
+}
+
 ROOT_FIELDS: dict[str, Field] = {
     "services": Field("str-list", ["services/*"], doc="globs of service directories"),
     "libs": Field("str-list", ["libs/*"], doc="globs of library directories"),
@@ -181,6 +199,7 @@ ROOT_FIELDS: dict[str, Field] = {
     "jobs": Field("int", 0, doc="parallel jobs; 0 means the core count"),
     "cache": Field("table", {}, fields=CACHE_FIELDS),
     "image": Field("table", {}, fields=IMAGE_FIELDS),
+    "integration": Field("table", {}, fields=INTEGRATION_FIELDS, doc="`invoke integration` (see below)"),
     "environments": Field("table", {}, doc="one table per environment (validated in environments.py)"),
     "deploy-on": Field(
         "str-table",

@@ -9,7 +9,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from shipyard.config import CACHE_FIELDS, HOOK_FIELDS, IMAGE_FIELDS, ROOT_FIELDS, STRATEGY_FIELDS, UNIT_FIELDS
+from shipyard.config import (
+    CACHE_FIELDS,
+    HOOK_FIELDS,
+    IMAGE_FIELDS,
+    INTEGRATION_FIELDS,
+    ROOT_FIELDS,
+    STRATEGY_FIELDS,
+    UNIT_FIELDS,
+)
 from shipyard.environments import environment_fields
 from shipyard.schema import Field
 
@@ -23,6 +31,7 @@ def sections() -> tuple[tuple[str, Mapping[str, Field]], ...]:
         ("Root: `[tool.shipyard]` in the root pyproject.toml", ROOT_FIELDS),
         ("`[tool.shipyard.cache]`", CACHE_FIELDS),
         ("`[tool.shipyard.image]`", IMAGE_FIELDS),
+        ("`[tool.shipyard.integration]`", INTEGRATION_FIELDS),
         ("`[tool.shipyard.environments.<name>]`", environment_fields()),
         ("`[tool.shipyard.environments.<name>.services.<service>]`", STRATEGY_FIELDS),
         ("`lifecycle-hooks.<hook>`, wherever the strategy keys are set", HOOK_FIELDS),

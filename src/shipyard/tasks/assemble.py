@@ -15,12 +15,13 @@ from shipyard.tasks import core, images
 from shipyard.tasks import deploy as deploy_tasks
 from shipyard.tasks import graph as graph_tasks
 from shipyard.tasks import iam as iam_tasks
+from shipyard.tasks import integration as integration_tasks
 from shipyard.tasks import settings as settings_tasks
 from shipyard.tasks.common import project
 
 # Each task module lists TOP_LEVEL tasks, PER_SERVICE tasks (also mounted as
 # `<service>.<task>`) and optionally COLLECTIONS (sub-namespaces such as `lock`).
-MODULES = [core, images, settings_tasks, deploy_tasks, graph_tasks, iam_tasks]
+MODULES = [core, images, settings_tasks, deploy_tasks, graph_tasks, iam_tasks, integration_tasks]
 
 
 def build_namespace(proj: Project, only: set[str] | None = None) -> Collection:
