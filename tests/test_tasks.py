@@ -134,3 +134,21 @@ def test_a_bad_number_is_one_line_and_a_hint_not_a_traceback(repo: Path, argv: t
 def test_numeric_flags_still_show_as_int_in_help(repo: Path) -> None:
     assert "--lock-wait=INT" in run_invoke(repo, "--help", "deploy").stdout
     assert common.Whole("7") == 7 and common.NONE == 0
+
+
+def test_a_reader_that_goes_away_ends_the_output_not_the_task(tmp_path: Path) -> None:
+    """`invoke services | head -1`: the pipe closes before shipyard writes. The task still
+    completes with its own status and no traceback (old: an 'unexpected BrokenPipeError',
+    exit 2 — and a deploy would have stopped half-way)."""
+    import subprocess
+    import sys
+
+    repo = make_monorepo(tmp_path / "repo")
+    proc = subprocess.Popen(
+        (sys.executable, "-m", "invoke", "services"), cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

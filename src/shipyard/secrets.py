@@ -210,26 +210,46 @@ class RedactingStream:
         self.target = target
         self._pending = ""
         self._lock = threading.Lock()
+        self._gone = False  # the reader went away
 
     def write(self, text: str) -> int:
         with self._lock:
             self._pending += text
             head, sep, tail = self._pending.rpartition("\n")
             if sep:
-                self.target.write(redact(head + sep))
-                self.target.flush()
+                self._put(redact(head + sep))
                 self._pending = tail
         return len(text)
 
     def flush(self) -> None:
         with self._lock:
-            if self._pending:
-                self.target.write(redact(self._pending))
-                self._pending = ""
-        self.target.flush()
+            self._put(redact(self._pending) if self._pending else "")
+            self._pending = ""
+
+    def _put(self, text: str) -> None:
+        """Write and flush; when the reader has gone (`invoke ... | head`), drop the output and
+        go on: a deploy must not stop half-way because nobody reads its progress any more."""
+        if self._gone:
+            return
+        try:
+            if text:
+                self.target.write(text)
+            self.target.flush()
+        except BrokenPipeError:
+            self._gone = True
+            _to_devnull(self.target)  # what the stream still buffers cannot fail at exit either
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.target, name)
+
+
+def _to_devnull(stream: TextIO) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a file descriptor: nothing to point elsewhere
+        pass
 
 
 @contextmanager
