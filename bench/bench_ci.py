@@ -37,7 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,7 +169,7 @@ def service_file(services: int) -> str:
 LIB_FILE = "libs/lib-0/src/lib_0/text.py"
 
 
-def setup(workdir: Path, services: int, with_loop: bool) -> Path:
+def setup(workdir: Path, services: int) -> Path:
     """Generate, npm install, and fill every cache once (S3 and the remote cache included)."""
     repo = workdir / "monorepo"
     if repo.exists():
@@ -289,9 +289,11 @@ class Plan:
     cold_max: int
     cold_runs: int
     lib_max: int
+    lib_runs: int
 
 
-def measure(repo: Repo, plan: Plan, workdir: Path) -> list[dict[str, object]]:
+def measure(repo: Repo, plan: Plan, workdir: Path, save: Callable[[list[dict[str, object]]], None]) -> None:
+    """Every run's times, saved after each run (an interrupted benchmark keeps its runs)."""
     records: list[dict[str, object]] = []
     for i in range(plan.runs):
         times: Times = {}
@@ -302,13 +304,13 @@ def measure(repo: Repo, plan: Plan, workdir: Path) -> list[dict[str, object]]:
             warm_local(repo)
         cached(repo, times, i)
         edited(repo, times, i, "one change", service_file(repo.services))
-        if repo.services <= plan.lib_max:
+        if repo.services <= plan.lib_max and i < plan.lib_runs:
             edited(repo, times, i, "lib change", LIB_FILE)
         warm_local(repo)  # the reverts: both tools see the committed tree again
         fresh_clone(repo, times, i, workdir)
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         records.append({"when": when, "load": [load, os.getloadavg()[0]], "times": times})
-    return records
+        save(records)
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -441,7 +443,8 @@ def plot(results: dict[str, list[dict[str, object]]], path: Path) -> None:
         ax.set_yscale("log")
         ax.set_xlabel("units")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        if ax.lines:
+            ax.legend(fontsize=7)
     for ax in (axes[0], axes[3]):
         ax.set_ylabel("median wall time (s)")
     fig.suptitle("bench/bench_ci.py: time against the number of units (log-log; 2 shared cores)")
@@ -462,21 +465,29 @@ def write_between_markers(path: Path, text: str) -> None:
     path.write_text(head + block + rest.split(END, 1)[1], encoding="utf-8")
 
 
-def bench_size(services: int, plan: Plan, workdir: Path, reuse: bool) -> tuple[list[dict[str, object]], Path]:
+def bench_size(services: int, plan: Plan, workdir: Path, reuse: bool) -> Path:
     wd = workdir / f"size-{services}"
     storage = wd / "trc-storage"
     fresh = not (reuse and (wd / "monorepo").exists())
     if fresh:
-        setup(wd, services, with_loop=services <= plan.cold_max)
+        setup(wd, services)
     storage.mkdir(parents=True, exist_ok=True)
     remote = TurboRemoteCache(storage)
     try:
         repo = Repo(wd / "monorepo", services, remote)
-        if fresh:
-            warm_up(repo, with_loop=services <= plan.cold_max)
-        return measure(repo, plan, wd), repo.root
+        repo.revert()  # an interrupted run's edit
+        warm_up(repo, with_loop=fresh and services <= plan.cold_max)  # resumable: what is cached is not redone
+        measure(repo, plan, wd, lambda records: save(workdir / "ci-results.json", services + LIBS, records))
+        return repo.root
     finally:
         remote.stop()
+
+
+def save(store: Path, units: int, records: list[dict[str, object]]) -> None:
+    """This size's runs so far, merged with the other sizes' (measured by other invocations too)."""
+    results = json.loads(store.read_text()) if store.exists() else {}
+    results[str(units)] = records
+    store.write_text(json.dumps(results, indent=1) + "\n")
 
 
 def main() -> None:
@@ -486,10 +497,12 @@ def main() -> None:
     parser.add_argument("--cold-max", type=int, default=50, help="cold runs only at sizes up to this")
     parser.add_argument("--cold-runs", type=int, default=3, help="cold in the first K runs only")
     parser.add_argument("--lib-max", type=int, default=10**6, help="lib change only at sizes up to this")
+    parser.add_argument("--lib-runs", type=int, default=10**6, help="lib change in the first K runs only")
     parser.add_argument("--workdir", type=Path, default=HERE / "out")
     parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "performance.md")
     parser.add_argument("--plot", type=Path, default=HERE.parent / "docs" / "bench_ci.png")
-    parser.add_argument("--reuse", action="store_true", help="reuse an existing workdir/size-N/monorepo (no warm-up)")
+    help_reuse = "reuse workdir/size-N/monorepo: the warm-up only does what an interrupted one left undone"
+    parser.add_argument("--reuse", action="store_true", help=help_reuse)
     parser.add_argument("--report-only", action="store_true", help="rewrite the report and plot from the JSON")
     args = parser.parse_args()
     workdir = args.workdir.resolve()
@@ -497,12 +510,10 @@ def main() -> None:
     results: dict[str, list[dict[str, object]]] = json.loads(store.read_text()) if store.exists() else {}
     repo = workdir / f"size-{args.sizes[0]}" / "monorepo"
     if not args.report_only:
-        plan = Plan(args.runs, args.cold_max, args.cold_runs, args.lib_max)
+        plan = Plan(args.runs, args.cold_max, args.cold_runs, args.lib_max, args.lib_runs)
         for services in args.sizes:
-            records, repo = bench_size(services, plan, workdir, args.reuse)
-            results = json.loads(store.read_text()) if store.exists() else {}  # another invocation's sizes
-            results[str(services + LIBS)] = records
-            store.write_text(json.dumps(results, indent=1) + "\n")
+            repo = bench_size(services, plan, workdir, args.reuse)
+        results = json.loads(store.read_text())
     write_between_markers(args.out, report(results, repo))
     plot(results, args.plot)
     print(report(results, repo))

@@ -275,7 +275,15 @@ def make_root(root: Path, turbo_version: str, s3_bucket: str = "") -> None:
         "devDependencies": {"turbo": turbo_version},
     }
     write(root / "package.json", json.dumps(package, indent=2) + "\n")
-    turbo = {"$schema": "https://turbo.build/schema.json", "tasks": {"lint": {"outputs": []}, "test": {"outputs": []}}}
+    # A service's tests import its libs: "transit" (no script anywhere) carries the libs'
+    # hashes into each dependent's test hash without making the tests wait for each other.
+    # Without it Turborepo replays a service's cached tests after a change to its lib.
+    tasks = {
+        "transit": {"dependsOn": ["^transit"]},
+        "lint": {"outputs": []},
+        "test": {"dependsOn": ["transit"], "outputs": []},
+    }
+    turbo = {"$schema": "https://turbo.build/schema.json", "tasks": tasks}
     write(root / "turbo.json", json.dumps(turbo, indent=2) + "\n")
 
 
