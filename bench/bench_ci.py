@@ -93,7 +93,10 @@ def free_port() -> int:
 
 
 class TurboRemoteCache:
-    """turborepo-remote-cache (npm) on a free local port, artifacts on the local filesystem."""
+    """turborepo-remote-cache (npm) on a free local port, artifacts on the local filesystem.
+
+    With the package's default STORAGE_PATH_USE_TMP_FOLDER=true the artifacts live under
+    the system's temporary directory: $TMPDIR/<storage>."""
 
     def __init__(self, storage: Path) -> None:
         cli = CACHE / "trc" / "node_modules" / ".bin" / "turborepo-remote-cache"
@@ -290,6 +293,7 @@ class Plan:
     cold_runs: int
     lib_max: int
     lib_runs: int
+    clones: bool = True
 
 
 def measure(repo: Repo, plan: Plan, workdir: Path, save: Callable[[list[dict[str, object]]], None]) -> None:
@@ -307,7 +311,8 @@ def measure(repo: Repo, plan: Plan, workdir: Path, save: Callable[[list[dict[str
         if repo.services <= plan.lib_max and i < plan.lib_runs:
             edited(repo, times, i, "lib change", LIB_FILE)
         warm_local(repo)  # the reverts: both tools see the committed tree again
-        fresh_clone(repo, times, i, workdir)
+        if plan.clones:
+            fresh_clone(repo, times, i, workdir)
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         records.append({"when": when, "load": [load, os.getloadavg()[0]], "times": times})
         save(records)
@@ -514,6 +519,7 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=3, help="cold in the first K runs only")
     parser.add_argument("--lib-max", type=int, default=10**6, help="lib change only at sizes up to this")
     parser.add_argument("--lib-runs", type=int, default=10**6, help="lib change in the first K runs only")
+    parser.add_argument("--no-clone", action="store_true", help="skip the fresh-clone scenario")
     parser.add_argument("--workdir", type=Path, default=HERE / "out")
     parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "performance.md")
     parser.add_argument("--plot", type=Path, default=HERE.parent / "docs" / "bench_ci.png")
@@ -526,7 +532,7 @@ def main() -> None:
     results: dict[str, list[dict[str, object]]] = json.loads(store.read_text()) if store.exists() else {}
     repo = workdir / f"size-{args.sizes[0]}" / "monorepo"
     if not args.report_only:
-        plan = Plan(args.runs, args.cold_max, args.cold_runs, args.lib_max, args.lib_runs)
+        plan = Plan(args.runs, args.cold_max, args.cold_runs, args.lib_max, args.lib_runs, not args.no_clone)
         for services in args.sizes:
             repo = bench_size(services, plan, workdir, args.reuse)
         results = json.loads(store.read_text())
