@@ -261,8 +261,9 @@ def npm_version() -> str:
     return subprocess.run([found, "--version"], capture_output=True, text=True).stdout.strip() or "10.0.0"
 
 
-def make_root(root: Path, turbo_version: str) -> None:
-    write(root / "pyproject.toml", ROOT_PYPROJECT)
+def make_root(root: Path, turbo_version: str, s3_bucket: str = "") -> None:
+    cache = f'\n[tool.shipyard.cache]\ns3-bucket = "{s3_bucket}"\n' if s3_bucket else ""
+    write(root / "pyproject.toml", ROOT_PYPROJECT + cache)
     write(root / ".gitignore", GITIGNORE)
     write(root / "noxfile.py", "import nox\nfrom shipyard.sessions import register\n\nregister(nox)\n")
     write(root / "tasks.py", "from shipyard.tasks import namespace  # noqa: F401\n")
@@ -274,15 +275,29 @@ def make_root(root: Path, turbo_version: str) -> None:
         "devDependencies": {"turbo": turbo_version},
     }
     write(root / "package.json", json.dumps(package, indent=2) + "\n")
-    turbo = {"$schema": "https://turbo.build/schema.json", "tasks": {"lint": {"outputs": []}, "test": {"outputs": []}}}
+    # A service's tests import its libs: "transit" (no script anywhere) carries the libs'
+    # hashes into each dependent's test hash without making the tests wait for each other.
+    # Without it Turborepo replays a service's cached tests after a change to its lib.
+    tasks = {
+        "transit": {"dependsOn": ["^transit"]},
+        "lint": {"outputs": []},
+        "test": {"dependsOn": ["transit"], "outputs": []},
+    }
+    turbo = {"$schema": "https://turbo.build/schema.json", "tasks": tasks}
     write(root / "turbo.json", json.dumps(turbo, indent=2) + "\n")
 
 
-def generate(root: Path, services: int = 50, libs: int = 2, turbo_version: str = "2.11.11") -> Path:
-    """Write the monorepo under ``root`` (which must not exist) and commit it."""
+def generate(
+    root: Path, services: int = 50, libs: int = 2, turbo_version: str = "2.11.11", s3_bucket: str = ""
+) -> Path:
+    """Write the monorepo under ``root`` (which must not exist) and commit it.
+
+    lib-0 is the widely used lib: every service with an even number depends on it (half
+    of them with the default 2 libs). ``s3_bucket`` turns on shipyard's S3 result cache.
+    """
     if root.exists():
         raise SystemExit(f"{root} already exists")
-    make_root(root, turbo_version)
+    make_root(root, turbo_version, s3_bucket)
     lib_names = [f"lib-{i}" for i in range(max(1, libs))]
     for name in lib_names:
         make_lib(root, name)
@@ -301,8 +316,9 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=50)
     parser.add_argument("--libs", type=int, default=2)
     parser.add_argument("--turbo-version", default="2.11.11")
+    parser.add_argument("--s3-bucket", default="", help="shipyard's S3 result cache bucket (none by default)")
     args = parser.parse_args()
-    generate(args.out.resolve(), args.services, args.libs, args.turbo_version)
+    generate(args.out.resolve(), args.services, args.libs, args.turbo_version, args.s3_bucket)
     print(f"generated {args.services} services and {args.libs} libs in {args.out}")
 
 

@@ -3,7 +3,9 @@ run in the unit does, when the team has no ruff configuration."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from shipyard.checks.ruff import ruff_overrides
 from shipyard.project import load_project
@@ -50,3 +52,18 @@ def test_a_team_that_configures_ruff_keeps_its_own_src(tmp_path: Path) -> None:
     (repo / "pyproject.toml").write_text('[tool.shipyard]\nservices = ["backend", "worker"]\n')
     write(repo / "worker" / "ruff.toml", "line-length = 100\n")
     assert ruff_overrides(load_project(repo)) == ()
+
+
+class Untouchable:
+    """A unit whose folder must not be looked at."""
+
+    @property
+    def path(self) -> str:
+        raise AssertionError("a unit's folder was looked at")
+
+
+def test_a_root_ruff_config_answers_without_looking_at_the_units(tmp_path: Path) -> None:
+    # lint asks once per unit: with the answer at the root, each question must not walk every unit
+    repo = backend_repo(tmp_path / "repo", root_table="\n[tool.ruff]\nline-length = 100\n")
+    units: dict[str, Any] = {"backend": Untouchable(), "worker": Untouchable()}
+    assert ruff_overrides(replace(load_project(repo), units=units)) == ()
