@@ -21,7 +21,7 @@ from shipyard.checks.base import Check
 from shipyard.ci import RunOptions
 from shipyard.errors import ShipyardError
 from shipyard.keys import Inputs
-from shipyard.lint import lint_job, lint_key, settle, unit_tools
+from shipyard.lint import MAX_SETTLE, lint_job, lint_key, settle, unit_tools
 from shipyard.project import load_project
 from tests.helpers import git, make_monorepo, python_unit, run_invoke, write
 
@@ -72,7 +72,7 @@ def test_mypy_sees_a_same_size_rewrite_in_the_second_its_cache_saw(tmp_path: Pat
     cached it in F, or it sees the rewrite as unchanged and says "Success"."""
     repo = team_unit(tmp_path, '["mypy"]', "\n[tool.mypy]\nstrict = true\n")
     source = repo / "services/b/src/b/__init__.py"
-    second = int(time.time()) + 2
+    second = int(time.time()) + 1
     os.utime(source, ns=(second * 10**9, second * 10**9))
     ok = lint_b(repo)
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -91,6 +91,9 @@ def test_settle_waits_only_for_a_file_written_in_the_current_second(tmp_path: Pa
     assert settle([old, tmp_path / "deleted.py"]) == 0.0
     settle([old, fresh])
     assert time.time() >= int(fresh.stat().st_mtime) + 1
+    future = time.time() + 3600  # clock skew, a restored cache: waiting is no use, and capped
+    os.utime(fresh, (future, future))
+    assert settle([fresh]) <= MAX_SETTLE
 
 
 def test_mypy_with_files_in_the_units_config_checks_only_those(tmp_path: Path) -> None:

@@ -121,8 +121,11 @@ def _prepare_then_run(job: Job, venvs: Sequence[ToolVenv], racy: Sequence[Path])
     return run_job(job)
 
 
+MAX_SETTLE = 2.0  # seconds: a file written this second needs < 1; one from the future is not waited for
+
+
 def settle(paths: Sequence[Path], *, clock: Callable[[], float] = time.time) -> float:
-    """Wait, at most a second, until the second in which any of ``paths`` was last written has
+    """Wait (at most MAX_SETTLE) until the second in which any of ``paths`` was last written has
     passed; the time waited.
 
     mypy's cache trusts a file whose size and whole-second mtime match what it recorded, and
@@ -138,9 +141,10 @@ def settle(paths: Sequence[Path], *, clock: Callable[[], float] = time.time) -> 
         except OSError:
             continue  # deleted since: the tool will not read it either
     waited = 0.0
-    while (now := clock()) < newest + 1:
-        time.sleep(newest + 1 - now)
-        waited += newest + 1 - now
+    while (now := clock()) < newest + 1 and waited < MAX_SETTLE:  # a future mtime (clock skew): capped
+        pause = min(newest + 1 - now, MAX_SETTLE - waited)
+        time.sleep(pause)
+        waited += pause
     return waited
 
 
