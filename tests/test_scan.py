@@ -98,3 +98,18 @@ def test_pip_audit_says_when_it_cannot_reach_its_service(repo: Path) -> None:
 def test_an_unknown_environment_is_one_error(repo: Path, env: str) -> None:
     done = run_invoke(repo, "scan", "--env", env)
     assert done.returncode == 1 and "unknown environment 'nowhere'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_gate_reads_a_scans_worst_severity_from_its_verdict_not_its_text() -> None:
+    """A finding whose line the output parser cannot read (a space in the path or the rule)
+    must not turn a `high` finding into a pass at every threshold (old: parsed from the text)."""
+    from shipyard import gate
+    from shipyard.project import Unit
+    from shipyard.scan.base import Finding
+    from shipyard.scan.run import verdict
+
+    unit = Unit("api", "service", "services/api", "services/api/pyproject.toml", {}, ">=3.11", True)
+    found = Finding("bandit", "high", "B602", "shell=True", "services/api/my tool.py", 3)
+    passed = verdict(unit, "scan-bandit", [found], "critical")
+    assert gate.passed_thresholds(passed) == ["critical"]
+    assert gate.passed_thresholds(verdict(unit, "scan-bandit", [], "high")) == ["low", "medium", "high", "critical"]

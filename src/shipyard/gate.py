@@ -102,7 +102,7 @@ def record(cache: ResultCache, inputs: Inputs, jobs: Sequence[Job], results: Seq
         if job.task in GATED and result.status == PASSED:
             passed[keys.key(unit, job.task, job.python)] = result
         elif job.task.startswith(SCAN) and result.status == PASSED:
-            passed.update({keys.key(unit, job.task, t): result for t in passed_thresholds(result.output)})
+            passed.update({keys.key(unit, job.task, t): result for t in passed_thresholds(result)})
     if not passed:
         return
     known = cache.lookup([(TASK, key) for key in passed])
@@ -111,13 +111,16 @@ def record(cache: ResultCache, inputs: Inputs, jobs: Sequence[Job], results: Seq
             cache.store(TASK, key, replace(result, cached=False, output=""))
 
 
-def passed_thresholds(output: str) -> list[str]:
-    """The thresholds a scan whose output lists these findings passes: those above its worst finding."""
+def passed_thresholds(result: Result) -> list[str]:
+    """The thresholds a passing scan passes: those above its worst finding, as its verdict
+    recorded it (none when it recorded nothing: a pass proves only what it says)."""
     from shipyard.scan.base import SEVERITIES
-    from shipyard.scan.sarif import findings_in
+    from shipyard.scan.run import WORST
 
-    worst = max((SEVERITIES.index(f.severity) for f in findings_in(output)), default=-1)
-    return list(SEVERITIES[worst + 1 :])
+    worst = result.details.get(WORST)
+    if not isinstance(worst, str) or (worst and worst not in SEVERITIES):
+        return []
+    return list(SEVERITIES[SEVERITIES.index(worst) + 1 :]) if worst else list(SEVERITIES)
 
 
 def requirements(

@@ -185,7 +185,7 @@ def test_the_threshold_decides_and_the_note_counts_by_severity() -> None:
     assert "services/api/Dockerfile:1: [ecr CVE-0 critical] x" in strict.output
     low = ecr_scan.judged(unit, ecr_scan.ScanReport(DIGEST, found[2:]), "high", 0.0)
     assert low.status == PASSED and low.reason == "1 finding(s) below high (medium 1)"
-    assert gate.passed_thresholds(low.output) == ["high", "critical"]  # what the gate records of it
+    assert gate.passed_thresholds(low) == ["high", "critical"]  # what the gate records of it
 
 
 def moto_findings(endpoint: str, repository: str, findings: list[dict[str, Any]]) -> None:

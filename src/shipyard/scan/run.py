@@ -22,7 +22,7 @@ from shipyard.keys import Inputs
 from shipyard.project import Project, Unit
 from shipyard.results import FAILED, PASSED, SKIPPED, Result
 from shipyard.scan import SCANNERS
-from shipyard.scan.base import CannotReach, Finding, Scanner
+from shipyard.scan.base import SEVERITIES, CannotReach, Finding, Scanner
 from shipyard.versions import dist_version
 from shipyard.workflow import Job
 
@@ -79,15 +79,20 @@ def run_scanner(project: Project, unit: Unit, scanner: Scanner, threshold: str, 
     return verdict(unit, task, findings, threshold, elapsed)
 
 
+WORST = "worst-severity"  # in a scan Result's details: its worst finding's severity ("" for none)
+
+
 def verdict(unit: Unit, task: str, findings: Sequence[Finding], threshold: str, elapsed: float = 0.0) -> Result:
     """Failed when a finding is at or above ``threshold``; the output lists every finding."""
     blocking = [f for f in findings if f.at_least(threshold)]
     output = "".join(f"{f.line_text()}\n" for f in findings)
+    # the worst severity, for the gate (never read back from the output's text)
+    details = {WORST: max((f.severity for f in findings), key=SEVERITIES.index, default="")}
     if blocking:
         reason = f"{len(blocking)} finding(s) at or above {threshold}" + _others(findings, blocking)
-        return Result(unit.name, task, FAILED, elapsed, reason, output)
+        return Result(unit.name, task, FAILED, elapsed, reason, output, details=details)
     reason = f"{len(findings)} finding(s) below {threshold}" if findings else ""
-    return Result(unit.name, task, PASSED, elapsed, reason, output)
+    return Result(unit.name, task, PASSED, elapsed, reason, output, details=details)
 
 
 def _others(findings: Sequence[Finding], blocking: Sequence[Finding]) -> str:
