@@ -447,3 +447,21 @@ def test_the_key_follows_the_images_the_compose_file_and_the_tests_and_nothing_e
     clone = stack_repo.parent / "elsewhere"
     shutil.copytree(stack_repo, clone, symlinks=True)
     assert integration_plan.plan(load_project(clone), tracked_files(clone)).key == key()  # no absolute path in it
+
+
+def test_a_helper_service_compose_builds_itself_is_in_the_key(stack_repo: Path) -> None:
+    """A service that is no unit but has `build:` (a mock of a third-party API): its context
+    is read by the stack, so a change to it runs the tests again (old: the same key)."""
+    compose_file = stack_repo / "docker-compose.yml"
+    text = compose_file.read_text()
+    assert text.startswith("services:\n")
+    compose_file.write_text(text.replace("services:\n", "services:\n  mock:\n    build: ./mock\n", 1))
+    write(stack_repo / "mock" / "Dockerfile", "FROM python:3.11-slim\nCOPY app.py /app.py\n")
+    write(stack_repo / "mock" / "app.py", "print('mock')\n")
+
+    def key() -> str:
+        return integration_plan.plan(load_project(stack_repo), tracked_files(stack_repo)).key
+
+    first = key()
+    write(stack_repo / "mock" / "app.py", "print('another mock')\n")
+    assert key() != first

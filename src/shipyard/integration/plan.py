@@ -179,6 +179,7 @@ def cache_key(project: Project, draft: Plan, files: Mapping[str, str]) -> str:
     needed = draft.needed
     images = {s: image_fingerprint(project, u, files).digest for s, u in draft.units.items() if s in needed}
     others = {s: _image_id(draft.services[s]) for s in needed if s not in draft.units}
+    built = {s: _built_from(project, draft.services[s], files) for s in needed if s not in draft.units}
     texts = {str(p.relative_to(project.root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in draft.files}
     return digest(
         {
@@ -187,6 +188,7 @@ def cache_key(project: Project, draft: Plan, files: Mapping[str, str]) -> str:
             "compose": [" ".join(compose.cli()), texts, _portable(project.root, draft.services)],
             "images": images,
             "other-images": others,
+            "other-builds": {s: b for s, b in built.items() if b},  # a helper service compose builds
             "tests": test_files(project, draft, files),
             "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in draft.settings.__dict__.items()},
             "started": list(draft.started),
@@ -201,6 +203,14 @@ def _portable(root: Path, services: Mapping[str, Any]) -> str:
     for path in {str(root.resolve()), str(root)}:
         text = text.replace(json.dumps(path)[1:-1], ".")
     return digest(text)
+
+
+def _built_from(project: Project, spec: Any, files: Mapping[str, str]) -> dict[str, str]:
+    """The tracked files a service that compose builds itself (``build:``, not a unit) reads."""
+    if not (isinstance(spec, dict) and spec.get("build")):
+        return {}
+    folders = _service_paths(project.root, spec)
+    return {p: b for p, b in files.items() if any(f in ("", ".") or p == f or p.startswith(f + "/") for f in folders)}
 
 
 def _image_id(spec: Any) -> str:
