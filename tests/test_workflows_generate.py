@@ -163,3 +163,15 @@ def test_names_yaml_would_misread_are_quoted(tmp_path: Path) -> None:
     assert binary
     lint = subprocess.run((binary, "-no-color"), cwd=repo, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_an_environment_that_requires_scans_gets_them_run_by_the_deploy_workflows_ci(tmp_path: Path) -> None:
+    """require-scan deploys only content whose scans passed: the generated ci job runs them at
+    that environment's threshold (old: never, so every such deploy was refused)."""
+    repo = configured(tmp_path, DEPLOY_ON + "require-scan = true\n")
+    assert shipyard(repo, "init", "--github").returncode == 0
+    steps = load(repo / ".github/workflows/deploy.yml")["jobs"]["ci"]["steps"]
+    assert any("invoke ci" in s.get("run", "") and "--scan --env production" in s["run"] for s in steps)
+    plain = configured(tmp_path / "plain")
+    assert shipyard(plain, "init", "--github").returncode == 0
+    assert "--scan" not in (plain / ".github/workflows/deploy.yml").read_text()

@@ -81,6 +81,7 @@ class Spec:
     postgres: bool  # a unit requires DATABASE_URL: a PostgreSQL service for the tests
     itself: bool  # shipyard's own repository: installed editable, its own checks run
     version: str
+    scan_env: str = ""  # the first deployed environment with require-scan: deploy.yml's ci scans at its threshold
 
 
 def spec(project: Project, default_branch: str, version: str, itself: bool) -> Spec:
@@ -102,21 +103,18 @@ def spec(project: Project, default_branch: str, version: str, itself: bool) -> S
             )
     aws = frozenset(n for n in names if template or _needs_aws(envs[n]))
     required = {name for unit in project.units.values() for name in unit.settings.get("required-env", [])}
+    scan_env = next((n for n in names if n in envs and envs[n].get("require-scan")), "")
     return Spec(
         default_branch, tuple(settings["python"]), triggers, names, aws, template, "DATABASE_URL" in required,
-        itself, version,
+        itself, version, scan_env,
     )  # fmt: skip
 
 
 def _needs_aws(env: Mapping[str, Any]) -> bool:
-    registry = str(env.get("registry", ""))
-    targets = env.get("targets", {}).values()
-    return (
-        any(t != "local" for t in targets)
-        or bool(env.get("state-bucket"))
-        or "amazonaws.com" in registry
-        or env.get("registry-kind") == "ecr"
-    )
+    """Whether a deploy to ``env`` makes AWS calls (as the deploy session decides it)."""
+    from shipyard.deploy.session import uses_aws
+
+    return uses_aws(env)
 
 
 def render(spec: Spec) -> dict[str, str]:
@@ -323,9 +321,15 @@ def _deploy_ci(spec: Spec) -> str:
         "    # the deploy jobs need a green CI of this very commit (an environment with require-ci\n"
         "    # also checks the CI gate's records: see docs/deploy.md#the-ci-gate)\n"
         f"{_gate(spec)}    runs-on: ubuntu-latest\n{_postgres(spec)}    steps:\n{_setup(spec)}{_cache('deploy-ci')}"
-        "      - run: invoke ci --strict-python --no-images --report reports/ci.json --report reports/junit.xml\n"
+        f"      - run: invoke ci --strict-python --no-images{_scan(spec)} --report reports/ci.json"
+        " --report reports/junit.xml\n"
         f"{_upload('reports-deploy-ci')}"
     )
+
+
+def _scan(spec: Spec) -> str:
+    """An environment with require-scan deploys only content whose scans passed: the ci job runs them."""
+    return f" --scan --env {spec.scan_env}" if spec.scan_env else ""
 
 
 GATE_RECORDS = (

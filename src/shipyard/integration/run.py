@@ -111,10 +111,12 @@ def override(folder: Path, the_plan: Plan, images: Mapping[str, str]) -> Path:
 
 def up_and_test(stack: compose.Stack, the_plan: Plan, *, verbose: bool) -> tuple[str, str, str]:
     """(status, reason, output) of starting the stack and running the tests."""
+    # the started services and what they and the test service depend on (a dependency of the
+    # test service alone is started too: it is waited for)
     running = [s for s in the_plan.needed if s != the_plan.settings.service]
-    if the_plan.started:  # `up` of no service would start them all, the test service too
-        print(f"integration: starting {', '.join(the_plan.started)}", flush=True)
-        done = run(stack.compose("up", "-d", *the_plan.started), stream=verbose)
+    if running:  # `up` of no service would start them all, the test service too
+        print(f"integration: starting {', '.join(running)}", flush=True)
+        done = run(stack.compose("up", "-d", *running), stream=verbose)
         if not done.ok:
             return _up_failed(stack, running, done.output, done.returncode)
         try:
