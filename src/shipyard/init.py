@@ -313,7 +313,11 @@ def github_files(root: Path) -> dict[str, str]:
 
 def github(root: Path, force: bool, dry_run: bool) -> int:
     """Write .github/ from the configuration: files that differ only with --force, nothing half-done."""
-    if not (root / "pyproject.toml").is_file() or "[tool.shipyard]" not in (root / "pyproject.toml").read_text():
+    from shipyard.workdir import read_toml
+
+    pyproject = root / "pyproject.toml"
+    # the table, however it is written ([tool.shipyard], only its subtables, dotted keys)
+    if not pyproject.is_file() or "shipyard" not in read_toml(pyproject, root).get("tool", {}):
         raise ShipyardError(
             f"{root}/pyproject.toml has no [tool.shipyard] table: the workflows are generated from it",
             hint="run `shipyard init` first, then `shipyard init --github`",

@@ -16,7 +16,6 @@ from typing import Any
 
 from shipyard import pythons
 from shipyard.checks import CHECKS
-from shipyard.checks.ruff import ruff_overrides
 from shipyard.dependencies import READERS, dependency_source, requirements
 from shipyard.dependencies.base import TEST_GROUPS
 from shipyard.errors import ShipyardError
@@ -252,8 +251,9 @@ def _define_lint(nox: ModuleType, project: Project) -> None:
         """ruff check and ruff format --check over every Python unit."""
         session.install(f"ruff=={dist_version('ruff')}")
         session.chdir(str(project.root))
-        overrides = ruff_overrides(project)
-        for args in CHECKS["ruff"].invocations(paths, fix=False):
+        ruff = CHECKS["ruff"]  # this session is ruff's own (`nox -s lint`)
+        overrides = ruff.overrides(project) if ruff.overrides is not None else ()
+        for args in ruff.invocations(paths, fix=False):
             args = (args[0], *overrides, *args[1:])
             session.run("ruff", *args)
 
