@@ -465,3 +465,23 @@ def test_a_helper_service_compose_builds_itself_is_in_the_key(stack_repo: Path) 
     first = key()
     write(stack_repo / "mock" / "app.py", "print('another mock')\n")
     assert key() != first
+
+
+def test_an_image_compose_builds_for_the_run_is_removed_with_the_stack(stack_repo: Path) -> None:
+    """A `build:` service without `image:` is built as <project>_<service> each run (the
+    project is new each time): the teardown removes it (old: one image more every run)."""
+    compose_file = stack_repo / "docker-compose.yml"
+    text = compose_file.read_text()
+    extra = '  helper:\n    build: ./helper\n    command: ["sleep", "infinity"]\n    healthcheck:\n'
+    extra += '      test: ["CMD", "true"]\n      interval: 1s\n'
+    compose_file.write_text(text.replace("services:\n", "services:\n" + extra, 1))
+    write(stack_repo / "helper" / "Dockerfile", "FROM python:3.11-slim\nLABEL purpose=shipyard-test-helper\n")
+    done = run_invoke(stack_repo, "integration")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    project = _project_of(out)
+    images = subprocess.run(
+        ("docker", "images", "--format", "{{.Repository}}"), capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert not [i for i in images if i.startswith((f"{project}_", f"{project}-"))]
+    assert _left(project) == []

@@ -178,7 +178,9 @@ def _block(title: str, text: str) -> str:
 def teardown(stack: compose.Stack) -> None:
     """Remove the project's containers (one-off `run` ones too), networks and volumes."""
     with _shielded():
-        run(stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "5"))
+        # --rmi local: the images compose built itself for this project (a `build:` service with
+        # no `image:`); each run's project is new, so they would pile up. Named images stay.
+        run(stack.compose("down", "--volumes", "--remove-orphans", "--rmi", "local", "--timeout", "5"))
         left = sweep(stack.name)
     extra = f" (and {left} left over by an interrupted command)" if left else ""
     print(f"integration: removed compose project {stack.name}{extra}", flush=True)
