@@ -127,7 +127,14 @@ def resolved(root: Path, files: Sequence[Path]) -> dict[str, Any]:
         )
     lines = done.output.splitlines()  # compose's warnings (stderr) come first: the YAML starts at a key
     start = next((i for i, line in enumerate(lines) if _TOP_KEY.match(line)), len(lines))
-    data = yaml.safe_load("\n".join(lines[start:]))
+    try:
+        data = yaml.safe_load("\n".join(lines[start:]))
+    except yaml.YAMLError as exc:  # a warning printed amid the YAML (stdout and stderr are one stream)
+        compose._show(done.output)
+        raise ShipyardError(
+            f"`{done.command}` printed something that is not the resolved compose file ({type(exc).__name__})",
+            hint="its output is above; a warning compose prints amid the file is the usual cause",
+        ) from None
     services = data.get("services") if isinstance(data, dict) else None
     if not isinstance(services, dict) or not services:
         raise ConfigError(f"{files[0].name}: no services", hint="invoke integration runs the compose file's services")
