@@ -11,6 +11,8 @@ from shipyard.images.builders import BUILDERS, DEFAULT_BUILDER
 from shipyard.schema import Field
 
 KINDS = ("service", "static", "lib")
+SEVERITIES = ("low", "medium", "high", "critical")  # of a scan finding (shipyard.scan), lowest first
+SCAN_FAIL_ON = "high"  # an environment's scan-fail-on when it sets none
 DEFAULT_TARGETS = {"service": "local", "static": "static"}  # a deployed kind's target when `targets` has none
 # (the targets themselves, their keys and capabilities: deploy/targets/__init__.py)
 
@@ -87,8 +89,8 @@ ENVIRONMENT_FIELDS: dict[str, Field] = {
     "protected": Field("bool", False, doc="deploys ask for confirmation (or --yes)"),
     "scan-fail-on": Field(
         "str",
-        "high",
-        choices=("low", "medium", "high", "critical"),
+        SCAN_FAIL_ON,
+        choices=SEVERITIES,
         doc="invoke scan --env E: findings at or above this severity fail (lower ones are reported)",
     ),
     "require-ci": Field(

@@ -195,7 +195,9 @@ def required(environment: Mapping[str, object]) -> bool:
 def scan_required(environment: Mapping[str, object]) -> str:
     """The threshold scans must have passed at (the environment's ``scan-fail-on``) when it has
     ``require-scan``; "" when it does not."""
-    return str(environment.get("scan-fail-on") or "high") if environment.get("require-scan") else ""
+    from shipyard.scan.base import fail_on
+
+    return fail_on(environment) if environment.get("require-scan") else ""
 
 
 def ecr_scan_required(environment: Mapping[str, object]) -> bool:

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import ROOT_FIELDS, UNIT_FIELDS
+from shipyard.deploy_on import parse_deploy_on
 from shipyard.environments import check_distributions, with_local
 from shipyard.errors import ConfigError, ShipyardError, unknown_name
 from shipyard.schema import validate
 from shipyard.workdir import STATE_DIR as STATE_DIR
 from shipyard.workdir import read_toml as read_toml
 from shipyard.workdir import shipyard_dir as shipyard_dir
-from shipyard.workflows import parse_deploy_on
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")

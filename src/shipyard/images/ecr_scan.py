@@ -200,5 +200,7 @@ def scan_pushed(unit: Unit, environment: Mapping[str, Any], registry: Registry, 
     except ShipyardError as exc:
         reason = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
         return Result(unit.name, TASK, ERROR, time.monotonic() - start, reason)
-    threshold = str(environment.get("scan-fail-on") or "high")
+    from shipyard.scan.base import fail_on
+
+    threshold = fail_on(environment)
     return judged(unit, report, threshold, time.monotonic() - start)

@@ -10,6 +10,7 @@ from typing import Any
 
 from shipyard.config import IMAGE_FIELDS
 from shipyard.fingerprint import Fingerprint, fingerprint, is_byproduct, tracked_files
+from shipyard.images.builders import DEFAULT_BUILDER
 from shipyard.images.dockerfile import DOCKERFILE, build_args, build_mode, context_files
 from shipyard.project import Project, Unit
 
@@ -28,7 +29,7 @@ class ImageSettings:
     cache_from: str = ""
     cache_to: str = ""
     local_prefix: str = ""
-    builder: str = "docker"  # the image builder (images/builders/); not a content input, like the caches
+    builder: str = DEFAULT_BUILDER  # the image builder (images/builders/); not a content input, like the caches
 
     @classmethod
     def of(cls, project: Project, unit: Unit) -> ImageSettings:

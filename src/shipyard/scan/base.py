@@ -8,12 +8,19 @@ registry line in ``shipyard/scan/__init__.py`` is all that adding one takes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from shipyard.config import SCAN_FAIL_ON, SEVERITIES
 from shipyard.project import Project, Unit
 
-SEVERITIES = ("low", "medium", "high", "critical")
+__all__ = ["SEVERITIES", "CannotReach", "Finding", "Scanner", "fail_on"]  # SEVERITIES: from config
+
+
+def fail_on(environment: Mapping[str, Any]) -> str:
+    """The environment's ``scan-fail-on``: findings at or above it fail."""
+    return str(environment.get("scan-fail-on") or SCAN_FAIL_ON)
 
 
 @dataclass(frozen=True)

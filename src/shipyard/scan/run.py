@@ -22,7 +22,7 @@ from shipyard.keys import Inputs
 from shipyard.project import Project, Unit
 from shipyard.results import FAILED, PASSED, SKIPPED, Result
 from shipyard.scan import SCANNERS
-from shipyard.scan.base import SEVERITIES, CannotReach, Finding, Scanner
+from shipyard.scan.base import SEVERITIES, CannotReach, Finding, Scanner, fail_on
 from shipyard.versions import dist_version
 from shipyard.workflow import Job
 
@@ -30,7 +30,7 @@ TASK = "scan"
 
 
 def threshold_of(project: Project, env: str) -> str:
-    return str(project.environment(env).get("scan-fail-on") or "high")
+    return fail_on(project.environment(env))
 
 
 def scan_jobs(project: Project, units: Sequence[Unit], inputs: Inputs, *, threshold: str, strict: bool) -> list[Job]:
