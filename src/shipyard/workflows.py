@@ -73,10 +73,11 @@ def spec(project: Project, default_branch: str, version: str, itself: bool) -> S
 
 
 def _needs_aws(env: Mapping[str, Any]) -> bool:
-    """Whether a deploy to ``env`` makes AWS calls (as the deploy session decides it)."""
+    """Whether a deploy job to ``env`` needs AWS credentials: the deploy session's own rule, or
+    an ECR registry under another name (its login is an AWS call too)."""
     from shipyard.deploy.session import uses_aws
 
-    return uses_aws(env)
+    return uses_aws(env) or env.get("registry-kind") == "ecr"
 
 
 def render(spec: Spec) -> dict[str, str]:

@@ -31,7 +31,7 @@ def uses_aws(environment: Mapping[str, Any]) -> bool:
     targets = set(environment.get("targets", {}).values()) & set(TARGETS.having(NEEDS_AWS))
     registry = str(environment.get("registry", ""))
     store = STATE_STORES.can(store_name(environment), STORE_NEEDS_AWS)
-    return bool(targets or store or ".amazonaws.com" in registry or environment.get("registry-kind") == "ecr")
+    return bool(targets or store or ".amazonaws.com" in registry)
 
 
 def has_shared_store(environment: Mapping[str, Any]) -> bool:
