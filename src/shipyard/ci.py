@@ -153,7 +153,9 @@ def execute(project: Project, jobs: Sequence[Job], options: RunOptions, inputs: 
     from shipyard.cache import ResultCache
 
     shipyard_dir(project.root)  # before anything (cache, stamps, reports, wheels) writes there
-    gated = inputs is not None and any(j.task.startswith("scan-") for j in jobs)  # scan-ecr: no key, a gate record
+    from shipyard.gate import SCAN
+
+    gated = inputs is not None and any(j.task.startswith(SCAN) for j in jobs)  # scan-ecr: no key, a gate record
     cache = ResultCache.of(project, read=options.cache) if gated or any(j.key for j in jobs) else None
     results = _with_outputs(project, cache, jobs, _cached(cache, jobs))
     positions = [i for i in range(len(jobs)) if i not in results]

@@ -201,5 +201,11 @@ def scan_required(environment: Mapping[str, object]) -> str:
 
 
 def ecr_scan_required(environment: Mapping[str, object]) -> bool:
-    """Whether the deploy also needs ECR's image scan: ``require-scan`` with ``ecr-scan`` on."""
-    return bool(environment.get("require-scan") and environment.get("ecr-scan"))
+    """Whether the deploy also needs ECR's image scan: ``require-scan`` with ``ecr-scan`` on, and
+    an ECR registry (another one has no ECR scan to read)."""
+    from shipyard.images.registry import parse_registry
+
+    registry = str(environment.get("registry") or "")
+    if not (environment.get("require-scan") and environment.get("ecr-scan") and registry):
+        return False
+    return parse_registry(registry, str(environment.get("registry-kind") or "")).is_ecr

@@ -95,29 +95,31 @@ def lint_job(project: Project, unit: Unit, *, fix: bool, inputs: Inputs | None) 
     skip = "" if commands else "nothing to lint"
     job = Job(unit.name, "lint", "", commands, skip=skip, key=key, batch=batch, run_all=True)
     pending = [tool.venv for tool in tools if tool.venv is not None and not tool.venv.ready]
-    coarse = commands and any(tool.check.coarse_mtime_cache for tool in tools)
-    racy = [project.root / path for path in _read_by(project, unit, files)] if coarse else []
-    if not pending and not racy:
+    coarse = bool(commands) and any(tool.check.coarse_mtime_cache for tool in tools)
+    racy = functools.partial(_read_by, project, unit, files) if coarse else None
+    if not pending and racy is None:
         return job
     return dataclasses.replace(job, action=functools.partial(_prepare_then_run, job, pending, racy))
 
 
-def _read_by(project: Project, unit: Unit, files: Mapping[str, str]) -> list[str]:
+def _read_by(project: Project, unit: Unit, files: Mapping[str, str]) -> list[Path]:
     """The tracked files a unit's checks may read: its own and its libs' (mypy follows imports)."""
     from shipyard.graph import lib_closure
 
     dirs = [unit.path, *(lib.path for lib in lib_closure(project, unit))]
-    return [path for path in files if any(path.startswith(f"{d}/") for d in dirs)]
+    return [project.root / path for path in files if any(path.startswith(f"{d}/") for d in dirs)]
 
 
-def _prepare_then_run(job: Job, venvs: Sequence[ToolVenv], racy: Sequence[Path]) -> Result:
+def _prepare_then_run(job: Job, venvs: Sequence[ToolVenv], racy: Callable[[], list[Path]] | None) -> Result:
     """The pinned tools' venvs first (a failed install is the job's error), then the checks,
-    once no file they read was written in the current second (see ``settle``)."""
+    once no file they read was written in the current second (see ``settle``; the files are
+    listed only now, when the job really runs, not for a result the cache has)."""
     for venv in venvs:
         failed = install(venv)
         if failed is not None:
             return Result(job.unit, job.task, ERROR, reason=failed[0], output=failed[1])
-    settle(racy)
+    if racy is not None:
+        settle(racy())
     return run_job(job)
 
 

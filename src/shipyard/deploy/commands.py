@@ -5,7 +5,7 @@ Each takes explicit arguments and returns data (results, entries) or raises Ship
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -53,7 +53,7 @@ def deploy(
     units = deployable(project, options.services, session.environment)
     settings = check_required(project, env, units)
     artifacts = Artifacts(project, env, verbose=options.verbose, say=say)
-    if not options.plan_only:  # the gate refuses before anything is built or pushed
+    if _gate_may_refuse(session, options):  # the gate refuses before anything is built or pushed
         gated(session, build_plan(session, units, settings, artifacts, build=False, force=options.force), options)
     plan = build_plan(session, units, settings, artifacts, build=not options.plan_only, force=options.force)
     plan = gated(session, with_status(plan, _pending(session, plan, settings)), options)
@@ -123,6 +123,17 @@ def gated(session: Session, plan: DeployPlan, options: DeployOptions) -> DeployP
     return replace(plan, services=tuple(replace(sp, forced="; ".join(forced[sp.service])) for sp in plan.services))
 
 
+def _gate_may_refuse(session: Session, options: DeployOptions) -> bool:
+    """Whether ``gated`` can refuse this deploy: the environment gates on CI or scans, and
+    neither --force nor --plan lets it through anyway."""
+    from shipyard import gate
+
+    environment = session.environment
+    if options.plan_only or options.force:
+        return False
+    return gate.required(environment) or bool(gate.scan_required(environment))
+
+
 def _ci_missing(session: Session, plan: DeployPlan) -> dict[str, list[Any]]:
     """Per planned service: the lint/test passes (``require-ci``) and scan passes at the
     environment's threshold (``require-scan``), its own and its libs', this content has no record of."""
@@ -134,20 +145,13 @@ def _ci_missing(session: Session, plan: DeployPlan) -> dict[str, list[Any]]:
     ci, scan = gate.required(env), gate.scan_required(env)
     if not (ci or scan):
         return {}
-    ecr_scan = gate.ecr_scan_required(env) and _ecr_registry(env)
+    ecr_scan = gate.ecr_scan_required(env)
     inputs, cache = Inputs.read(project), ResultCache.of(project)
 
     def absent(service: str) -> list[Any]:
         return gate.missing(project, [project.units[service]], inputs, cache, ci=ci, scan=scan, ecr_scan=ecr_scan)
 
     return {sp.service: absent(sp.service) for sp in plan.services}
-
-
-def _ecr_registry(environment: Mapping[str, Any]) -> bool:
-    from shipyard.images.registry import parse_registry
-
-    registry = environment.get("registry", "")
-    return bool(registry) and parse_registry(registry, environment.get("registry-kind", "")).is_ecr
 
 
 def _ci_command(session: Session, missing: Sequence[Any]) -> str:

@@ -73,7 +73,10 @@ def read_findings(
     """ECR's findings for ``unit@digest`` once its scan is complete (``where``: the file a finding
     is reported on, the unit's Dockerfile). NotScanned / ScanFailed when there are none to judge."""
     env, name = in_region(environment, registry), registry.repository(unit)
-    wait, start = float(environment.get("ecr-scan-wait", 300)), clock()
+    from shipyard.config import ENVIRONMENT_FIELDS
+
+    default_wait = ENVIRONMENT_FIELDS["ecr-scan-wait"].default
+    wait, start = float(environment.get("ecr-scan-wait", default_wait)), clock()
     while True:
         page = _page(env, name, digest, "")
         status = page.get("imageScanStatus", {})

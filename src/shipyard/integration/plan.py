@@ -217,7 +217,7 @@ def _built_from(project: Project, spec: Any, files: Mapping[str, str]) -> dict[s
     if not (isinstance(spec, dict) and spec.get("build")):
         return {}
     folders = _service_paths(project.root, spec)
-    return {p: b for p, b in files.items() if any(f in ("", ".") or p == f or p.startswith(f + "/") for f in folders)}
+    return _under(files, folders)
 
 
 def _image_id(spec: Any) -> str:
@@ -242,6 +242,11 @@ def test_files(project: Project, draft: Plan, files: Mapping[str, str]) -> dict[
     if not folders:
         units = [u.path + "/" for u in project.units.values()]
         return {p: b for p, b in files.items() if not any(p.startswith(u) for u in units)}
+    return _under(files, folders)
+
+
+def _under(files: Mapping[str, str], folders: Sequence[str]) -> dict[str, str]:
+    """The files in ``folders`` (or being one of them; "" or "." is the whole repository)."""
     return {p: b for p, b in files.items() if any(f in ("", ".") or p == f or p.startswith(f + "/") for f in folders)}
 
 
