@@ -70,7 +70,7 @@ def definitions(project: Project, unit: Unit) -> dict[str, Any]:
             )
     found: dict[str, Any] = {}
     for name in names:
-        _closure(services, name, found)
+        closure(services, name, found)
     return found
 
 
@@ -80,13 +80,14 @@ def services_key(project: Project, unit: Unit) -> str:
     return digest(json.loads(json.dumps(found, default=str))) if found else ""
 
 
-def _closure(services: Mapping[str, Any], name: str, found: dict[str, Any]) -> None:
+def closure(services: Mapping[str, Any], name: str, found: dict[str, Any]) -> None:
+    """Add ``name`` and, transitively, the services it ``depends_on`` to ``found`` (in that order)."""
     if name in found or name not in services:
         return
     found[name] = services[name]
     needs = services[name].get("depends_on") if isinstance(services[name], dict) else None
     for dep in needs or ():  # a list of names, or a table of name -> condition
-        _closure(services, str(dep), found)
+        closure(services, str(dep), found)
 
 
 def _services(path: Path, root: Path) -> dict[str, Any]:
@@ -182,7 +183,7 @@ class Stack:
             print(f"starting test services: {', '.join(todo)} ({' '.join(self.cli)})", flush=True)
             done = run(self.compose("up", "-d", *todo))
             if not done.ok:
-                _show(done.output)
+                show_tail(done.output)
                 raise ShipyardError(
                     f"test services {', '.join(todo)} did not start: `{done.command}` exited {done.returncode}",
                     hint="its output is above; `docker compose up` them by hand to see why",
@@ -205,7 +206,7 @@ class Stack:
             time.sleep(POLL_SECONDS)
 
     def _fail(self, service: str, what: str) -> None:
-        _show(run(self.compose("logs", "--no-color", "--tail", str(LOG_LINES), service)).output)
+        show_tail(run(self.compose("logs", "--no-color", "--tail", str(LOG_LINES), service)).output)
         raise ShipyardError(
             f"{self.role} {service} {what}",
             hint=f"its last log lines are above; check its command and healthcheck in {compose_file(self.root)}",
@@ -254,7 +255,7 @@ def running(project: Project, names: Sequence[str]) -> Iterator[None]:
 
 def _checked(done: Completed) -> str:
     if not done.ok:
-        _show(done.output)
+        show_tail(done.output)
         raise ShipyardError(
             f"`{done.command}` exited {done.returncode}",
             hint="its output is above; is the Docker engine running (docker info)?",
@@ -262,6 +263,7 @@ def _checked(done: Completed) -> str:
     return done.output
 
 
-def _show(output: str) -> None:
+def show_tail(output: str) -> None:
+    """The last LOG_LINES lines of a compose command's output, indented, on stderr."""
     lines = output.rstrip().splitlines()[-LOG_LINES:]
     print("".join(f"    {line}\n" for line in lines), end="", file=sys.stderr, flush=True)

@@ -82,7 +82,7 @@ class Plan:
         """The services that run: the started ones, what they depend on, and the test service."""
         found: dict[str, Any] = {}
         for name in (*self.started, *([self.settings.service] if self.settings.service else [])):
-            compose._closure(self.services, name, found)
+            compose.closure(self.services, name, found)
         return list(found)
 
 
@@ -120,7 +120,7 @@ def resolved(root: Path, files: Sequence[Path]) -> dict[str, Any]:
 
     done = run(compose.Stack(root, compose.cli(), tuple(files)).compose("config"))
     if not done.ok:
-        compose._show(done.output)
+        compose.show_tail(done.output)
         raise ShipyardError(
             f"`{done.command}` exited {done.returncode}: the compose file is not valid",
             hint="its output is above; fix the compose file",
@@ -130,7 +130,7 @@ def resolved(root: Path, files: Sequence[Path]) -> dict[str, Any]:
     try:
         data = yaml.safe_load("\n".join(lines[start:]))
     except yaml.YAMLError as exc:  # a warning printed amid the YAML (stdout and stderr are one stream)
-        compose._show(done.output)
+        compose.show_tail(done.output)
         raise ShipyardError(
             f"`{done.command}` printed something that is not the resolved compose file ({type(exc).__name__})",
             hint="its output is above; a warning compose prints amid the file is the usual cause",

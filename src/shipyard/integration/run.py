@@ -137,7 +137,7 @@ def up_and_test(stack: compose.Stack, the_plan: Plan, *, verbose: bool) -> tuple
 
 def _up_failed(stack: compose.Stack, running: list[str], output: str, code: int) -> tuple[str, str, str]:
     """`up` gave up (a dependency's health condition, a missing image): what broke, with its logs."""
-    compose._show(redact(output))
+    compose.show_tail(redact(output))
     broken = {c.service: c.broken for c in stack.containers() if c.broken}
     logs = service_logs(stack, [s for s in running if s in broken] or running)
     why = ", ".join(f"service {s} is {what}" for s, what in broken.items())
