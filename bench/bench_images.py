@@ -28,11 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # shipyard, and the tests' example-repo builder
 
+from shipyard.core.project import load_project  # noqa: E402
 from shipyard.images.build import BuildOptions  # noqa: E402
 from shipyard.images.jobs import build_jobs  # noqa: E402
-from shipyard.project import load_project  # noqa: E402
-from shipyard.results import Result  # noqa: E402
-from shipyard.workflow import run_jobs  # noqa: E402
+from shipyard.run.jobs import run_jobs  # noqa: E402
+from shipyard.run.results import Result  # noqa: E402
 from tests.images.example import copy_example  # noqa: E402
 
 

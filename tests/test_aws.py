@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shipyard import aws
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
 
 if sys.version_info >= (3, 11):
     import tomllib

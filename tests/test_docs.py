@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from shipyard.configdoc import BEGIN, END, reference
+from shipyard.core.configdoc import BEGIN, END, reference
 from tests.helpers import run_invoke
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_configuration_reference_matches_the_schema() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text()
     current = text[text.index(BEGIN) : text.index(END) + len(END)]
-    assert current == reference(), "regenerate with: python -m shipyard.configdoc"
+    assert current == reference(), "regenerate with: python -m shipyard.core.configdoc"
 
 
 def test_readme_starts_with_exactly_two_commands() -> None:

@@ -43,10 +43,10 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_wheel_holds_the_package_and_nothing_of_this_repository(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
-    assert "shipyard/cli.py" in names and "shipyard/sessions.py" in names
+    assert "shipyard/cli/main.py" in names and "shipyard/ci/sessions.py" in names
     assert not [n for n in names if n.startswith(("tests/", "services/", "libs/"))]
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "shipyard = shipyard.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "shipyard = shipyard.cli.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_the_installed_console_script_runs_ci_in_a_repository_without_tasks_py(installed: Path, tmp_path: Path) -> None:

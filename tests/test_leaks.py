@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from shipyard.secrets import REDACTED, Sensitive, redact
+from shipyard.core.secrets import REDACTED, Sensitive, redact
 from tests.deploy import ecs_example
 from tests.deploy.ecs_example import ACCOUNT, Cloud, Endpoint
 from tests.helpers import git, make_monorepo, python_unit, run_invoke, write
@@ -241,7 +241,7 @@ def test_no_secret_leaks(leaky: Path, case: Case) -> None:
 
 def test_resolved_values_are_registered(leaky: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a local deploy resolves from moto is Sensitive and redacted from any later text."""
-    from shipyard.project import load_project
+    from shipyard.core.project import load_project
     from shipyard.settings import load_settings, resolve
 
     project = load_project(leaky)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
 
 _EXPIRED = {
     "ExpiredToken",

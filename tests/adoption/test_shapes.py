@@ -182,7 +182,7 @@ def test_hashed_pins_install_without_the_uv_settings_but_from_their_indexes(
 ) -> None:
     from types import SimpleNamespace
 
-    from shipyard import sessions
+    from shipyard.ci import sessions
 
     write(
         tmp_path / "pyproject.toml",

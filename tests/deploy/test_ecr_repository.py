@@ -9,14 +9,14 @@ from pathlib import Path
 import boto3
 import pytest
 
+from shipyard.core.project import load_project
 from shipyard.deploy.commands import DeployOptions, deploy
 from shipyard.deploy.ledger import Ledger
 from shipyard.deploy.session import open_store
 from shipyard.images.build import BuildOptions
 from shipyard.images.jobs import push_jobs
-from shipyard.project import load_project
-from shipyard.results import PASSED
-from shipyard.workflow import run_jobs
+from shipyard.run.jobs import run_jobs
+from shipyard.run.results import PASSED
 from tests.deploy.ecs_example import Cloud, Endpoint
 from tests.helpers import git
 from tests.images.test_ecr_push import manifest

@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 
+from shipyard.core.errors import ConfigError
+from shipyard.core.project import load_project
 from shipyard.deploy.commands import DeployOptions, deploy
-from shipyard.errors import ConfigError
-from shipyard.project import load_project
-from shipyard.results import PASSED
+from shipyard.run.results import PASSED
 from tests.deploy.ecs_example import ACCOUNT, EXEC_ROLE, Cloud, Endpoint
 from tests.deploy.test_transaction import network  # noqa: F401 - fixture (moto checks subnets)
 from tests.helpers import git, run_invoke

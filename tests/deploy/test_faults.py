@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from shipyard import aws as shipyard_aws
+from shipyard.core.project import load_project
 from shipyard.deploy import ledger as ledger_module
 from shipyard.deploy import lock as lock_module
 from shipyard.deploy.ledger import DEPLOY, SUCCEEDED, Entry, Ledger, LedgerWriteFailed
@@ -34,7 +35,6 @@ from shipyard.deploy.session import Session
 from shipyard.deploy.store import S3Store
 from shipyard.deploy.target import Release, Running
 from shipyard.deploy.transaction import Transaction
-from shipyard.project import load_project
 from tests.helpers import make_monorepo
 
 pytestmark = pytest.mark.integration
@@ -515,9 +515,9 @@ def test_every_shipyard_client_uses_standard_retries(aws: str) -> None:
 _INTERRUPTED_RUN = """
 import sys
 from shipyard.deploy import migrate
-from shipyard.proc import sigterm_as_interrupt
-from shipyard.proc import command, run
-from shipyard.secrets import Sensitive
+from shipyard.run.proc import sigterm_as_interrupt
+from shipyard.run.proc import command, run
+from shipyard.core.secrets import Sensitive
 
 kind, arg = sys.argv[1], sys.argv[2]
 if kind == "docker":

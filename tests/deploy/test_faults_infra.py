@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shipyard.results import PASSED
+from shipyard.run.results import PASSED
 from tests.conftest import free_port, require
 from tests.deploy.test_faults import wait_for
 from tests.helpers import git, run_invoke, write
@@ -486,11 +486,11 @@ def _health(base: str) -> int:
 def test_local_deploy_with_its_registry_down_or_killed_mid_push_fails_clearly_and_the_old_release_serves(
     local_flaky: tuple[Path, str, int], own_registry: Registry
 ) -> None:
+    from shipyard.core.project import load_project
     from shipyard.deploy.ledger import DEPLOY, SUCCEEDED, Ledger
     from shipyard.deploy.store import LocalStore
     from shipyard.deploy.target import TargetContext
     from shipyard.deploy.targets.local import LocalTarget
-    from shipyard.project import load_project
 
     root, env, port = local_flaky
     base = f"http://127.0.0.1:{port}"
@@ -553,11 +553,11 @@ def test_local_deploy_with_its_registry_down_or_killed_mid_push_fails_clearly_an
 def test_deploy_whose_database_proxy_dies_mid_migration_records_the_failure_and_frees_the_lock(
     local_flaky: tuple[Path, str, int], own_registry: Registry, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from shipyard.core.project import load_project
     from shipyard.deploy.ledger import DEPLOY, FAILED, SUCCEEDED, Ledger
     from shipyard.deploy.store import LocalStore
     from shipyard.deploy.target import TargetContext
     from shipyard.deploy.targets.local import LocalTarget
-    from shipyard.project import load_project
 
     root, env, port = local_flaky
     (root / "services/api/migrations/versions/0003_slow.py").write_text(SLOW_REVISION, encoding="utf-8")

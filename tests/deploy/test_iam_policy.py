@@ -10,10 +10,10 @@ import pytest
 
 from shipyard import aws as shipyard_aws
 from shipyard.aws import RECORD_ENV
+from shipyard.core.project import load_project
 from shipyard.iam import TABLE
 from shipyard.iam.policy import context, features, statements
-from shipyard.project import load_project
-from shipyard.results import PASSED
+from shipyard.run.results import PASSED
 from tests.conftest import recorded_operations
 from tests.deploy.ecs_example import Cloud, Endpoint
 from tests.deploy.test_transaction import run_deploy

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from shipyard.core.errors import ShipyardError
 from shipyard.deploy import summary
 from shipyard.deploy.ledger import DEPLOY, FAILED, PREFIX, ROLLBACK, SUCCEEDED, Entry, Ledger
 from shipyard.deploy.store import LocalStore, StateStore, Stored
-from shipyard.errors import ShipyardError
 
 
 def entry(service: str, outcome: str = SUCCEEDED, artifact: str = "", fp: str = "", action: str = DEPLOY) -> Entry:

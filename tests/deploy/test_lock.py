@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from shipyard.core.errors import ShipyardError
 from shipyard.deploy.lock import LOCK_KEY, DeployLock, LockInfo, LockLost
 from shipyard.deploy.store import Contended, StateStore
-from shipyard.errors import ShipyardError
-from shipyard.proc import Terminated, sigterm_as_interrupt
+from shipyard.run.proc import Terminated, sigterm_as_interrupt
 
 
 class Clock:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from shipyard import aws as shipyard_aws
+from shipyard.core.errors import ShipyardError
 from shipyard.deploy.ledger import Ledger, LedgerWriteFailed
 from shipyard.deploy.lock import LOCK_KEY, DeployLock, LockLost
 from shipyard.deploy.store import S3Store
 from shipyard.deploy.target import Release, Running
-from shipyard.errors import ShipyardError
 from tests.deploy.test_faults import (
     CONTENDED,
     DROP,

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Unit
+from shipyard.core.secrets import Sensitive
 from shipyard.deploy.migrate import (
     STATUS_SCRIPT,
     Migration,
@@ -25,10 +28,7 @@ from shipyard.deploy.migrate_run import EcsRun
 from shipyard.deploy.target import Progress
 from shipyard.deploy.targets.ecs import OneOff
 from shipyard.deploy.targets.ecs_logs import LogStream, stream_of
-from shipyard.errors import ShipyardError
-from shipyard.proc import Command, Completed
-from shipyard.project import Unit
-from shipyard.secrets import Sensitive
+from shipyard.run.proc import Command, Completed
 
 IMAGE = "127.0.0.1:5000/api@sha256:" + "1" * 64
 M = Migration("api", IMAGE, "/app/alembic.ini", "docker")

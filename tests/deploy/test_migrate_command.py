@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import load_project
 from shipyard.deploy.commands import run_migrations
 from shipyard.deploy.ledger import FAILED, MIGRATE, SUCCEEDED
 from shipyard.deploy.lock import DeployLock
 from shipyard.deploy.migrate import MigrationFailed
-from shipyard.errors import ShipyardError
-from shipyard.project import load_project
 from tests.deploy.ecs_example import Cloud, Endpoint, psql
 from tests.deploy.test_transaction import Output, ledger, run_deploy
 from tests.helpers import run_invoke

@@ -25,10 +25,10 @@ import boto3
 import pytest
 
 from shipyard import aws as shipyard_aws
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import load_project
 from shipyard.deploy.commands import run_migrations
 from shipyard.deploy.ledger import DEPLOY, MIGRATE, SUCCEEDED
-from shipyard.errors import ShipyardError
-from shipyard.project import load_project
 from tests.deploy.ecs_example import REGION, Cloud, Endpoint, psql
 from tests.deploy.test_transaction import Output, ledger, run_deploy
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from shipyard.core.errors import ConfigError
+from shipyard.core.project import Unit, load_project
+from shipyard.core.registry import Plugin
+from shipyard.core.schema import Field
 from shipyard.deploy.target import Change, Progress, Release, Running, TargetContext
 from shipyard.deploy.targets import TARGETS
-from shipyard.errors import ConfigError
-from shipyard.project import Unit, load_project
-from shipyard.registry import Plugin
-from shipyard.schema import Field
 from tests.helpers import make_monorepo
 
 
@@ -110,7 +110,7 @@ def test_a_registered_target_deploys_with_no_other_change(tmp_path: Path, memory
 
 
 def test_its_key_is_in_the_reference_and_refused_elsewhere(tmp_path: Path, memory_target: None) -> None:
-    from shipyard.configdoc import reference
+    from shipyard.core.configdoc import reference
 
     assert "| `memory-slots` | int | `1` | [memory deploy target] slots of the memory target |" in reference()
     repo = _repo(tmp_path)

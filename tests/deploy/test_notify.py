@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from shipyard.core.secrets import Sensitive
 from shipyard.deploy.notify import Notifications
 from shipyard.deploy.notify.base import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, Event, NotifierContext
 from shipyard.deploy.notify.slack import API_ENV, Slack, SlackBot, make
-from shipyard.secrets import Sensitive
 
 
 def event(text: str) -> Event:

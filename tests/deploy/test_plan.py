@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.core.errors import ConfigError, ShipyardError
+from shipyard.core.project import load_project
+from shipyard.core.secrets import Sensitive
 from shipyard.deploy.ledger import DEPLOY, ROLLBACK, SUCCEEDED, Entry
 from shipyard.deploy.migrate import Migration, MigrationStatus
 from shipyard.deploy.plan import UNRECORDED, DeployPlan, ServicePlan, deployable, needs_deploy, render, waves
 from shipyard.deploy.target import Change, Release, Running
-from shipyard.errors import ConfigError, ShipyardError
-from shipyard.project import load_project
-from shipyard.secrets import Sensitive
 from tests.helpers import make_monorepo, python_unit
 
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from shipyard import aws as shipyard_aws
+from shipyard.core.secrets import Sensitive
 from shipyard.deploy.migrate import Migration, MigrationFailed
 from shipyard.deploy.migrate_run import DockerRun
 from shipyard.images import ecr
-from shipyard.secrets import Sensitive
 from tests.conftest import _port_open, free_port, require
 
 pytestmark = pytest.mark.integration
@@ -151,10 +151,10 @@ def test_the_local_target_logs_in_before_docker_create_pulls(
     fresh_runner: Path, pushed: str, ecr_like_registry: str, tmp_path: Path
 ) -> None:
     """A local environment deploying an ECR image on a runner that never pushed (a promoted one)."""
+    from shipyard.core.project import load_project
     from shipyard.deploy.target import Progress, TargetContext
     from shipyard.deploy.targets import containers as dk
     from shipyard.deploy.targets.local import LocalTarget, Plan
-    from shipyard.project import load_project
     from tests.helpers import make_monorepo
 
     ecr._PULL_LOGINS.clear()

@@ -21,15 +21,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import load_project
 from shipyard.deploy.commands import DeployOptions, deploy, rollback, run_migrations, status
 from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, ROLLED_BACK, STARTED, SUCCEEDED, Ledger
 from shipyard.deploy.lock import LOCK_KEY, DeployLock, LockInfo
 from shipyard.deploy.plan import UNRECORDED
 from shipyard.deploy.report import status_table
 from shipyard.deploy.session import open_store
-from shipyard.errors import ShipyardError
-from shipyard.project import load_project
-from shipyard.results import PASSED
+from shipyard.run.results import PASSED
 from tests.deploy.ecs_example import ACCOUNT, Cloud, Endpoint, psql
 from tests.helpers import default_sigint, run_invoke
 

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
+from shipyard.core.project import load_project
 from shipyard.deploy.lock import LOCK_KEY, LockInfo
 from shipyard.deploy.notify import Notifications
 from shipyard.deploy.notify.base import DEPLOY_SUCCEEDED, Event
 from shipyard.deploy.notify.webhook import Webhook, body
 from shipyard.deploy.store import LocalStore
-from shipyard.project import load_project
 from tests.conftest import free_port
 from tests.deploy.targets.test_local import remove_environment
 from tests.helpers import git, make_monorepo

@@ -10,12 +10,12 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from shipyard.fingerprint import tracked_files
+from shipyard.core.fingerprint import tracked_files
+from shipyard.core.project import load_project
 from shipyard.images.build import BuildOptions
 from shipyard.images.jobs import build_jobs, push_jobs
-from shipyard.project import load_project
-from shipyard.results import Result
-from shipyard.workflow import run_jobs
+from shipyard.run.jobs import run_jobs
+from shipyard.run.results import Result
 from tests.helpers import git, write
 
 REPO = Path(__file__).resolve().parents[2]

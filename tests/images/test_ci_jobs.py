@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import load_project
 from shipyard.images.jobs import build_jobs, ci_jobs, push_jobs
-from shipyard.project import load_project
 from tests.helpers import write
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.errors import ShipyardError
-from shipyard.fingerprint import tracked_files
+from shipyard.core.errors import ShipyardError
+from shipyard.core.fingerprint import tracked_files
+from shipyard.core.project import load_project
 from shipyard.images.context import check_inputs, hermetic_inputs, stage
 from shipyard.images.settings import ImageSettings
-from shipyard.project import load_project
-from shipyard.results import ERROR
+from shipyard.run.results import ERROR
 from tests.helpers import git, write
 from tests.images.example import build
 

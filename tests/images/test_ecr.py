@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 import pytest
 
+from shipyard.core.secrets import redact
 from shipyard.images import ecr
 from shipyard.images.registry import parse_registry
-from shipyard.secrets import redact
 
 
 def test_create_call_has_shipyards_settings() -> None:

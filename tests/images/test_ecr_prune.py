@@ -13,11 +13,11 @@ import boto3
 import pytest
 
 from shipyard import aws as shipyard_aws
+from shipyard.core.project import load_project
 from shipyard.deploy.ledger import Entry, Ledger
 from shipyard.deploy.store import S3Store
 from shipyard.images.jobs import Destination
 from shipyard.images.prune import INDEX_TYPES, Pruned, doomed
-from shipyard.project import load_project
 from tests.helpers import ROOT_PYPROJECT, make_monorepo
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from shipyard.results import ERROR, PASSED
+from shipyard.run.results import ERROR, PASSED
 from tests.helpers import git
 from tests.images.example import push
 

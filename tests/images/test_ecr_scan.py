@@ -20,10 +20,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from shipyard import gate
+from shipyard.ci import gate
 from shipyard.images import ecr, ecr_scan
 from shipyard.images.registry import parse_registry
-from shipyard.results import FAILED, PASSED
+from shipyard.run.results import FAILED, PASSED
 from shipyard.scan.base import Finding
 
 REGISTRY = parse_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/team")
@@ -171,7 +171,7 @@ def test_no_scan_at_all_and_a_scan_that_never_completes(stubbed: Stubber) -> Non
 
 
 def test_the_threshold_decides_and_the_note_counts_by_severity() -> None:
-    from shipyard.project import Unit
+    from shipyard.core.project import Unit
 
     unit = Unit.__new__(Unit)
     object.__setattr__(unit, "name", "api")
@@ -260,12 +260,12 @@ def test_a_push_is_followed_by_ecrs_scan_of_the_pushed_digest(
     registry: str,
     images_prefix: str,
 ) -> None:
-    from shipyard.cache import ResultCache
-    from shipyard.ci import RunOptions, execute
+    from shipyard.ci.pipeline import RunOptions, execute
+    from shipyard.core.project import load_project
     from shipyard.images.build import BuildOptions
     from shipyard.images.jobs import push_jobs
-    from shipyard.keys import Inputs
-    from shipyard.project import load_project
+    from shipyard.run.cache import ResultCache
+    from shipyard.run.keys import Inputs
     from tests.helpers import git
     from tests.images.test_ecr_push import manifest
 

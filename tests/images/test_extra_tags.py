@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import load_project
 from shipyard.images.jobs import Destination, extra_tags
 from shipyard.images.registry import parse_registry
-from shipyard.project import load_project
 from tests.helpers import git
 
 WANTED = {"extra-tags": ["latest", "{git-tag}", "latest"]}

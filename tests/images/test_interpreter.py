@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from packaging.markers import Marker, default_environment
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
 from shipyard.images.interpreter import check_python, image_python
-from shipyard.results import PASSED
+from shipyard.run.results import PASSED
 from tests.images.example import build
 from tests.images.test_wheels import IMAGE
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.results import ERROR, FAILED, PASSED, SKIPPED, Result
+from shipyard.run.results import ERROR, FAILED, PASSED, SKIPPED, Result
 from tests.conftest import free_port
 from tests.images.example import build, push
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.core.project import load_project
 from shipyard.images.dockerfile import ignore_patterns, ignored
 from shipyard.images.settings import image_fingerprint
-from shipyard.project import load_project
 from tests.helpers import git, write
 
 pytestmark = pytest.mark.integration

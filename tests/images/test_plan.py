@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shipyard.fingerprint import Fingerprint
+from shipyard.core.fingerprint import Fingerprint
 from shipyard.images.plan import (
     BuildSpec,
     build_command,

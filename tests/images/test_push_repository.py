@@ -10,10 +10,10 @@ from pathlib import Path
 import boto3
 import pytest
 
+from shipyard.core.project import load_project
 from shipyard.deploy.artifacts import Artifacts
 from shipyard.images.registry import manifest_digest, parse_registry
-from shipyard.project import load_project
-from shipyard.results import PASSED
+from shipyard.run.results import PASSED
 from tests.helpers import git
 from tests.images.example import push
 from tests.images.test_ecr import TEAM_POLICY

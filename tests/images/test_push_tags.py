@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.images.registry import manifest_digest, parse_registry
-from shipyard.results import PASSED
+from shipyard.run.results import PASSED
 from tests.helpers import git, write
 from tests.images.example import build, push
 
@@ -93,8 +93,8 @@ def test_force_rebuilds_an_image_that_no_cache_skips(api_repo: Path, wheel_cache
 def test_deploy_ships_an_image_built_before_an_unrelated_commit(
     api_repo: Path, wheel_cache: Path, registry: str, images_prefix: str
 ) -> None:
+    from shipyard.core.project import load_project
     from shipyard.deploy.artifacts import Artifacts
-    from shipyard.project import load_project
 
     built = build(api_repo, wheel_cache, ["api"])["api"]
     assert built.status == PASSED, built.reason + built.output

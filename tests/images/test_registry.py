@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
 from shipyard.images.auth import is_local
 from shipyard.images.registry import (
     environment_registry,

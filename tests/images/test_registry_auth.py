@@ -19,7 +19,7 @@ import pytest
 from shipyard.images import auth
 from shipyard.images.auth import RegistryAuthError
 from shipyard.images.registry import manifest_digest, parse_registry
-from shipyard.results import PASSED
+from shipyard.run.results import PASSED
 from tests.conftest import free_port, require
 from tests.deploy.test_faults_infra import REGISTRY_BIN, Registry
 from tests.helpers import git, run_invoke, write
@@ -93,8 +93,8 @@ def test_push_tag_copy_and_lookups_go_through_the_docker_login_credentials(
     fresh_session: auth.Session,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from shipyard.core.project import load_project
     from shipyard.deploy.artifacts import Artifacts
-    from shipyard.project import load_project
 
     config = docker_config(tmp_path / "docker")
     login = docker_login(config, secure_registry.host, PASSWORD)
@@ -203,10 +203,10 @@ def test_in_ci_a_refused_push_is_the_push_result_and_the_run_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`invoke ci --push`: lint and test results still count, so the refusal is each push's result."""
+    from shipyard.core.project import load_project
     from shipyard.images.jobs import ci_jobs
-    from shipyard.project import load_project
-    from shipyard.results import ERROR
-    from shipyard.workflow import run_jobs
+    from shipyard.run.jobs import run_jobs
+    from shipyard.run.results import ERROR
 
     monkeypatch.setenv("DOCKER_CONFIG", str(docker_config(tmp_path / "docker")))
     project = load_project(secure_repo)

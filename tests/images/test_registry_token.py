@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
+from shipyard.core.secrets import Sensitive
 from shipyard.images import auth
 from shipyard.images.auth import Challenge, RegistryAuthError, parse_challenge
 from shipyard.images.registry import copy_tag, manifest_digest, parse_registry
-from shipyard.secrets import Sensitive
 from tests.images.test_registry_auth import docker_config
 
 USER, PASSWORD, REFRESH = "robot", "pw-" + secrets.token_hex(8), "rt-" + secrets.token_hex(8)

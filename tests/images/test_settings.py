@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from shipyard.core.project import Project, load_project
 from shipyard.images.settings import Checkout, image_fingerprint, revision, static_fingerprint
-from shipyard.project import Project, load_project
 from tests.helpers import git, write
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from packaging.markers import default_environment
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
 from shipyard.images.interpreter import ImagePython, image_python
 from shipyard.images.wheels import cache_key, cached_deps, download_command, requirements_for, wheel_commands
 from tests.helpers import write

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard import secrets
+from shipyard.core import secrets
 from tests.helpers import make_monorepo, python_unit
 
 ENVIRONMENTS = """

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
 from shipyard.settings.files import read_env_file
 from tests.helpers import write
 

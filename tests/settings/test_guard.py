@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.errors import ShipyardError
-from shipyard.project import load_project
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import load_project
 from shipyard.settings import load_settings
 from tests.helpers import git, python_unit, write
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.errors import ShipyardError
-from shipyard.project import load_project
-from shipyard.secrets import REDACTED, Sensitive, redact
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import load_project
+from shipyard.core.secrets import REDACTED, Sensitive, redact
 from shipyard.settings import SecretRef, Setting, check_required, load_all, load_settings, parse_overrides
 from tests.helpers import write
 
@@ -191,7 +191,7 @@ def test_parse_overrides() -> None:
 
 
 def test_process_secrets_are_registered_at_start(envrepo: Path) -> None:
-    from shipyard.secrets import register_process_secrets
+    from shipyard.core.secrets import register_process_secrets
 
     register_process_secrets(load_project(envrepo), {"DATABASE_URL": "postgres://from-env", "OTHER": "not-a-secret"})
     assert redact("postgres://from-env not-a-secret") == f"{REDACTED} not-a-secret"

@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 import pytest
 
-from shipyard.errors import ShipyardError
-from shipyard.project import load_project
-from shipyard.secrets import REDACTED, Sensitive, redact
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import load_project
+from shipyard.core.secrets import REDACTED, Sensitive, redact
 from shipyard.settings import load_all, load_settings, resolve, resolve_all
 from tests.helpers import write
 

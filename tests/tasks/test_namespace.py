@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shipyard.project import load_project
+from shipyard.core.project import load_project
 from shipyard.tasks.assemble import build_namespace, wanted_units
 from tests.helpers import run_invoke
 

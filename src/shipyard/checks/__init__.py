@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from shipyard.checks import black, flake8, isort, mypy, pylint, ruff
 from shipyard.checks.base import CAPABILITIES, Check, plugin
 from shipyard.checks.command import PREFIX, command_check, is_command
-from shipyard.registry import Registry
+from shipyard.core.registry import Registry
 
 CHECK_REGISTRY: Registry[Check] = Registry(
     "check",

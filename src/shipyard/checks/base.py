@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard.registry import Plugin
+from shipyard.core.registry import Plugin
 
 if TYPE_CHECKING:
-    from shipyard.project import Project
+    from shipyard.core.project import Project
 
 LINT, FORMAT, TYPES = "lint", "format", "types"  # what a check looks at (its capability besides fixing)
 CAN_FIX, FOLLOWS_IMPORTS = "can-fix", "follows-imports"

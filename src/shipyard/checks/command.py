@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 
 from shipyard.checks.base import Check
-from shipyard.errors import ConfigError
+from shipyard.core.errors import ConfigError
 
 PREFIX = "command:"
 

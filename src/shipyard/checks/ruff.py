@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from shipyard.checks.base import Check
 
 if TYPE_CHECKING:  # the project imports the check registry: no import back at run time
-    from shipyard.project import Project
+    from shipyard.core.project import Project
 
 RUFF_CONFIGS = ("ruff.toml", ".ruff.toml")
 

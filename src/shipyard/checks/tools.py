@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.checks.base import Check
-from shipyard.errors import ShipyardError
-from shipyard.proc import Command, command
-from shipyard.project import STATE_DIR, Project, Unit, read_toml
-from shipyard.versions import dist_version
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import STATE_DIR, Project, Unit, read_toml
+from shipyard.run.proc import Command, command
+from shipyard.run.versions import dist_version
 
 TOOLS = "tools"  # in .shipyard: <unit>/<dist>-<version>, the tool venvs of pinned checks
 STAMP = "shipyard-tool.json"
@@ -177,7 +177,7 @@ def _file_requirements(folder: Path) -> Iterator[str]:
 
 def install(venv: ToolVenv) -> tuple[str, str] | None:
     """Make ``venv`` hold its pinned tool (afresh); None when it does, else (reason, output)."""
-    from shipyard.proc import run
+    from shipyard.run.proc import run
 
     shutil.rmtree(venv.path, ignore_errors=True)
     outputs = []

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shipyard.core.errors import ConfigError, did_you_mean
 from shipyard.dependencies import poetry, requirements, uv
 from shipyard.dependencies.base import Pins, Reader, parse_pins
-from shipyard.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
-    from shipyard.project import Project, Unit
+    from shipyard.core.project import Project, Unit
 
 READERS: dict[str, Reader] = {
     reader.name: reader
@@ -86,7 +86,7 @@ class Source:
         return self._export_file(dev)
 
     def _export_file(self, dev: bool) -> Path:
-        from shipyard.workdir import STATE_DIR
+        from shipyard.core.workdir import STATE_DIR
 
         digest = hashlib.sha256(f"{self.reader.name}\0{self.rel}\0{self.unit.path}\0{dev}\0".encode())
         digest.update(self.lock.read_bytes())
@@ -96,7 +96,7 @@ class Source:
 
 
 def _write(path: Path, text: str) -> None:
-    from shipyard.workdir import shipyard_dir
+    from shipyard.core.workdir import shipyard_dir
 
     shipyard_dir(path.parent.parent.parent)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shipyard.errors import ShipyardError
-    from shipyard.project import Unit
+    from shipyard.core.errors import ShipyardError
+    from shipyard.core.project import Unit
 
 TEST_GROUPS = ("test", "tests", "dev")  # the groups that hold a unit's test tools (PEP 735 or Poetry's)
 

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipyard.core.errors import ShipyardError
 from shipyard.dependencies.base import TEST_GROUPS, Reader, run_export
-from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
-    from shipyard.project import Unit
+    from shipyard.core.project import Unit
 
 INSTALL_HINT = "pip install poetry poetry-plugin-export"
 
@@ -38,7 +38,7 @@ def groups(data: dict[str, Any]) -> list[str]:
 
 
 def export(root: Path, unit: Unit, lock: Path, dev: bool) -> str:
-    from shipyard.workdir import read_toml
+    from shipyard.core.workdir import read_toml
 
     rel = lock.relative_to(root).as_posix()
     exe = poetry_bin()

@@ -12,11 +12,11 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shipyard.core.errors import ShipyardError
 from shipyard.dependencies.base import TEST_GROUPS, Reader, run_export
-from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
-    from shipyard.project import Unit
+    from shipyard.core.project import Unit
 
 
 def _find(root: Path, folder: Path) -> Path | None:
@@ -30,7 +30,7 @@ def _find(root: Path, folder: Path) -> Path | None:
 
 
 def _member(workspace: Path, folder: Path) -> bool:
-    from shipyard.workdir import read_toml
+    from shipyard.core.workdir import read_toml
 
     path = workspace / "pyproject.toml"
     table = read_toml(path, workspace).get("tool", {}).get("uv", {}).get("workspace") if path.is_file() else None
@@ -54,7 +54,7 @@ def uv_bin() -> str:
 
 
 def export(root: Path, unit: Unit, lock: Path, dev: bool) -> str:
-    from shipyard.workdir import read_toml
+    from shipyard.core.workdir import read_toml
 
     folder = root / unit.path
     data = read_toml(folder / "pyproject.toml", root) if (folder / "pyproject.toml").is_file() else {}

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Project, Unit
 from shipyard.deploy.target import Release
-from shipyard.errors import ShipyardError
-from shipyard.project import Project, Unit
 
 if TYPE_CHECKING:
     from shipyard.images.jobs import Destination
@@ -82,7 +82,7 @@ class Artifacts:
         """Build and push the images that are missing; the release of every unit, by digest."""
         from shipyard.images.build import BuildOptions
         from shipyard.images.jobs import push_jobs
-        from shipyard.workflow import run_jobs
+        from shipyard.run.jobs import run_jobs
 
         images = [u for u in units if u.has_image]
         # scans=False: no scan-ecr here; the gate (require-scan) reads the scans ci or a push recorded

@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Project, Unit
 from shipyard.deploy import migrate
 from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, MIGRATE, ROLLBACK, SUCCEEDED, Entry
 from shipyard.deploy.lock import LockInfo, whoami
@@ -19,10 +21,8 @@ from shipyard.deploy.plan import DeployPlan, build_plan, deployable, render, wit
 from shipyard.deploy.session import Session
 from shipyard.deploy.target import DeployFailed, Progress, Running
 from shipyard.deploy.transaction import Transaction, confirm, now
-from shipyard.errors import ShipyardError
-from shipyard.proc import sigterm_as_interrupt
-from shipyard.project import Project, Unit
-from shipyard.results import Result, summary_table
+from shipyard.run.proc import sigterm_as_interrupt
+from shipyard.run.results import Result, summary_table
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,11 @@ def deploy(
 
 def _step_summary(plan: DeployPlan, results: Sequence[Result]) -> None:
     """Inside GitHub Actions: the plan, its waves (Mermaid) and the outcome in the step summary."""
-    from shipyard import gha
+    from shipyard.github import output as gha
 
     if not gha.active():
         return
-    from shipyard.mermaid import waves_graph
+    from shipyard.github.mermaid import waves_graph
 
     outcomes = {r.unit: ("succeeded" if r.ok else "failed") for r in results}
     parts = [f"### deploy to {plan.env}", "", "```text", render(plan), "```", ""]
@@ -95,10 +95,10 @@ def _step_summary(plan: DeployPlan, results: Sequence[Result]) -> None:
 
 
 def gated(session: Session, plan: DeployPlan, options: DeployOptions) -> DeployPlan:
-    """The plan, checked against the CI gate (see shipyard.gate) where the environment requires
+    """The plan, checked against the CI gate (see shipyard.ci.gate) where the environment requires
     it: refused when a service's content has no passing lint/test record, unless --force, which
     is then written on the service's plan (and so in the ledger and the notification)."""
-    from shipyard import gate
+    from shipyard.ci import gate
 
     forced: dict[str, list[str]] = {sp.service: [] for sp in plan.services}
     source = session.environment.get("promote-from", "")
@@ -126,7 +126,7 @@ def gated(session: Session, plan: DeployPlan, options: DeployOptions) -> DeployP
 def _gate_may_refuse(session: Session, options: DeployOptions) -> bool:
     """Whether ``gated`` can refuse this deploy: the environment gates on CI or scans, and
     neither --force nor --plan lets it through anyway."""
-    from shipyard import gate
+    from shipyard.ci import gate
 
     environment = session.environment
     if options.plan_only or options.force:
@@ -137,9 +137,9 @@ def _gate_may_refuse(session: Session, options: DeployOptions) -> bool:
 def _ci_missing(session: Session, plan: DeployPlan) -> dict[str, list[Any]]:
     """Per planned service: the lint/test passes (``require-ci``) and scan passes at the
     environment's threshold (``require-scan``), its own and its libs', this content has no record of."""
-    from shipyard import gate
-    from shipyard.cache import ResultCache
-    from shipyard.keys import Inputs
+    from shipyard.ci import gate
+    from shipyard.run.cache import ResultCache
+    from shipyard.run.keys import Inputs
 
     env, project = session.environment, session.project
     ci, scan = gate.required(env), gate.scan_required(env)
@@ -156,7 +156,7 @@ def _ci_missing(session: Session, plan: DeployPlan) -> dict[str, list[Any]]:
 
 def _ci_command(session: Session, missing: Sequence[Any]) -> str:
     """The command that records what is missing: ``invoke ci``, with ``--scan --env E`` for scans."""
-    from shipyard import gate
+    from shipyard.ci import gate
 
     scans = [r.task for r in missing if r.task.startswith(gate.SCAN)]
     if not scans:

@@ -24,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from shipyard.core.errors import ShipyardError
 from shipyard.deploy import summary
 from shipyard.deploy.lock import LockLost
 from shipyard.deploy.store import Conflict, StateStore
-from shipyard.errors import ShipyardError
 
 PREFIX = "ledger/"
 OPEN = "attempts/"  # one marker per attempt in progress: written before acting, removed once recorded

@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
 from shipyard.aws import fenced
+from shipyard.core.errors import ShipyardError
 from shipyard.deploy.store import Conflict, Contended, StateStore, Stored
-from shipyard.errors import ShipyardError
 
 LOCK_KEY = "lock.json"
 # Seconds; renewed every quarter of it while a deploy runs. A holder killed with SIGKILL keeps

@@ -21,12 +21,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Unit
+from shipyard.core.secrets import Sensitive, redact
 from shipyard.deploy.migrations import DEFAULT_TOOL, MIGRATION_TOOLS
 from shipyard.deploy.migrations.alembic import STATUS_SCRIPT as STATUS_SCRIPT  # re-exported: tests read it
-from shipyard.errors import ShipyardError
-from shipyard.proc import Command, command, run
-from shipyard.project import Unit
-from shipyard.secrets import Sensitive, redact
+from shipyard.run.proc import Command, command, run
 
 if TYPE_CHECKING:
     from shipyard.settings import Settings

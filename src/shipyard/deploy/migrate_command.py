@@ -15,6 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Project, Unit
+from shipyard.core.secrets import redact
 from shipyard.deploy.ledger import FAILED, INTERRUPTED, MIGRATE, SUCCEEDED, Entry
 from shipyard.deploy.lock import whoami
 from shipyard.deploy.migrate import MigrationFailed, MigrationStatus, migration_for
@@ -24,10 +27,7 @@ from shipyard.deploy.plan import deployable
 from shipyard.deploy.session import Session
 from shipyard.deploy.target import Progress, Release
 from shipyard.deploy.transaction import confirm_protected, now
-from shipyard.errors import ShipyardError
-from shipyard.proc import sigterm_as_interrupt
-from shipyard.project import Project, Unit
-from shipyard.secrets import redact
+from shipyard.run.proc import sigterm_as_interrupt
 
 if TYPE_CHECKING:
     from shipyard.deploy.notify import Notifications as Notifier

@@ -13,13 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Unit
+from shipyard.core.secrets import Sensitive, redact
 from shipyard.deploy import migrate
 from shipyard.deploy.migrate import Migration, MigrationFailed, MigrationStatus
 from shipyard.deploy.target import Progress, Release
-from shipyard.errors import ShipyardError
 from shipyard.images.ecr import login_for_pull
-from shipyard.project import Unit
-from shipyard.secrets import Sensitive, redact
 
 if TYPE_CHECKING:
     from shipyard.deploy.session import Session

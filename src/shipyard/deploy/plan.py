@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from shipyard.core.errors import ConfigError, ShipyardError
+from shipyard.core.project import Project, Unit
+from shipyard.core.secrets import redact
 from shipyard.deploy.migrate import Migration, MigrationStatus, migration_for
 from shipyard.deploy.target import Change, Release, Running
-from shipyard.errors import ConfigError, ShipyardError
-from shipyard.project import Project, Unit
-from shipyard.secrets import redact
 
 if TYPE_CHECKING:
     from shipyard.deploy.artifacts import Artifacts

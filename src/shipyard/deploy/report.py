@@ -6,9 +6,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from shipyard.core.secrets import redact
 from shipyard.deploy.ledger import Entry
 from shipyard.deploy.lock import LockInfo
-from shipyard.secrets import redact
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

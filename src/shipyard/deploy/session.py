@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Project
+from shipyard.core.secrets import Sensitive
 from shipyard.deploy.ledger import Ledger
 from shipyard.deploy.lock import DEFAULT_LEASE, DeployLock
 from shipyard.deploy.notify import Notifications, NotifierContext, open_notifications
@@ -21,9 +24,6 @@ from shipyard.deploy.stores import NEEDS_AWS as STORE_NEEDS_AWS
 from shipyard.deploy.stores import SHARED, STATE_STORES, StoreContext, store_name
 from shipyard.deploy.target import TargetContext, Targets
 from shipyard.deploy.targets import NEEDS_AWS, TARGETS
-from shipyard.errors import ShipyardError
-from shipyard.project import Project
-from shipyard.secrets import Sensitive
 
 
 def uses_aws(environment: Mapping[str, Any]) -> bool:

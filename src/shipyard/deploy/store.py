@@ -205,6 +205,6 @@ def s3_store(ctx: StoreContext) -> S3Store:
 
 def local_store(ctx: StoreContext) -> LocalStore:
     """The ``local`` state store: .shipyard/state/<env>."""
-    from shipyard.project import shipyard_dir
+    from shipyard.core.project import shipyard_dir
 
     return LocalStore(shipyard_dir(ctx.root) / "state" / ctx.env)

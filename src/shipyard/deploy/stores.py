@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.registry import Plugin, Registry
-from shipyard.schema import Field
+from shipyard.core.registry import Plugin, Registry
+from shipyard.core.schema import Field
 
 if TYPE_CHECKING:
     from shipyard.deploy.store import StateStore

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shipyard.core.errors import ShipyardError
 from shipyard.deploy.store import Conflict, StateStore
-from shipyard.errors import ShipyardError
 
 KEY = "index/summary.json"
 VERSION = 1

@@ -20,12 +20,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shipyard.config import DEFAULT_TARGETS
+from shipyard.core.config import DEFAULT_TARGETS
+from shipyard.core.errors import ShipyardError
 from shipyard.deploy.targets import TARGETS
-from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
-    from shipyard.project import Project, Unit
+    from shipyard.core.project import Project, Unit
     from shipyard.settings import Settings
 
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.secrets import redact
 from shipyard.deploy import migrate
 from shipyard.deploy.ledger import DEPLOY, FAILED, INTERRUPTED, ROLLBACK, ROLLED_BACK, SUCCEEDED, Entry, not_recorded
 from shipyard.deploy.lock import whoami
@@ -32,11 +34,9 @@ from shipyard.deploy.notify import base as events
 from shipyard.deploy.plan import DeployPlan, ServicePlan
 from shipyard.deploy.target import Cancelled, DeployFailed, Progress, Running
 from shipyard.deploy.verify import run_smoke_check, smoke_check_for
-from shipyard.errors import ShipyardError
-from shipyard.proc import Terminated, sigterm_as_interrupt
-from shipyard.results import FAILED as R_FAILED
-from shipyard.results import PASSED, SKIPPED, Result
-from shipyard.secrets import redact
+from shipyard.run.proc import Terminated, sigterm_as_interrupt
+from shipyard.run.results import FAILED as R_FAILED
+from shipyard.run.results import PASSED, SKIPPED, Result
 
 if TYPE_CHECKING:
     from shipyard.deploy.session import Session

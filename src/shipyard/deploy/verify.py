@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shipyard.core.project import Unit
 from shipyard.deploy.target import DeployFailed
-from shipyard.project import Unit
 
 
 @dataclass(frozen=True)

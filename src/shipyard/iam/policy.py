@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.environments import distribution_id
+from shipyard.core.environments import distribution_id
+from shipyard.core.project import Project, Unit
 from shipyard.iam.table import TABLE
-from shipyard.project import Project, Unit
 from shipyard.settings.refs import SECRETS_MANAGER, SSM, SecretRef, partition
 
 ROLLING = ("", "rolling")
@@ -108,7 +108,7 @@ def features(ctx: Context) -> set[str]:
 
 
 def _cache_mode(ctx: Context) -> str:
-    from shipyard.cache import CacheConfig
+    from shipyard.run.cache import CacheConfig
 
     config = CacheConfig.of(ctx.project, environ={})  # the configured mode, not this shell's
     return config.mode if config.bucket else "off"
@@ -197,7 +197,7 @@ def _objects(ctx: Context, bucket: str, prefix: str = "") -> Scope | None:
 
 
 def _cache(ctx: Context) -> tuple[str, str]:
-    from shipyard.cache import CacheConfig
+    from shipyard.run.cache import CacheConfig
 
     config = CacheConfig.of(ctx.project, environ={})
     return config.bucket, config.prefix

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from http.client import HTTPResponse
 from typing import Any
 
-from shipyard.errors import ShipyardError
-from shipyard.secrets import Sensitive
+from shipyard.core.errors import ShipyardError
+from shipyard.core.secrets import Sensitive
 
 TIMEOUT = 10.0
 DOCKER_HUB = "docker.io"

@@ -9,17 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from shipyard.errors import ShipyardError
-from shipyard.fingerprint import Fingerprint
-from shipyard.graph import lib_closure
+from shipyard.core.errors import ShipyardError
+from shipyard.core.fingerprint import Fingerprint
+from shipyard.core.graph import lib_closure
+from shipyard.core.project import Project, Unit
 from shipyard.images import dockerfile
 from shipyard.images.builders import BUILDERS, HERMETIC, OWN_DOCKERFILE, ImageBuilder
 from shipyard.images.context import create_context
 from shipyard.images.plan import BuildSpec, epoch_of, image_labels, image_tags
 from shipyard.images.settings import Checkout, ImageSettings, Revision, image_fingerprint
 from shipyard.images.wheels import StepFailed
-from shipyard.proc import command, run
-from shipyard.project import Project, Unit
+from shipyard.run.proc import command, run
 
 WHEEL_CACHE_ENV = "SHIPYARD_WHEEL_CACHE"
 

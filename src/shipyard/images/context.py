@@ -21,16 +21,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.graph import lib_closure
+from shipyard.core.project import Project, Unit
 from shipyard.dependencies import dependency_source
-from shipyard.errors import ShipyardError
-from shipyard.graph import lib_closure
 from shipyard.images.dockerfile import DOCKERFILE, build_mode, check_dockerfile_inputs, view
 from shipyard.images.interpreter import check_python, image_python
 from shipyard.images.plan import inspect_command
 from shipyard.images.settings import ImageSettings
 from shipyard.images.wheels import build_wheels, cached_deps, link_wheels
-from shipyard.proc import run
-from shipyard.project import Project, Unit
+from shipyard.run.proc import run
 
 LOCK = "requirements.lock"
 

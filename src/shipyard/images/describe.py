@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shipyard.fingerprint import WorkingTree, working_tree
+from shipyard.core.fingerprint import WorkingTree, working_tree
+from shipyard.core.project import Project, Unit
 from shipyard.images.settings import build_fingerprint, fingerprint_settings
-from shipyard.project import Project, Unit
 
 
 def describe_fingerprints(project: Project, units: Sequence[Unit]) -> list[dict[str, Any]]:

@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.errors import ConfigError
-from shipyard.fingerprint import content_hash
-from shipyard.proc import Command, command
-from shipyard.project import Project, Unit
+from shipyard.core.errors import ConfigError
+from shipyard.core.fingerprint import content_hash
+from shipyard.core.project import Project, Unit
+from shipyard.run.proc import Command, command
 
 HERMETIC, DOCKERFILE = "hermetic", "dockerfile"
 # A hermetic Dockerfile copies the wheels shipyard stages: `COPY deps/ ...`, `COPY app/ ...`

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.aws import aws_errors, env_client, error_code
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
+from shipyard.core.secrets import register_secret
 from shipyard.images.plan import login_command
 from shipyard.images.registry import Registry, parse_registry
-from shipyard.proc import Command, run
-from shipyard.secrets import register_secret
+from shipyard.run.proc import Command, run
 
 
 @dataclass(frozen=True)

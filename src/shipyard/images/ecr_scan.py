@@ -21,11 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Unit
 from shipyard.images.ecr import AwsCall, call, in_region
 from shipyard.images.registry import Registry
-from shipyard.project import Unit
-from shipyard.results import ERROR, FAILED, SKIPPED, Result
+from shipyard.run.results import ERROR, FAILED, SKIPPED, Result
 from shipyard.scan.base import SEVERITIES, Finding
 
 TASK = "scan-ecr"
@@ -73,7 +73,7 @@ def read_findings(
     """ECR's findings for ``unit@digest`` once its scan is complete (``where``: the file a finding
     is reported on, the unit's Dockerfile). NotScanned / ScanFailed when there are none to judge."""
     env, name = in_region(environment, registry), registry.repository(unit)
-    from shipyard.config import ENVIRONMENT_FIELDS
+    from shipyard.core.config import ENVIRONMENT_FIELDS
 
     default_wait = ENVIRONMENT_FIELDS["ecr-scan-wait"].default
     wait, start = float(environment.get("ecr-scan-wait", default_wait)), clock()

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
 from shipyard.images.plan import inspect_command
 from shipyard.images.wheels import StepFailed
-from shipyard.proc import Command, command, run
+from shipyard.run.proc import Command, command, run
 
 # The keys and values of packaging.markers.default_environment(), computed by the image's
 # interpreter with the standard library only (the base image need not have packaging).

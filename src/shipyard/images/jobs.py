@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from shipyard.errors import ConfigError, ShipyardError
+from shipyard.core.errors import ConfigError, ShipyardError
+from shipyard.core.project import Project, Unit
 from shipyard.images import ecr, ecr_scan, static
 from shipyard.images.auth import RegistryAuthError, denied, refused
 from shipyard.images.build import BuildOptions, ensure_image, image_target
@@ -21,10 +22,9 @@ from shipyard.images.plan import push_command, push_refs, tag_command
 from shipyard.images.registry import Registry, copy_tag, environment_registry, manifest_digest, pushed_digest
 from shipyard.images.settings import Checkout, static_fingerprint
 from shipyard.images.wheels import StepFailed
-from shipyard.proc import Completed, run
-from shipyard.project import Project, Unit
-from shipyard.results import ERROR, FAILED, PASSED, Result
-from shipyard.workflow import CHAIN, Job
+from shipyard.run.jobs import CHAIN, Job
+from shipyard.run.proc import Completed, run
+from shipyard.run.results import ERROR, FAILED, PASSED, Result
 
 Work = Callable[[dict[str, Any]], str]  # fills the details, returns the result's note
 # docker push's words for a registry that went away mid-push, and its retry countdown (noise then)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shipyard.fingerprint import Fingerprint
+from shipyard.core.fingerprint import Fingerprint
 from shipyard.images.settings import Revision
-from shipyard.proc import Command, command
+from shipyard.run.proc import Command, command
 
 SOURCE = "org.opencontainers.image.source"
 REVISION = "org.opencontainers.image.revision"

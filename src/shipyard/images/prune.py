@@ -22,10 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Project
 from shipyard.images.ecr import AwsCall, call, in_region
 from shipyard.images.registry import Registry, parse_registry
-from shipyard.project import Project
 
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
 BATCH = 100  # batch_get_image and batch_delete_image take at most 100 image ids

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
 from shipyard.images.auth import SESSION, denied, is_local
 
 MANIFEST_TYPES = (

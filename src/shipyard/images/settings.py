@@ -8,11 +8,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from shipyard.config import IMAGE_FIELDS
-from shipyard.fingerprint import Fingerprint, fingerprint, is_byproduct, tracked_files
+from shipyard.core.config import IMAGE_FIELDS
+from shipyard.core.fingerprint import Fingerprint, fingerprint, is_byproduct, tracked_files
+from shipyard.core.project import Project, Unit
 from shipyard.images.builders import DEFAULT_BUILDER
 from shipyard.images.dockerfile import DOCKERFILE, build_args, build_mode, context_files
-from shipyard.project import Project, Unit
 
 # Bump when the build context layout or the way images are built changes: every image rebuilds.
 BUILD_FORMAT = "1"

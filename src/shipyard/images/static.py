@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard.errors import ShipyardError
-from shipyard.fingerprint import Fingerprint
+from shipyard.core.errors import ShipyardError
+from shipyard.core.fingerprint import Fingerprint
+from shipyard.core.project import Project, Unit
 from shipyard.images.wheels import StepFailed
-from shipyard.proc import Command, command, run
-from shipyard.project import Project, Unit
+from shipyard.run.proc import Command, command, run
 
 if TYPE_CHECKING:
     from shipyard.settings import Settings

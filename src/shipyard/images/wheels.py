@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard.errors import ShipyardError
-from shipyard.proc import Command, command, run
+from shipyard.core.errors import ShipyardError
+from shipyard.run.proc import Command, command, run
 
 if TYPE_CHECKING:
     from shipyard.images.interpreter import ImagePython

@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from shipyard import compose
-from shipyard.errors import ConfigError, ShipyardError, did_you_mean
-from shipyard.keys import SCHEMA, digest
-from shipyard.proc import command, run
-from shipyard.project import Project, Unit
+from shipyard.ci import compose
+from shipyard.core.errors import ConfigError, ShipyardError, did_you_mean
+from shipyard.core.project import Project, Unit
+from shipyard.run.keys import SCHEMA, digest
+from shipyard.run.proc import command, run
 
 TASK = "integration"
 UNIT = "stack"  # the results' unit: the whole stack, not one service
@@ -46,7 +46,7 @@ class Settings:
 
     @classmethod
     def of(cls, project: Project) -> Settings:
-        from shipyard.config import INTEGRATION_FIELDS
+        from shipyard.core.config import INTEGRATION_FIELDS
 
         if not project.settings["integration"]:  # an absent table validates to {}
             raise ConfigError(
@@ -180,7 +180,7 @@ def _by_build(project: Project, units: Sequence[Unit], build: Any) -> Unit | Non
 
 def cache_key(project: Project, draft: Plan, files: Mapping[str, str]) -> str:
     """What the result depends on; see the module docstring."""
-    from shipyard.fingerprint import shipyard_source
+    from shipyard.core.fingerprint import shipyard_source
     from shipyard.images.settings import image_fingerprint
 
     needed = draft.needed

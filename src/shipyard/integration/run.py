@@ -17,16 +17,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard import compose, gha
-from shipyard.errors import ShipyardError
+from shipyard.ci import compose
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Project, shipyard_dir
+from shipyard.core.secrets import redact
+from shipyard.github import output as gha
 from shipyard.integration.plan import TASK, UNIT, Plan, plan, project_name
-from shipyard.proc import Command, command, run
-from shipyard.project import Project, shipyard_dir
-from shipyard.results import FAILED, PASSED, Result, summary_table, write_report
-from shipyard.secrets import redact
+from shipyard.run.proc import Command, command, run
+from shipyard.run.results import FAILED, PASSED, Result, summary_table, write_report
 
 if TYPE_CHECKING:
-    from shipyard.ci import RunOptions
+    from shipyard.ci.pipeline import RunOptions
     from shipyard.images.build import BuildOptions
     from shipyard.images.settings import Checkout
 
@@ -36,9 +37,9 @@ _LABEL = "label=com.docker.compose.project="
 
 def integration(project: Project, options: RunOptions) -> list[Result]:
     """Run the stack's tests (or take their passed result from the cache); print the summary."""
-    from shipyard.cache import ResultCache
     from shipyard.images.build import BuildOptions
     from shipyard.images.settings import Checkout
+    from shipyard.run.cache import ResultCache
 
     shipyard_dir(project.root)
     checkout = Checkout.read(project.root)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from shipyard.registry import Registry
+from shipyard.core.registry import Registry
 
 JUNIT_XML = "junit-xml"
 REPORTS_NO_TESTS = "reports-no-tests"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from shipyard.registry import Plugin
+from shipyard.core.registry import Plugin
 
 
 class Command:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from shipyard.registry import Plugin
+from shipyard.core.registry import Plugin
 from shipyard.runners import JUNIT_XML, REPORTS_NO_TESTS
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from shipyard.registry import Registry
+from shipyard.core.registry import Registry
 from shipyard.scan.base import Scanner
 
 SCANNERS: Registry[Scanner] = Registry(

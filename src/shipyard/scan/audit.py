@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 
+from shipyard.core.project import Project, Unit
+from shipyard.core.registry import Plugin
 from shipyard.dependencies import dependency_source
-from shipyard.project import Project, Unit
-from shipyard.registry import Plugin
 from shipyard.scan.base import CannotReach, Finding, Scanner, tool
 
 _CVSS = re.compile(r"CVSS[^0-9]*([0-9.]+)")

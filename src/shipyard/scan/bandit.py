@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from shipyard.project import Project, Unit
-from shipyard.registry import Plugin
+from shipyard.core.project import Project, Unit
+from shipyard.core.registry import Plugin
 from shipyard.scan.base import Finding, Scanner, tool
 
 _SKIP = ".venv,.nox,node_modules,.shipyard,build,dist"

@@ -2,7 +2,7 @@
 
 A scanner looks at one unit (its code, its committed files, its Dockerfile, its resolved
 dependencies) with a real tool and reports :class:`Finding` values. Each scanner module has
-a ``PLUGIN`` (see shipyard.registry) whose implementation is a :class:`Scanner`; the
+a ``PLUGIN`` (see shipyard.core.registry) whose implementation is a :class:`Scanner`; the
 registry line in ``shipyard/scan/__init__.py`` is all that adding one takes.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.config import SCAN_FAIL_ON, SEVERITIES
-from shipyard.project import Project, Unit
+from shipyard.core.config import SCAN_FAIL_ON, SEVERITIES
+from shipyard.core.project import Project, Unit
 
 __all__ = ["SEVERITIES", "CannotReach", "Finding", "Scanner", "fail_on"]  # SEVERITIES: from config
 

@@ -18,13 +18,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from shipyard.keys import Inputs
-from shipyard.project import Project, Unit
-from shipyard.results import FAILED, PASSED, SKIPPED, Result
+from shipyard.core.project import Project, Unit
+from shipyard.run.jobs import Job
+from shipyard.run.keys import Inputs
+from shipyard.run.results import FAILED, PASSED, SKIPPED, Result
+from shipyard.run.versions import dist_version
 from shipyard.scan import SCANNERS
 from shipyard.scan.base import SEVERITIES, CannotReach, Finding, Scanner, fail_on
-from shipyard.versions import dist_version
-from shipyard.workflow import Job
 
 TASK = "scan"
 

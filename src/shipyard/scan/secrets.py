@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from shipyard.fingerprint import tracked_files, unit_files
-from shipyard.project import Project, Unit
-from shipyard.registry import Plugin
+from shipyard.core.fingerprint import tracked_files, unit_files
+from shipyard.core.project import Project, Unit
+from shipyard.core.registry import Plugin
 from shipyard.scan.base import Finding, Scanner, tool
 
 

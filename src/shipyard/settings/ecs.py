@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from shipyard.errors import ShipyardError
-from shipyard.secrets import Sensitive
+from shipyard.core.errors import ShipyardError
+from shipyard.core.secrets import Sensitive
 from shipyard.settings.layers import ENVIRON, OVERRIDE, Setting, Settings
 from shipyard.settings.refs import SecretRef
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
 
 _UNPARSED = re.compile(r"could not parse statement starting at line (\d+)")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
 
 
 def tracked(root: Path, paths: Sequence[str]) -> set[str]:

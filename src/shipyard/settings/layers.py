@@ -23,9 +23,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shipyard.errors import ShipyardError
-from shipyard.project import Project, Unit
-from shipyard.secrets import Sensitive, looks_secret, register_secret
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Project, Unit
+from shipyard.core.secrets import Sensitive, looks_secret, register_secret
 from shipyard.settings.files import read_env_file
 from shipyard.settings.guard import refuse_tracked_secrets
 from shipyard.settings.refs import SecretRef, is_reference, parse_reference

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
 from shipyard.settings.backends import BACKENDS, JSON_KEYS
 
 SSM, SECRETS_MANAGER = "ssm", "secretsmanager"  # the backends' names (the IAM policy's statements)

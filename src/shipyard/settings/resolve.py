@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shipyard.errors import ShipyardError
-from shipyard.secrets import Sensitive
+from shipyard.core.errors import ShipyardError
+from shipyard.core.secrets import Sensitive
 from shipyard.settings.backends import BACKENDS
 from shipyard.settings.layers import Settings
 from shipyard.settings.refs import SecretRef

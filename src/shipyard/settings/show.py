@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.project import Project
-from shipyard.secrets import redact
+from shipyard.core.project import Project
+from shipyard.core.secrets import redact
 from shipyard.settings.layers import TEST, Setting, Settings
 
 _TABLE = "tool.shipyard.environments."
@@ -71,7 +71,7 @@ def to_json(
 
 def extends(project: Project, name: str) -> list[str]:
     """The environments ``name`` extends, nearest first."""
-    from shipyard.environments import chain
+    from shipyard.core.environments import chain
 
     if name == TEST:
         return []

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from invoke.collection import Collection
 
-from shipyard.console import print_error
-from shipyard.errors import ShipyardError
-from shipyard.project import Project, Unit
+from shipyard.cli.console import print_error
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Project, Unit
 from shipyard.tasks import core, images
 from shipyard.tasks import deploy as deploy_tasks
 from shipyard.tasks import graph as graph_tasks

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shipyard.ci import RunOptions
-from shipyard.errors import ShipyardError
-from shipyard.project import Project, Unit, find_root, load_project
-from shipyard.results import Result
-from shipyard.secrets import register_process_secrets
+from shipyard.ci.pipeline import RunOptions
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Project, Unit, find_root, load_project
+from shipyard.core.secrets import register_process_secrets
+from shipyard.run.results import Result
 
 
 class _ShownAsInt(type):
@@ -60,7 +60,7 @@ def project() -> Project:
 
 @functools.cache
 def _files(root: Path) -> dict[str, str]:
-    from shipyard.fingerprint import tracked_files
+    from shipyard.core.fingerprint import tracked_files
 
     return tracked_files(root)
 
@@ -89,7 +89,7 @@ def selected(c: Any, service: Sequence[str] | None, *, libs: bool = True, since:
         names = [bound]
     units = proj.select(names, libs=libs)
     if since:
-        from shipyard.affected import affected
+        from shipyard.core.affected import affected
 
         found = affected(proj, since, working_files())
         print(found.describe(), file=sys.stderr, flush=True)

@@ -7,8 +7,8 @@ from typing import Any
 
 from invoke.tasks import task
 
-from shipyard.console import guarded
-from shipyard.errors import ShipyardError
+from shipyard.cli.console import guarded
+from shipyard.core.errors import ShipyardError
 from shipyard.tasks.common import NONE, bound_service, exit_for, project, run_options, selected, working_files
 
 SERVICE_HELP = "service or lib name (repeatable); default: all"
@@ -29,7 +29,7 @@ RUN_HELP = {
 def services(c: Any, service: list[str] | None = None, json_: bool = False) -> None:
     """List discovered services and libs: kind, path, dependencies, Python versions;
     and the matched directories that are not units, with why."""
-    from shipyard.inventory import describe, describe_skipped, table
+    from shipyard.cli.inventory import describe, describe_skipped, table
 
     proj = project()
     rows = [describe(proj, u) for u in selected(c, service)]
@@ -53,7 +53,7 @@ def lint(
     replay: bool = False,
 ) -> None:
     """Lint: each Python unit's checks (ruff by default; flake8, black, isort, mypy, pylint, command:...)."""
-    from shipyard.ci import lint as run_lint
+    from shipyard.ci.pipeline import lint as run_lint
 
     options = run_options(jobs, keep_going, verbose, report, cache=cache, replay=replay)
     units = selected(c, service, since=since)
@@ -84,7 +84,7 @@ def test(
     replay: bool = False,
 ) -> None:
     """Test: each unit's nox sessions, one isolated venv per Python version."""
-    from shipyard.ci import test as run_test
+    from shipyard.ci.pipeline import test as run_test
 
     options = run_options(jobs, keep_going, verbose, report, cache=cache, replay=replay)
     units = selected(c, service, since=since)
@@ -121,7 +121,7 @@ def ci(
     replay: bool = False,
 ) -> None:
     """Lint and test the selected units, then print a summary; exit 1 when anything failed."""
-    from shipyard.ci import ci as run_ci
+    from shipyard.ci.pipeline import ci as run_ci
 
     proj = project()
     threshold = _scan_threshold(proj, env) if scan else ""
@@ -176,7 +176,7 @@ def scan(
     replay: bool = False,
 ) -> None:
     """Security scans per unit: bandit, detect-secrets, hadolint, pip-audit; exit 1 on a finding at the threshold."""
-    from shipyard.ci import scan as run_scan
+    from shipyard.ci.pipeline import scan as run_scan
 
     proj = project()
     threshold = _scan_threshold(proj, env)

@@ -9,8 +9,8 @@ from typing import Any
 from invoke.collection import Collection
 from invoke.tasks import task
 
-from shipyard.console import guarded
-from shipyard.errors import ShipyardError
+from shipyard.cli.console import guarded
+from shipyard.core.errors import ShipyardError
 from shipyard.tasks.common import NONE, Whole, exit_for, project, selected
 
 ENV_HELP = "environment (default: default-environment, usually `local`)"

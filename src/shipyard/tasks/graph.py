@@ -7,7 +7,7 @@ from typing import Any
 
 from invoke.tasks import task
 
-from shipyard.console import guarded
+from shipyard.cli.console import guarded
 from shipyard.tasks.common import project, selected
 from shipyard.tasks.core import SERVICE_HELP
 
@@ -16,7 +16,7 @@ from shipyard.tasks.core import SERVICE_HELP
 @guarded
 def graph(c: Any, json_: bool = False) -> None:
     """The dependency graph: which libs each unit uses (depends-on and path dependencies)."""
-    from shipyard import graph as graph_lib
+    from shipyard.core import graph as graph_lib
 
     proj = project()
     print(json.dumps(graph_lib.to_json(proj), indent=2) if json_ else graph_lib.to_text(proj))
@@ -32,8 +32,8 @@ def matrix(c: Any, service: list[str] | None = None, since: str = "") -> None:
 
     Inside Actions it is also written to $GITHUB_OUTPUT as `matrix` and `count`.
     """
-    from shipyard.matrix import matrix as build_matrix
-    from shipyard.matrix import publish
+    from shipyard.github.matrix import matrix as build_matrix
+    from shipyard.github.matrix import publish
 
     print(publish(build_matrix(project(), selected(c, service, since=since))))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from invoke.tasks import task
 
-from shipyard.console import guarded
+from shipyard.cli.console import guarded
 from shipyard.tasks.common import project
 
 IAM_HELP = {"env": "environment (default: default-environment, usually `local`)"}

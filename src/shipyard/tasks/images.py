@@ -7,7 +7,7 @@ from typing import Any
 
 from invoke.tasks import task
 
-from shipyard.console import guarded
+from shipyard.cli.console import guarded
 from shipyard.tasks.common import NONE, exit_for, project, run_options, selected
 from shipyard.tasks.core import RUN_HELP, SERVICE_HELP
 
@@ -48,9 +48,9 @@ def build(
 ) -> None:
     """Build images (and static units' output); skip each one whose fingerprint is already built,
     unless --force."""
-    from shipyard.ci import execute
+    from shipyard.ci.pipeline import execute
     from shipyard.images.jobs import build_jobs
-    from shipyard.proc import sigterm_as_interrupt
+    from shipyard.run.proc import sigterm_as_interrupt
 
     proj = project()
     units = selected(c, service, libs=bool(service), since=since)
@@ -76,10 +76,10 @@ def push(
 ) -> None:
     """Push images to the environment's registry; build only what the registry lacks, and add this
     commit's git tag to an image the registry already has."""
-    from shipyard.ci import execute
+    from shipyard.ci.pipeline import execute
     from shipyard.images.jobs import push_jobs
-    from shipyard.keys import Inputs
-    from shipyard.proc import sigterm_as_interrupt
+    from shipyard.run.keys import Inputs
+    from shipyard.run.proc import sigterm_as_interrupt
 
     proj = project()
     env = env or proj.settings["default-environment"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from invoke.tasks import task
 
-from shipyard.console import guarded
+from shipyard.cli.console import guarded
 from shipyard.tasks.common import exit_for, project, run_options
 from shipyard.tasks.core import RUN_HELP
 
@@ -25,7 +25,7 @@ def integration(c: Any, verbose: bool = False, report: list[str] | None = None, 
     show the services' logs on failure, and always remove the stack (also on Ctrl-C). A pass is
     cached by the images' fingerprints, the compose files and the tests."""
     from shipyard.integration.run import integration as run_integration
-    from shipyard.proc import sigterm_as_interrupt
+    from shipyard.run.proc import sigterm_as_interrupt
 
     with sigterm_as_interrupt():  # a cancelled CI job removes the stack too
         results = run_integration(project(), run_options(verbose=verbose, report=report, cache=cache))

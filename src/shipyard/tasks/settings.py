@@ -7,9 +7,9 @@ from typing import Any
 
 from invoke.tasks import task
 
-from shipyard.console import guarded
-from shipyard.errors import ShipyardError
-from shipyard.project import Unit
+from shipyard.cli.console import guarded
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Unit
 from shipyard.tasks.common import project, selected
 
 CONFIG_HELP = {

@@ -11,9 +11,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from shipyard.core.project import Unit
 from shipyard.deploy.target import DeployFailed, Progress, Release
 from shipyard.deploy.targets.ecs_wait import RolloutWatch, verdict
-from shipyard.project import Unit
 
 CLUSTER, SERVICE = "shipyard", "api"
 ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/api-staging:8"

@@ -16,10 +16,10 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from shipyard.core.project import Unit
 from shipyard.deploy.target import DeployFailed, Progress, Release, TargetContext
 from shipyard.deploy.targets.ecs import EcsTarget
 from shipyard.deploy.targets.ecs_deployments import ServiceDeploymentWatch, deployment_verdict
-from shipyard.project import Unit
 from shipyard.settings import Settings
 
 CLUSTER, SERVICE = "shipyard", "api"

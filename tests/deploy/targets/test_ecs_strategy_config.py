@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from shipyard.core.errors import ConfigError
+from shipyard.core.project import load_project
 from shipyard.deploy.targets.ecs_strategy import Strategy, strategy_for
-from shipyard.errors import ConfigError
-from shipyard.project import load_project
 from tests.helpers import ROOT_PYPROJECT, make_monorepo, write
 
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a-blue/0123456789abcdef"
@@ -188,7 +188,7 @@ def register(ecs: Any, image: str) -> str:
 
 
 def test_moto_receives_the_rolling_configuration_and_load_balancers(aws: str) -> None:
-    from shipyard.project import Unit
+    from shipyard.core.project import Unit
 
     ecs, target = moto_target("prod-rolling", {"strategy": "rolling", "target-group": TG, "alarms": ["prod-5xx"]})
     unit = Unit("a", "service", "services/a", "services/a/pyproject.toml", {"port": 8000}, ">=3.10", True)
@@ -224,7 +224,7 @@ def test_moto_receives_the_blue_green_advanced_configuration(aws: str) -> None:
             }
         },
     )
-    from shipyard.project import Unit
+    from shipyard.core.project import Unit
 
     unit = Unit("a", "service", "services/a", "services/a/pyproject.toml", {"port": 8000}, ">=3.10", True)
     created = target._point(unit, register(ecs, "a@sha256:" + "1" * 64))
@@ -241,9 +241,9 @@ def test_moto_service_and_cluster_names_from_templates(aws: str) -> None:
     """`agentic-deals-service-{env}` in the unit's table and `deals-{env}` as the cluster."""
     import boto3
 
+    from shipyard.core.project import Unit
     from shipyard.deploy.target import TargetContext
     from shipyard.deploy.targets.ecs import EcsTarget
-    from shipyard.project import Unit
 
     boto3.client("ecs").create_cluster(clusterName="deals-production")
     ecs, base = moto_target("prod-names", {})  # its subnet; the cluster is the template's
@@ -308,7 +308,7 @@ def hook(body: str) -> str:
 def test_lifecycle_hooks_are_read_by_name() -> None:
     import botocore.session
 
-    from shipyard.config import HOOK_STAGES
+    from shipyard.core.config import HOOK_STAGES
 
     model = botocore.session.get_session().get_service_model("ecs")
     stages = model.shape_for("DeploymentLifecycleHook").members["lifecycleStages"].member.enum

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Unit
 from shipyard.deploy.target import Change, Release
 from shipyard.deploy.targets.ecs_taskdef import diff, key_changes, next_revision
 from shipyard.deploy.targets.ecs_taskdef_file import TaskDefinitionFile
-from shipyard.errors import ShipyardError
-from shipyard.project import Unit
 
 UNIT = Unit(
     "api",

@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
+from shipyard.core.project import load_project
+from shipyard.core.secrets import Sensitive
 from shipyard.deploy.target import Release, TargetContext
 from shipyard.deploy.targets import containers as dk
 from shipyard.deploy.targets.edge import SCRIPT
 from shipyard.deploy.targets.local import LocalTarget, rewrite_loopback
-from shipyard.project import load_project
-from shipyard.secrets import Sensitive
 from shipyard.settings import load_settings
 from tests.conftest import free_port, require
 from tests.helpers import make_monorepo, python_unit
@@ -96,7 +96,7 @@ def test_a_service_plan_names_labels_and_settings_its_container(tmp_path: Path) 
         and len(plan.spec.name) == len("shipyard-local-web-api-") + 10
     )
     assert dict(plan.spec.labels) == {
-        "shipyard.env": "local", "shipyard.service": "web-api", "shipyard.fingerprint": "f" * 64,
+        "shipyard.env": "local", "shipyard.service": "web-api", "shipyard.core.fingerprint": "f" * 64,
         "shipyard.release": plan.spec.name.rsplit("-", 1)[1], "shipyard.artifact": release.artifact,
         "shipyard.git-sha": "abc123",
     }  # fmt: skip

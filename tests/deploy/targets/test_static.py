@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
+from shipyard.core.project import load_project
 from shipyard.deploy.artifacts import Artifacts
 from shipyard.deploy.commands import DeployOptions, deploy
 from shipyard.deploy.target import Progress, Release, TargetContext
 from shipyard.deploy.targets.site import IMMUTABLE, NO_CACHE, Site, SiteFile, cache_control, content_type, scan
 from shipyard.deploy.targets.static import StaticTarget
 from shipyard.deploy.targets.static_plan import Files, invalidation_paths, plan_release, plan_switch
-from shipyard.project import load_project
-from shipyard.results import PASSED, Result
+from shipyard.run.results import PASSED, Result
 from tests.helpers import git, make_monorepo
 
 EXAMPLE_WEB = Path(__file__).resolve().parents[3] / "services" / "web"
@@ -462,7 +462,7 @@ def test_two_static_units_in_one_environment_each_keep_their_own_distribution(
 def test_two_static_units_sharing_a_distribution_are_refused_before_anything_deploys(aws: str, tmp_path: Path) -> None:
     import boto3
 
-    from shipyard.errors import ConfigError
+    from shipyard.core.errors import ConfigError
 
     s3, cf = boto3.client("s3"), boto3.client("cloudfront")
     buckets = _buckets(s3)

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from shipyard.core.errors import ConfigError, ShipyardError
+from shipyard.core.project import load_project
 from shipyard.deploy.commands import DeployOptions, deploy
-from shipyard.errors import ConfigError, ShipyardError
 from shipyard.images.static import build_digest
-from shipyard.project import load_project
-from shipyard.results import PASSED, Result
+from shipyard.run.results import PASSED, Result
 from tests.helpers import git, make_monorepo, run_invoke
 
 BUILD_PY = """\

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.core.project import load_project
 from shipyard.deploy.target import Progress, Release, TargetContext
 from shipyard.deploy.targets.static import StaticTarget, pointer_key
-from shipyard.project import load_project
 from tests.helpers import make_monorepo
 
 BUILD = "import pathlib; pathlib.Path('dist').mkdir(exist_ok=True); pathlib.Path('dist/index.html').write_text('hi')"

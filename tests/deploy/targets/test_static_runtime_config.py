@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from shipyard.core.errors import ConfigError, ShipyardError
+from shipyard.core.project import load_project
 from shipyard.deploy.commands import DeployOptions, deploy, history, rollback, status
 from shipyard.deploy.targets.runtime_config import render
 from shipyard.deploy.targets.site import site_config
-from shipyard.errors import ConfigError, ShipyardError
-from shipyard.project import load_project
-from shipyard.results import PASSED, Result
+from shipyard.run.results import PASSED, Result
 from tests.conftest import free_port
 from tests.deploy.targets.test_local import _get, remove_environment
 from tests.deploy.targets.test_static import _distribution, _invalidated, _origin_path

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shipyard.registry import Plugin, Registry
+from shipyard.core.registry import Plugin, Registry
 
 
 class MigrationTool(Protocol):

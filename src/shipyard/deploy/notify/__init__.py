@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shipyard.core.registry import Registry
 from shipyard.deploy.notify.base import Delivery, Event, Notifier, NotifierContext, NotifierFactory
-from shipyard.registry import Registry
 
 STRUCTURED = "structured"
 

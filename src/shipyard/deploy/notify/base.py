@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from shipyard.secrets import Sensitive
+    from shipyard.core.secrets import Sensitive
 
 # the events shipyard notifies
 DEPLOY_STARTED = "deploy.started"

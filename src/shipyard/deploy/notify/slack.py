@@ -18,9 +18,9 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from shipyard.core.registry import Plugin
+from shipyard.core.schema import Field
 from shipyard.deploy.notify.base import Event, NotifierContext, NotifierFactory, Poster, run_url
-from shipyard.registry import Plugin
-from shipyard.schema import Field
 
 FIELDS = {
     "slack-webhook": Field(

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipyard.core.registry import Plugin
+from shipyard.core.schema import Field
 from shipyard.deploy.notify.base import Event, NotifierContext, NotifierFactory, Poster, run_url
-from shipyard.registry import Plugin
-from shipyard.schema import Field
 
 FIELDS = {
     "webhook-url": Field(

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shipyard.config import ECS_FIELDS, STATIC_FIELDS
-from shipyard.registry import Plugin, Registry
+from shipyard.core.config import ECS_FIELDS, STATIC_FIELDS
+from shipyard.core.registry import Plugin, Registry
 
 if TYPE_CHECKING:
     from shipyard.deploy.target import TargetFactory

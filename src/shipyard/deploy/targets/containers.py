@@ -2,7 +2,7 @@
 
 Containers are named ``shipyard-<env>-<service>-<id>`` and labelled, so the target finds
 its own containers (and only those) with label filters. Every docker call is a Command
-built here and run by ``shipyard.proc.run``; tests compare the commands exactly.
+built here and run by ``shipyard.run.proc.run``; tests compare the commands exactly.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.errors import ShipyardError
-from shipyard.proc import Command, command, run
+from shipyard.core.errors import ShipyardError
+from shipyard.run.proc import Command, command, run
 
-ENV, SERVICE, FINGERPRINT, RELEASE = "shipyard.env", "shipyard.service", "shipyard.fingerprint", "shipyard.release"
+ENV, SERVICE, FINGERPRINT, RELEASE = "shipyard.env", "shipyard.service", "shipyard.core.fingerprint", "shipyard.release"
 ARTIFACT, GIT_SHA, ROLE, ROOT = "shipyard.artifact", "shipyard.git-sha", "shipyard.role", "shipyard.root"
 HOST_ALIAS = "host.docker.internal"  # the host, as containers see it (Docker Desktop's name)
 

@@ -22,14 +22,14 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from shipyard.aws import aws_errors, env_client
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Unit
 from shipyard.deploy.target import Change, DeployFailed, Progress, Release, Running, TargetContext
 from shipyard.deploy.targets import ecs_logs
 from shipyard.deploy.targets import ecs_strategy as strategies
 from shipyard.deploy.targets import ecs_taskdef as taskdefs
 from shipyard.deploy.targets.ecs_deployments import ServiceDeploymentWatch
 from shipyard.deploy.targets.ecs_wait import short, task_reason
-from shipyard.errors import ShipyardError
-from shipyard.project import Unit
 
 if TYPE_CHECKING:
     from shipyard.settings import Settings

@@ -20,12 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shipyard.config import STRATEGY_FIELDS
-from shipyard.errors import ConfigError, did_you_mean
+from shipyard.core.config import STRATEGY_FIELDS
+from shipyard.core.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
+    from shipyard.core.project import Project, Unit
     from shipyard.deploy.targets.ecs_taskdef_file import TaskDefinitionFile
-    from shipyard.project import Project, Unit
 
 ECS_NAMES = {"rolling": "ROLLING", "blue-green": "BLUE_GREEN", "canary": "CANARY", "linear": "LINEAR"}
 NATIVE = ("BLUE_GREEN", "CANARY", "LINEAR")  # strategies whose progress is a service deployment

@@ -15,9 +15,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Unit
 from shipyard.deploy.target import Change, Release
-from shipyard.errors import ShipyardError
-from shipyard.project import Unit
 
 if TYPE_CHECKING:
     from shipyard.deploy.targets.ecs_taskdef_file import TaskDefinitionFile

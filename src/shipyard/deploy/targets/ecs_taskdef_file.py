@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shipyard.errors import ConfigError
+from shipyard.core.errors import ConfigError
 
 READ_ONLY = (
     "taskDefinitionArn",

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from shipyard.core.errors import ShipyardError
 from shipyard.deploy.targets.containers import (
     ENV,
     ROLE,
@@ -37,8 +38,7 @@ from shipyard.deploy.targets.containers import (
     remove_command,
     start_command,
 )
-from shipyard.errors import ShipyardError
-from shipyard.proc import run
+from shipyard.run.proc import run
 
 SCRIPT = Path(__file__).with_name("edge_proxy.py")
 MOUNT = "/edge"

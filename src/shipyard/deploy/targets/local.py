@@ -33,14 +33,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from shipyard.config import IMAGE_FIELDS
+from shipyard.core.config import IMAGE_FIELDS
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Unit
+from shipyard.core.secrets import REDACTED, Sensitive, redact
 from shipyard.deploy.target import Change, DeployFailed, Progress, Release, Running, TargetContext
 from shipyard.deploy.targets import containers as dk
 from shipyard.deploy.targets.edge import Edge, Route
-from shipyard.errors import ShipyardError
-from shipyard.proc import run
-from shipyard.project import Unit
-from shipyard.secrets import REDACTED, Sensitive, redact
+from shipyard.run.proc import run
 
 if TYPE_CHECKING:
     from shipyard.deploy.targets.runtime_config import RuntimeFile

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from shipyard.errors import ConfigError, ShipyardError
+from shipyard.core.errors import ConfigError, ShipyardError
 
 if TYPE_CHECKING:
-    from shipyard.project import Unit
+    from shipyard.core.project import Unit
     from shipyard.settings import Settings
 
 SUFFIXES = {".js": "text/javascript; charset=utf-8", ".json": "application/json"}

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from shipyard.core.fingerprint import Fingerprint
+from shipyard.core.project import Project, Unit
 from shipyard.deploy.target import DeployFailed
 from shipyard.deploy.targets.runtime_config import RuntimeFile, declared, excludes, runtime_config
-from shipyard.fingerprint import Fingerprint
-from shipyard.project import Project, Unit
 
 if TYPE_CHECKING:
     from shipyard.settings import Settings

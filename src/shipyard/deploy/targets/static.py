@@ -35,6 +35,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.aws import aws_errors, env_client
+from shipyard.core.environments import distribution_id
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Unit
 from shipyard.deploy.target import Change, DeployFailed, Progress, Release, Running, TargetContext
 from shipyard.deploy.targets.runtime_config import RuntimeFile, excludes, revision, split
 from shipyard.deploy.targets.site import NO_CACHE, build_site, scan, site_config
@@ -50,9 +53,6 @@ from shipyard.deploy.targets.static_plan import (
     pointer_key,
     release_prefix,
 )
-from shipyard.environments import distribution_id
-from shipyard.errors import ShipyardError
-from shipyard.project import Unit
 
 if TYPE_CHECKING:
     from shipyard.settings import Settings

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from shipyard.registry import Plugin, Registry
-from shipyard.schema import Field
+from shipyard.core.registry import Plugin, Registry
+from shipyard.core.schema import Field
 
 if TYPE_CHECKING:
+    from shipyard.core.project import Project, Unit
     from shipyard.images.plan import BuildSpec
-    from shipyard.proc import Command
-    from shipyard.project import Project, Unit
+    from shipyard.run.proc import Command
 
 HERMETIC = "hermetic"
 OWN_DOCKERFILE = "own-dockerfile"

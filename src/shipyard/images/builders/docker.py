@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import functools
 
-from shipyard.errors import ShipyardError
+from shipyard.core.errors import ShipyardError
+from shipyard.core.project import Project, Unit
 from shipyard.images import dockerfile
 from shipyard.images.plan import BuildSpec, build_command, buildx_probe, engine_probe, inspect_command, tag_command
 from shipyard.images.wheels import StepFailed
-from shipyard.proc import Command, run
-from shipyard.project import Project, Unit
+from shipyard.run.proc import Command, run
 
 
 @functools.lru_cache(maxsize=1)

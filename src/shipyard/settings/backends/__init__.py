@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shipyard.registry import Plugin, Registry
+from shipyard.core.registry import Plugin, Registry
 
 if TYPE_CHECKING:
-    from shipyard.secrets import Sensitive
+    from shipyard.core.secrets import Sensitive
     from shipyard.settings.refs import SecretRef
 
 JSON_KEYS = "json-keys"

@@ -6,8 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from shipyard.errors import ShipyardError
-from shipyard.secrets import Sensitive, register_secret
+from shipyard.core.errors import ShipyardError
+from shipyard.core.secrets import Sensitive, register_secret
 from shipyard.settings.refs import SecretRef, partition
 
 

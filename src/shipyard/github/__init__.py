@@ -1,0 +1,1 @@
+"""GitHub Actions: workflow commands and annotations, generated workflows, the matrix, summaries."""
