@@ -15,6 +15,7 @@ from shipyard.core.errors import ConfigError, ShipyardError
 from shipyard.core.project import load_project
 from shipyard.core.registry import Plugin, Registry
 from shipyard.core.schema import Field
+from shipyard.dependencies import SOURCES, WORKSPACE
 from shipyard.deploy.migrations import MIGRATION_TOOLS
 from shipyard.deploy.notify import NOTIFIERS
 from shipyard.deploy.stores import SHARED, STATE_STORES, store_name
@@ -36,6 +37,7 @@ ALL_REGISTRIES: tuple[Registry[Any], ...] = (
     TEST_RUNNERS,
     BUILDERS,
     SCANNERS,
+    SOURCES,
 )
 
 
@@ -45,6 +47,29 @@ def plugin_keys() -> list[tuple[str, str, str]]:
 
 
 # -- the shape ----------------------------------------------------------------------------------------
+
+
+def test_every_registry_in_the_code_is_walked_here() -> None:
+    """A new Registry anywhere in the package is one these tests cover (so none is missed)."""
+    import importlib
+    import pkgutil
+
+    import shipyard
+
+    found = set()
+    for module in pkgutil.walk_packages(shipyard.__path__, "shipyard."):
+        if module.name.endswith("__main__"):
+            continue
+        values = vars(importlib.import_module(module.name)).values()
+        found |= {id(v) for v in values if isinstance(v, Registry)}
+    assert found == {id(r) for r in ALL_REGISTRIES}
+
+
+def test_the_dependency_sources_are_a_registry_with_the_workspace_capability() -> None:
+    assert SOURCES.having(WORKSPACE) == ("uv.lock",)
+    assert SOURCES.names() == ("uv.lock", "poetry.lock", "requirements.lock", "requirements.txt")
+    with pytest.raises(ConfigError, match=r"did you mean 'poetry\.lock'"):
+        SOURCES.get("poetry.lok")
 
 
 def test_an_unknown_name_is_a_config_error_with_a_did_you_mean() -> None:

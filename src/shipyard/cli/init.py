@@ -106,9 +106,7 @@ def plan(root: Path) -> Plan:
         if not path.exists():
             result.writes[name] = content
         elif name == "noxfile.py" and "shipyard" not in path.read_text(encoding="utf-8", errors="replace"):
-            result.notes.append(
-                "noxfile.py exists: add `from shipyard.sessions import register; register(nox)` to it"
-            )
+            result.notes.append("noxfile.py exists: add `from shipyard.sessions import register; register(nox)` to it")
     _gitignore(result)
     for unit in units:
         result.units.append(_describe(result, unit))

@@ -20,21 +20,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard.core.errors import ConfigError, did_you_mean
+from shipyard.core.registry import Plugin, Registry
 from shipyard.dependencies import poetry, requirements, uv
 from shipyard.dependencies.base import Pins, Reader, parse_pins
 
 if TYPE_CHECKING:
     from shipyard.core.project import Project, Unit
 
-READERS: dict[str, Reader] = {
-    reader.name: reader
-    for reader in (
-        uv.READER,
-        poetry.READER,
-        requirements.LOCK,
-        requirements.TXT,
-    )
-}
+WORKSPACE = "workspace"  # capability: its lock may be a workspace's, in a folder above the unit
+SOURCES: Registry[Reader] = Registry(
+    "dependency source",
+    [
+        Plugin(uv.READER.name, uv.READER, capabilities=frozenset({WORKSPACE}), doc=uv.READER.doc),
+        Plugin(poetry.READER.name, poetry.READER, doc=poetry.READER.doc),
+        Plugin(requirements.LOCK.name, requirements.LOCK, doc=requirements.LOCK.doc),
+        Plugin(requirements.TXT.name, requirements.TXT, doc=requirements.TXT.doc),
+    ],
+    {WORKSPACE: "its lock may be a workspace's, in a folder above the unit (uv's workspace lock)"},
+)
+READERS = SOURCES.implementations()  # name -> Reader, in registry order
 PINS_DIR = "pins"  # in .shipyard: exported pins, keyed by what they were exported from
 _MEMO: dict[str, Pins] = {}
 
@@ -165,7 +169,7 @@ def _named(project: Project, unit: Unit, chosen: str) -> Source:
     if lock is None or not lock.is_file():
         raise ConfigError(
             f"{unit.source}: dependencies = {chosen!r}, but {unit.path} has no {chosen}"
-            + (" (nor a workspace one above it)" if reader.shared else ""),
+            + (" (nor a workspace one above it)" if SOURCES.can(reader.name, WORKSPACE) else ""),
             hint="create it, or name a source the unit has: "
             + (", ".join(r.name for r, _ in found_sources(project.root, folder)) or "none found"),
         )
@@ -203,4 +207,14 @@ def describe(root: Path, folder: Path) -> str:
     return text
 
 
-__all__ = ["READERS", "Reader", "Source", "check_keys", "dependency_source", "describe", "found_sources"]
+__all__ = [
+    "READERS",
+    "SOURCES",
+    "WORKSPACE",
+    "Reader",
+    "Source",
+    "check_keys",
+    "dependency_source",
+    "describe",
+    "found_sources",
+]

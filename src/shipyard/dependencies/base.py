@@ -38,7 +38,6 @@ class Reader:
     find: Callable[[Path, Path], Path | None]
     export: Callable[[Path, Unit, Path, bool], str] | None = None
     tool: str = ""  # the executable its export runs
-    shared: bool = False  # capability: its lock may be a workspace's, above the unit
     doc: str = ""
 
     def matches(self, name: str) -> bool:

@@ -86,6 +86,5 @@ READER = Reader(
     find=_find,
     export=export,
     tool="uv",
-    shared=True,
     doc="a uv project's or workspace's lock: the member's pins via `uv export --package <member> --frozen`",
 )
