@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 NO_LOGS_HINT = (
     "give the container an awslogs logConfiguration (awslogs-group, awslogs-region, awslogs-stream-prefix): "
-    "shipyard reads alembic's output from the task's log stream"
+    "shipyard reads the migration tool's output from the task's log stream"
 )
 
 
