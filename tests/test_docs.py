@@ -42,3 +42,18 @@ def test_iam_section_matches_the_operation_table() -> None:
     text = (ROOT / "docs" / "github-actions.md").read_text()
     current = text[text.index(IAM_BEGIN) : text.index(IAM_END) + len(IAM_END)]
     assert current == iam_reference(), "regenerate with: python -m shipyard.iam"
+
+
+def test_architecture_names_every_package_and_each_package_says_what_it_holds() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    table = text[text.index("## The packages") : text.index("\n## ", text.index("## The packages") + 1)]
+    src = ROOT / "src" / "shipyard"
+    for init in sorted(src.glob("*/__init__.py")):
+        package = init.parent.name
+        assert f"| `{package}/` |" in table, package
+        assert init.read_text().startswith('"""'), f"{package}/__init__.py has no docstring"
+        for module in init.parent.glob("*.py"):
+            if module.stem not in {"__init__", "__main__"}:
+                assert module.stem in table, f"{package}/{module.name} is not named in docs/architecture.md"
+    top = sorted(p.stem for p in src.glob("*.py") if p.stem != "__init__")
+    assert top == ["aws", "sessions"], "a new top-level module: put it in a package (or name it in the doc)"
