@@ -24,10 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ci import UNSET  # the variables dropped from every measured command's environment
+
 ROOT = Path(__file__).resolve().parent.parent
 INVOKE = Path(sys.executable).parent / "invoke"
 COMMANDS = {"invoke --list": ["--list"], "invoke ci (all cached)": ["ci"]}
-UNSET = ("GITHUB_ACTIONS", "CI", "PYTHONDONTWRITEBYTECODE")
 
 
 def extract(rev: str, into: Path) -> Path:
